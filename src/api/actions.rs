@@ -1,0 +1,136 @@
+//! The actions decom knows: which product serves each and whether it changes anything.
+//! This table is what keeps the read capability honest and lets `decom api` infer the product.
+
+use super::Product;
+
+/// Read or write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Describe/List/Get: no state change.
+    Read,
+    /// Anything that changes a resource.
+    Mutate,
+}
+
+/// One known action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionInfo {
+    /// The API name.
+    pub name: &'static str,
+    /// Its product.
+    pub product: Product,
+    /// Read or mutate.
+    pub access: Access,
+    /// Whether it takes a `ClientToken` (alibaba-api.md §1–§5, §8).
+    pub client_token: bool,
+}
+
+const fn a(name: &'static str, product: Product, access: Access, client_token: bool) -> ActionInfo {
+    ActionInfo {
+        name,
+        product,
+        access,
+        client_token,
+    }
+}
+
+use Access::{Mutate, Read};
+use Product::{Cbn, Sts, Vpc};
+
+/// Every action decom calls (design.md §3, alibaba-api.md §1–§5, STS GetCallerIdentity).
+pub const ACTIONS: &[ActionInfo] = &[
+    // Express Connect circuits
+    a("DescribePhysicalConnections", Vpc, Read, false),
+    a("CancelPhysicalConnection", Vpc, Mutate, true),
+    a("TerminatePhysicalConnection", Vpc, Mutate, true),
+    a("DeletePhysicalConnection", Vpc, Mutate, true),
+    // VBRs
+    a("DescribeVirtualBorderRouters", Vpc, Read, false),
+    a(
+        "DescribeVirtualBorderRoutersForPhysicalConnection",
+        Vpc,
+        Read,
+        false,
+    ),
+    a("TerminateVirtualBorderRouter", Vpc, Mutate, true),
+    a("DeleteVirtualBorderRouter", Vpc, Mutate, true),
+    // Router interfaces
+    a("DescribeRouterInterfaces", Vpc, Read, false),
+    a("DeactivateRouterInterface", Vpc, Mutate, false),
+    a("DeleteRouterInterface", Vpc, Mutate, true),
+    // BGP
+    a("DescribeBgpGroups", Vpc, Read, false),
+    a("DescribeBgpPeers", Vpc, Read, false),
+    a("DeleteBgpPeer", Vpc, Mutate, true),
+    a("DeleteBgpGroup", Vpc, Mutate, true),
+    // IPsec-VPN
+    a("DescribeVpnAttachments", Vpc, Read, false),
+    a("DescribeVpnConnection", Vpc, Read, false),
+    a("DescribeVpnConnections", Vpc, Read, false),
+    a("DescribeVpnGateway", Vpc, Read, false),
+    a("DeleteVpnConnection", Vpc, Mutate, true),
+    a("DeleteVpnAttachment", Vpc, Mutate, true),
+    // CEN transit router
+    a("ListTransitRouterVbrAttachments", Cbn, Read, false),
+    a("ListTransitRouterVpnAttachments", Cbn, Read, false),
+    a("ListTransitRouterRouteTableAssociations", Cbn, Read, false),
+    a("ListTransitRouterRouteTablePropagations", Cbn, Read, false),
+    a("ListTransitRouterRouteEntries", Cbn, Read, false),
+    a(
+        "DissociateTransitRouterAttachmentFromRouteTable",
+        Cbn,
+        Mutate,
+        true,
+    ),
+    a(
+        "DisableTransitRouterRouteTablePropagation",
+        Cbn,
+        Mutate,
+        true,
+    ),
+    a("DeleteTransitRouterRouteEntry", Cbn, Mutate, true),
+    a("DeleteTransitRouterVbrAttachment", Cbn, Mutate, true),
+    a("DeleteTransitRouterVpnAttachment", Cbn, Mutate, true),
+    // STS
+    a("GetCallerIdentity", Sts, Read, false),
+];
+
+/// Look up a known action (case-sensitive, like the API).
+pub fn lookup(name: &str) -> Option<&'static ActionInfo> {
+    ACTIONS.iter().find(|a| a.name == name)
+}
+
+/// Read or write for any action name: the table for known actions; for others, only the
+/// documented read verbs (`Describe`, `List`, `Get`, `Query`) count as reads.
+pub fn access_of(name: &str) -> Access {
+    if let Some(info) = lookup(name) {
+        return info.access;
+    }
+    if ["Describe", "List", "Get", "Query"]
+        .iter()
+        .any(|p| name.starts_with(p))
+    {
+        Read
+    } else {
+        Mutate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        for info in ACTIONS {
+            let verb_read = ["Describe", "List", "Get"]
+                .iter()
+                .any(|p| info.name.starts_with(p));
+            assert_eq!(verb_read, info.access == Read, "{}", info.name);
+            assert_eq!(ACTIONS.iter().filter(|o| o.name == info.name).count(), 1);
+        }
+        assert_eq!(access_of("DescribeVpcs"), Read);
+        assert_eq!(access_of("DeleteVpc"), Mutate);
+        assert_eq!(access_of("ModifyDescribeThing"), Mutate);
+    }
+}

@@ -1,0 +1,494 @@
+//! The Alibaba Cloud RPC layer.
+//!
+//! One seam: an [`ApiRequest`] (product, action, region, params) goes in, a JSON value or a
+//! [`CallError`] comes out. In between the client picks the endpoint, signs (V3 by default,
+//! V1 on request) with a fresh nonce and timestamp on every attempt, sends through a
+//! [`Transport`] (HTTPS, or the in-process emulator), parses the documented error shape and
+//! retries what is safe to retry.
+//!
+//! Reads and writes are separate capabilities: a [`ReadClient`] refuses every mutating
+//! action, and only a [`WriteClient`] (which `apply` alone builds) can send one. A
+//! `ReadClient` can never be turned into a `WriteClient`.
+
+pub mod actions;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+pub mod http;
+pub mod ops;
+pub mod sign;
+pub mod wire;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use credentials::{Credentials, Secret};
+pub use endpoint::Endpoints;
+pub use error::{ApiError, CallError, ErrorClass};
+pub use sign::SignatureVersion;
+pub use wire::{WireRequest, WireResponse};
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("decom/", env!("CARGO_PKG_VERSION"));
+
+/// A boxed, sendable future (what [`Transport::send`] returns).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An Alibaba Cloud product decom talks to.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum Product {
+    /// VPC: Express Connect, VBRs, router interfaces, BGP, IPsec-VPN (2016-04-28).
+    Vpc,
+    /// CEN / transit routers (2017-09-12).
+    Cbn,
+    /// Security Token Service (2015-04-01).
+    Sts,
+}
+
+impl Product {
+    /// The API version string of this product.
+    pub fn version(self) -> &'static str {
+        match self {
+            Product::Vpc => "2016-04-28",
+            Product::Cbn => "2017-09-12",
+            Product::Sts => "2015-04-01",
+        }
+    }
+
+    /// The product whose API version this is.
+    pub fn from_version(version: &str) -> Option<Product> {
+        [Product::Vpc, Product::Cbn, Product::Sts]
+            .into_iter()
+            .find(|p| p.version() == version)
+    }
+}
+
+impl fmt::Display for Product {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Product::Vpc => "Vpc",
+            Product::Cbn => "Cbn",
+            Product::Sts => "Sts",
+        })
+    }
+}
+
+impl std::str::FromStr for Product {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "vpc" => Ok(Product::Vpc),
+            "cbn" | "cen" => Ok(Product::Cbn),
+            "sts" => Ok(Product::Sts),
+            other => Err(format!("unknown product {other:?}: use Vpc, Cbn or Sts")),
+        }
+    }
+}
+
+/// One API call, before signing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiRequest {
+    /// The product (and so the API version and endpoint).
+    pub product: Product,
+    /// The action name, e.g. `DescribePhysicalConnections`.
+    pub action: String,
+    /// The region whose endpoint serves the call (Vpc); also sent as `RegionId` when the
+    /// params do not already carry one and the product is regional.
+    pub region: Option<String>,
+    /// The API's own parameters, flattened (`Filter.1.Key`, ...), in insertion order.
+    pub params: Vec<(String, String)>,
+}
+
+impl ApiRequest {
+    /// A request with no parameters.
+    pub fn new(product: Product, action: impl Into<String>) -> Self {
+        ApiRequest {
+            product,
+            action: action.into(),
+            region: None,
+            params: Vec::new(),
+        }
+    }
+
+    /// Set the region (endpoint selection; `RegionId` for Vpc).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Add a parameter.
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.params.push((key.into(), value.into()));
+        self
+    }
+
+    /// Add a parameter when there is a value.
+    pub fn opt_param(self, key: impl Into<String>, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(v) => self.param(key, v),
+            None => self,
+        }
+    }
+
+    /// The value of a parameter.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The region this call is about: `region`, else the `RegionId` parameter.
+    pub fn effective_region(&self) -> Option<&str> {
+        self.region.as_deref().or_else(|| self.get("RegionId"))
+    }
+}
+
+/// A transport failure: no usable HTTP answer at all.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportError(pub String);
+
+/// Sends one signed request and returns the raw answer. HTTPS and the in-process emulator
+/// implement it.
+pub trait Transport: Send + Sync + 'static {
+    /// Send `req` and return the HTTP answer.
+    fn send(&self, req: WireRequest) -> BoxFuture<'_, Result<WireResponse, TransportError>>;
+}
+
+/// How the client retries on its own: only what is safe, always re-signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total (1 = no retry).
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubles each time.
+    pub base_delay: Duration,
+    /// Upper bound of one delay.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries at all (the executor's own policy takes over).
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The delay after failed attempt `attempt` (1-based): base × 2^(attempt-1), capped.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// Everything a client needs besides its transport.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Where requests go.
+    pub endpoints: Endpoints,
+    /// Who signs them.
+    pub credentials: Credentials,
+    /// V3 (default) or V1.
+    pub signature: SignatureVersion,
+    /// The client's own retries.
+    pub retry: RetryPolicy,
+}
+
+/// Calls per action, for reports and the benchmark.
+pub type CallCounts = BTreeMap<String, u64>;
+
+struct Inner {
+    transport: Arc<dyn Transport>,
+    config: ClientConfig,
+    /// Attempts sent per action (every retry counts: the API sees each one).
+    counts: Mutex<CallCounts>,
+}
+
+/// A client that can only read: every mutating action is refused before anything is sent.
+/// This is what `plan`, `graph` and discovery hold.
+#[derive(Clone)]
+pub struct ReadClient {
+    inner: Arc<Inner>,
+}
+
+/// A client that can read and write. Only `apply` (and `decom api --allow-mutation`) builds
+/// one; it hands out [`ReadClient`]s for discovery.
+#[derive(Clone)]
+pub struct WriteClient {
+    read: ReadClient,
+}
+
+impl fmt::Debug for ReadClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadClient")
+            .field("endpoints", &self.inner.config.endpoints)
+            .field("credentials", &self.inner.config.credentials)
+            .finish()
+    }
+}
+
+impl fmt::Debug for WriteClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WriteClient").field(&self.read).finish()
+    }
+}
+
+impl WriteClient {
+    /// Build a read-write client.
+    pub fn new(config: ClientConfig, transport: Arc<dyn Transport>) -> Self {
+        WriteClient {
+            read: ReadClient::new(config, transport),
+        }
+    }
+
+    /// The read capability of this client (shares its counters).
+    pub fn reader(&self) -> ReadClient {
+        self.read.clone()
+    }
+
+    /// Send any request, mutating or not.
+    pub async fn call(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+        self.read.execute(req).await
+    }
+}
+
+impl std::ops::Deref for WriteClient {
+    type Target = ReadClient;
+    fn deref(&self) -> &ReadClient {
+        &self.read
+    }
+}
+
+impl ReadClient {
+    /// Build a read-only client.
+    pub fn new(config: ClientConfig, transport: Arc<dyn Transport>) -> Self {
+        ReadClient {
+            inner: Arc::new(Inner {
+                transport,
+                config,
+                counts: Mutex::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    /// Send a read request; a mutating action is refused with [`CallError::ReadOnly`].
+    pub async fn call(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+        if actions::access_of(&req.action) != actions::Access::Read {
+            return Err(CallError::ReadOnly {
+                action: req.action.clone(),
+            });
+        }
+        self.execute(req).await
+    }
+
+    /// The configuration (endpoints, credentials, signature version).
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// Attempts sent so far, per action.
+    pub fn call_counts(&self) -> CallCounts {
+        self.inner
+            .counts
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
+    }
+
+    /// Send with the client's retry policy: throttling is always retried (the call was not
+    /// applied); transient failures are retried for reads, and for writes only when they carry
+    /// a ClientToken (so a retry cannot apply twice). Every attempt is signed anew.
+    async fn execute(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+        let policy = self.inner.config.retry;
+        let mutating = actions::access_of(&req.action) == actions::Access::Mutate;
+        let has_token = req.get("ClientToken").is_some();
+        let mut attempt = 1;
+        loop {
+            let result = self.attempt(req).await;
+            let err = match result {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let retryable = match err.class() {
+                ErrorClass::Throttled => true,
+                ErrorClass::Transient => !mutating || has_token,
+                _ => false,
+            };
+            if !retryable || attempt >= policy.max_attempts {
+                return Err(err);
+            }
+            tracing::debug!(action = %req.action, attempt, error = %err, "retrying");
+            tokio::time::sleep(policy.delay(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// One signed attempt.
+    async fn attempt(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+        let config = &self.inner.config;
+        let base = config
+            .endpoints
+            .resolve(req.product, req.effective_region())?;
+        let wire = build_signed(
+            req,
+            &base,
+            &config.credentials,
+            config.signature,
+            &Nonce::fresh(),
+        );
+        if let Ok(mut counts) = self.inner.counts.lock() {
+            *counts.entry(req.action.clone()).or_default() += 1;
+        }
+        let resp = self
+            .inner
+            .transport
+            .send(wire)
+            .await
+            .map_err(|e| CallError::Transport {
+                action: req.action.clone(),
+                endpoint: base.to_string(),
+                detail: e.0,
+            })?;
+        if !(200..300).contains(&resp.status) {
+            return Err(error::parse_error_response(
+                &req.action,
+                resp.status,
+                &resp.body,
+            ));
+        }
+        serde_json::from_slice(&resp.body).map_err(|e| CallError::Decode {
+            action: req.action.clone(),
+            status: resp.status,
+            excerpt: format!(
+                "{}: {}",
+                if e.is_eof() {
+                    "truncated JSON"
+                } else {
+                    "not JSON"
+                },
+                error::excerpt(&resp.body)
+            ),
+        })
+    }
+}
+
+/// The per-attempt values of a signature: a nonce and a timestamp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nonce {
+    /// `SignatureNonce` / `x-acs-signature-nonce`.
+    pub nonce: String,
+    /// `Timestamp` / `x-acs-date`, `yyyy-MM-ddTHH:mm:ssZ`.
+    pub timestamp: String,
+}
+
+impl Nonce {
+    /// A random nonce and the current UTC time.
+    pub fn fresh() -> Self {
+        Nonce {
+            nonce: uuid::Uuid::new_v4().simple().to_string(),
+            timestamp: jiff::Timestamp::now()
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+        }
+    }
+}
+
+/// Build the signed wire request: `POST /` with every parameter in the query and an empty
+/// body, like the official SDKs. V3 puts the action, version, date, nonce and body hash in
+/// signed `x-acs-*` headers; V1 puts the common parameters in the query.
+pub fn build_signed(
+    req: &ApiRequest,
+    base: &endpoint::BaseUrl,
+    creds: &Credentials,
+    version: SignatureVersion,
+    nonce: &Nonce,
+) -> WireRequest {
+    let mut params = req.params.clone();
+    if let (Product::Vpc, None, Some(region)) = (req.product, req.get("RegionId"), &req.region) {
+        params.push(("RegionId".into(), region.clone()));
+    }
+    let mut wire = WireRequest {
+        method: "POST".into(),
+        scheme: base.scheme.clone(),
+        host: base.host.clone(),
+        path: "/".into(),
+        query: Vec::new(),
+        headers: vec![
+            ("host".into(), base.host.clone()),
+            ("accept".into(), "application/json".into()),
+            ("user-agent".into(), USER_AGENT.into()),
+        ],
+        body: Vec::new(),
+    };
+    match version {
+        SignatureVersion::V3 => {
+            params.sort();
+            wire.query = params;
+            wire.headers.extend([
+                ("x-acs-action".to_string(), req.action.clone()),
+                (
+                    "x-acs-version".to_string(),
+                    req.product.version().to_string(),
+                ),
+                ("x-acs-date".to_string(), nonce.timestamp.clone()),
+                ("x-acs-signature-nonce".to_string(), nonce.nonce.clone()),
+                (
+                    "x-acs-content-sha256".to_string(),
+                    sign::EMPTY_SHA256.to_string(),
+                ),
+            ]);
+            if let Some(token) = &creds.security_token {
+                wire.headers
+                    .push(("x-acs-security-token".into(), token.expose().to_string()));
+            }
+            sign::sign_v3(
+                &mut wire,
+                &creds.access_key_id,
+                creds.access_key_secret.expose(),
+            );
+        }
+        SignatureVersion::V1 => {
+            let mut all: Vec<(String, String)> = vec![
+                ("Action".into(), req.action.clone()),
+                ("Version".into(), req.product.version().into()),
+                ("Format".into(), "JSON".into()),
+                ("AccessKeyId".into(), creds.access_key_id.clone()),
+                ("SignatureMethod".into(), "HMAC-SHA1".into()),
+                ("SignatureVersion".into(), "1.0".into()),
+                ("SignatureNonce".into(), nonce.nonce.clone()),
+                ("Timestamp".into(), nonce.timestamp.clone()),
+            ];
+            if let Some(token) = &creds.security_token {
+                all.push(("SecurityToken".into(), token.expose().to_string()));
+            }
+            all.extend(params);
+            let signature = sign::sign_v1(&wire.method, &all, creds.access_key_secret.expose());
+            all.push(("Signature".into(), signature));
+            wire.query = all;
+        }
+    }
+    wire
+}
+
+#[cfg(test)]
+mod tests;
