@@ -12,6 +12,7 @@ use crate::api::{
     self, ApiRequest, ClientConfig, Endpoints, Product, ReadClient, RetryPolicy, Secret,
     SignatureVersion, WriteClient, actions,
 };
+use crate::emulator::Emulator;
 use crate::exit;
 
 /// decom: declarative teardown of Alibaba Cloud networking (Express Connect circuits, VBRs,
@@ -58,12 +59,46 @@ pub struct GlobalArgs {
     /// STS security token for temporary credentials.
     #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
     pub security_token: Option<String>,
+    /// Run against an embedded emulator seeded from this world file (no cloud account).
+    #[arg(long, global = true, value_name = "WORLD", conflicts_with = "endpoint")]
+    pub emulator: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send one signed API request and print the JSON answer (like the aliyun CLI).
     Api(ApiArgs),
+    /// The local Alibaba Cloud emulator.
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
+}
+
+/// `decom emulator ...`.
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Serve a world over HTTP until SIGINT/SIGTERM. The first stdout line is a JSON object
+    /// with the endpoint, the first access key pair and the account id.
+    Serve(ServeArgs),
+    /// Check a world file and print a summary.
+    Check {
+        /// The world file.
+        #[arg(long)]
+        world: std::path::PathBuf,
+    },
+}
+
+/// `decom emulator serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The world file (YAML).
+    #[arg(long)]
+    pub world: std::path::PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Append every audit entry as a JSON line to this file.
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<std::path::PathBuf>,
 }
 
 /// `decom api`.
@@ -120,6 +155,17 @@ fn init_tracing() {
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Api(args) => api_command(&cli.global, args).await,
+        Command::Emulator(EmulatorCommand::Serve(args)) => serve_command(args).await,
+        Command::Emulator(EmulatorCommand::Check { world }) => {
+            let emulator = Emulator::load(&world)?;
+            let count = emulator.with_state(|s| s.resource_count());
+            println!(
+                "{}: ok, account {}, {count} resources",
+                world.display(),
+                emulator.account_id()
+            );
+            Ok(exit::SUCCESS)
+        }
     }
 }
 
@@ -141,8 +187,19 @@ pub fn resolve_endpoints(global: &GlobalArgs) -> anyhow::Result<Endpoints> {
     })
 }
 
-/// A client over HTTPS (or loopback HTTP) from the global flags.
+/// A client from the global flags: the embedded emulator with `--emulator WORLD` (its own
+/// credentials), else HTTPS (or loopback HTTP) with the normal credential chain.
 pub fn http_client(global: &GlobalArgs) -> anyhow::Result<WriteClient> {
+    if let Some(world) = &global.emulator {
+        let emulator = Emulator::load(world)?;
+        let config = ClientConfig {
+            endpoints: Endpoints::parse_override("http://127.0.0.1")?,
+            credentials: emulator.credentials(),
+            signature: global.signature,
+            retry: RetryPolicy::default(),
+        };
+        return Ok(WriteClient::new(config, emulator.transport()));
+    }
     let config = ClientConfig {
         endpoints: resolve_endpoints(global)?,
         credentials: resolve_credentials(global)?,
@@ -201,4 +258,61 @@ async fn api_command(global: &GlobalArgs, args: ApiArgs) -> anyhow::Result<u8> {
     };
     println!("{}", serde_json::to_string_pretty(&value)?);
     Ok(exit::SUCCESS)
+}
+
+async fn serve_command(args: ServeArgs) -> anyhow::Result<u8> {
+    let emulator = Emulator::load(&args.world)?;
+    if let Some(path) = &args.audit_log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("cannot open the audit log {}", path.display()))?;
+        emulator.set_audit_file(file);
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let creds = emulator.credentials();
+    let banner = serde_json::json!({
+        "endpoint": format!("http://{addr}"),
+        "access_key_id": creds.access_key_id,
+        "access_key_secret": creds.access_key_secret.expose(),
+        "account_id": emulator.account_id(),
+    });
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{banner}")?;
+        out.flush()?;
+    }
+    eprintln!(
+        "decom emulator: serving {} on http://{addr} (Ctrl-C to stop)",
+        args.world.display()
+    );
+    crate::emulator::server::serve(emulator, listener, shutdown_signal()).await?;
+    Ok(exit::SUCCESS)
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }

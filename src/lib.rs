@@ -4,8 +4,11 @@
 //! - [`api`]: the Alibaba Cloud RPC layer (request value, V1/V3 signing and verification,
 //!   credentials, endpoints, transports, error classes, typed operations, paging).
 //! - [`exit`]: the documented process exit codes, in one place.
+//! - [`emulator`]: the local Alibaba Cloud emulator (world file, state, per-operation
+//!   rules, HTTP front) used by the demo, the tests and rehearsals.
 //! - [`cli`]: clap definitions and the command implementations the binary calls.
 
 pub mod api;
 pub mod cli;
+pub mod emulator;
 pub mod exit;

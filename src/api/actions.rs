@@ -116,6 +116,26 @@ pub fn access_of(name: &str) -> Access {
     }
 }
 
+/// The quota used for actions whose quota is not documented (alibaba-api.md §13 q8): the
+/// common Vpc figure of 300 calls per 60 s.
+pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 300;
+
+/// The documented flow-control quota of an action, in calls per 60 s per (region, action,
+/// account) (alibaba-api.md §11), or [`DEFAULT_QUOTA_PER_MINUTE`] where none is documented.
+pub fn quota_per_minute(action: &str) -> u32 {
+    match action {
+        "DescribeVpnConnections"
+        | "DescribeVpnConnection"
+        | "DescribeVpnAttachments"
+        | "DescribeVpnGateway" => 600,
+        "ListTransitRouters" => 500,
+        "DeleteCustomerGateway" => 120,
+        "CreateVpnGateway" => 60,
+        "CreateTransitRouter" | "DeleteTransitRouter" => 180,
+        _ => DEFAULT_QUOTA_PER_MINUTE,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

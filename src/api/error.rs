@@ -71,6 +71,7 @@ const BUSY: &[&str] = &[
     // cleaned up in the background): the documented order holds, the state lags.
     "OperationFailed.RouteTableAssociationExist",
     "OperationFailed.RouteEntryExist",
+    "OperationFailed.RouteTablePropagationExist",
     "InvalidOperation.RouterInterfaceNotDeleted",
     "Forbidden.VbrAttached",
     "Forbidden.VBRExists",
@@ -89,6 +90,12 @@ const TRANSIENT: &[&str] = &[
     "SignatureNonceUsed",
 ];
 
+/// Codes that are final although some are answered with a 5xx status.
+const FATAL: &[&str] = &[
+    // A prepaid router interface cannot be deleted (documented with HTTP 500).
+    "InvalidRouterInterfaceChargeType.Malformed",
+];
+
 /// Classify an error Code (with its HTTP status for 5xx without a known code).
 pub fn classify(code: &str, http_status: u16) -> ErrorClass {
     if code.ends_with(".NotFound") {
@@ -100,6 +107,9 @@ pub fn classify(code: &str, http_status: u16) -> ErrorClass {
     }
     if code.to_ascii_lowercase().contains("throttling") {
         return ErrorClass::Throttled;
+    }
+    if FATAL.contains(&code) {
+        return ErrorClass::Fatal;
     }
     if TRANSIENT.contains(&code) {
         return ErrorClass::Transient;
@@ -438,6 +448,11 @@ mod tests {
             ErrorClass::Busy,
         ),
         ("OperationFailed.RouteEntryExist", 400, ErrorClass::Busy),
+        (
+            "OperationFailed.RouteTablePropagationExist",
+            400,
+            ErrorClass::Busy,
+        ),
         (
             "InvalidTransitRouterAttachmentId.NotFound",
             400,

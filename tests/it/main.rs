@@ -1,0 +1,6 @@
+//! decom's integration tests: one binary, the real client and binary against the real
+//! emulator over loopback.
+
+mod cli;
+mod emulator;
+mod support;
