@@ -426,7 +426,7 @@ mod tests {
         (
             "InvalidRouterInterfaceChargeType.Malformed",
             500,
-            ErrorClass::Transient,
+            ErrorClass::Fatal,
         ),
         // §4 VPN
         (

@@ -1,1 +1,705 @@
 //! Typed operations: one function per action decom calls, with response models and paging.
+//!
+//! This module owns the step from "an action with typed arguments" to "an [`ApiRequest`]",
+//! and from "the JSON the client returned" to typed models. It does not sign, send, retry
+//! or classify anything: that is the client's job ([`ReadClient`], [`WriteClient`]).
+//!
+//! - [`vpc`] — Express Connect circuits, VBRs, router interfaces, BGP and IPsec-VPN
+//!   (Vpc 2016-04-28, regional).
+//! - [`cbn`] — CEN transit router attachments, route-table associations and propagations,
+//!   route entries (Cbn 2017-09-12, global endpoint).
+//! - [`sts`] — `GetCallerIdentity`.
+//!
+//! Reads take a [`ReadClient`] (a [`WriteClient`] derefs to one); mutations take a
+//! [`WriteClient`], so the read-only capability cannot even express a mutation.
+//!
+//! The shared pieces live here:
+//! - list filters ([`filters`], [`filter_batches`], [`chunk_filter_values`]): the Vpc
+//!   `Filter.N.Key` / `Filter.N.Value.M` flattening with its 5 × 5 limit;
+//! - paging: [`all_pages`] (Vpc `PageNumber`/`PageSize`/`TotalCount`) and
+//!   [`all_token_pages`] (Cbn `MaxResults`/`NextToken`), both tolerant of the documented
+//!   empty shapes (`{"PhysicalConnectionSet": {}}`, an absent key, an empty array);
+//! - [`string_or_number`], for fields that some responses send as numbers (owner UIDs).
+
+pub mod cbn;
+pub mod sts;
+pub mod vpc;
+
+use std::collections::HashSet;
+
+use serde::Deserialize as _;
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde_json::Value;
+
+use super::{ApiError, ApiRequest, CallError, ReadClient, WriteClient};
+
+/// Items requested per page, by both paging styles (the documented maximum of every Vpc
+/// `PageSize`; Cbn accepts up to 100 but 50 keeps pages the same size everywhere).
+pub const PAGE_SIZE: usize = 50;
+
+/// Most `Filter.N.Key`s one Vpc request may carry.
+pub const MAX_FILTER_KEYS: usize = 5;
+
+/// Most `Filter.N.Value.M`s per key in one Vpc request.
+pub const MAX_FILTER_VALUES: usize = 5;
+
+/// Most pages one listing may take before decom assumes the server is looping
+/// (50 000 items at [`PAGE_SIZE`]).
+pub const MAX_PAGES: usize = 1000;
+
+// ---------------------------------------------------------------------------------------
+// Filters
+
+/// Flatten list filters into `Filter.N.Key` / `Filter.N.Value.M` parameters (both 1-based).
+///
+/// Values within one key are OR-ed by the API, keys are AND-ed. Keys without values are
+/// left out (and do not use up a number). The API takes at most [`MAX_FILTER_KEYS`] keys and
+/// [`MAX_FILTER_VALUES`] values per key; use [`filter_batches`] (or
+/// [`chunk_filter_values`]) to split longer lists into several requests.
+pub fn filters(keys: &[(&str, &[String])]) -> Vec<(String, String)> {
+    let mut params = Vec::new();
+    let present = keys.iter().filter(|(_, values)| !values.is_empty());
+    for (n, (key, values)) in present.enumerate() {
+        debug_assert!(
+            n < MAX_FILTER_KEYS,
+            "more than {MAX_FILTER_KEYS} filter keys"
+        );
+        debug_assert!(
+            values.len() <= MAX_FILTER_VALUES,
+            "more than {MAX_FILTER_VALUES} values for filter key {key}"
+        );
+        let n = n + 1;
+        params.push((format!("Filter.{n}.Key"), (*key).to_string()));
+        for (m, value) in values.iter().enumerate() {
+            params.push((format!("Filter.{n}.Value.{}", m + 1), value.clone()));
+        }
+    }
+    params
+}
+
+/// Split filter values into chunks the API accepts (at most `per_request` each; a
+/// `per_request` of 0 is treated as 1).
+pub fn chunk_filter_values(
+    values: &[String],
+    per_request: usize,
+) -> std::slice::Chunks<'_, String> {
+    values.chunks(per_request.max(1))
+}
+
+/// The filter parameters of every request needed to cover `keys` when a key has more than
+/// [`MAX_FILTER_VALUES`] values: the cross product of each key's value chunks. Because
+/// values of one key are OR-ed and keys AND-ed, the union of the batches' results is
+/// exactly the result of the whole filter, and no item matches two batches. Duplicate
+/// values are dropped first. Always returns at least one (possibly empty) batch.
+pub fn filter_batches(keys: &[(&str, &[String])]) -> Vec<Vec<(String, String)>> {
+    let mut batches: Vec<Vec<(&str, Vec<String>)>> = vec![Vec::new()];
+    for (key, values) in keys {
+        let mut seen = HashSet::new();
+        let unique: Vec<String> = values
+            .iter()
+            .filter(|v| seen.insert(v.as_str()))
+            .cloned()
+            .collect();
+        if unique.is_empty() {
+            continue;
+        }
+        batches = batches
+            .into_iter()
+            .flat_map(|batch| {
+                chunk_filter_values(&unique, MAX_FILTER_VALUES)
+                    .map(|chunk| {
+                        let mut next = batch.clone();
+                        next.push((*key, chunk.to_vec()));
+                        next
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    }
+    batches
+        .iter()
+        .map(|batch| {
+            let keys: Vec<(&str, &[String])> =
+                batch.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+            filters(&keys)
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Paging
+
+/// Every item of a page-number listing (Vpc `Describe*`).
+///
+/// Sends `req` with `PageNumber` = 1, 2, … and `PageSize` = [`PAGE_SIZE`], and takes the
+/// items at `items` (a key path such as `["PhysicalConnectionSet", "PhysicalConnectionType"]`,
+/// or `["VpnAttachments"]` for a flat array). It stops once the items collected reach
+/// `TotalCount`, or, when `TotalCount` is absent, at the first page shorter than
+/// [`PAGE_SIZE`]; an empty page always stops it. More than [`MAX_PAGES`] pages is an error.
+pub async fn all_pages<T: DeserializeOwned>(
+    client: &ReadClient,
+    req: &ApiRequest,
+    items: &[&str],
+) -> Result<Vec<T>, CallError> {
+    let mut all = Vec::new();
+    for page in 1..=MAX_PAGES {
+        let paged = req
+            .clone()
+            .param("PageNumber", page.to_string())
+            .param("PageSize", PAGE_SIZE.to_string());
+        let body = client.call(&paged).await?;
+        let batch: Vec<T> = items_at(&req.action, &body, items)?;
+        let got = batch.len();
+        all.extend(batch);
+        let done = got == 0
+            || match count_field(&body, "TotalCount") {
+                Some(total) => all.len() >= total,
+                None => got < PAGE_SIZE,
+            };
+        if done {
+            return Ok(all);
+        }
+    }
+    Err(paging_error(
+        &req.action,
+        format!("still not at TotalCount after {MAX_PAGES} pages"),
+    ))
+}
+
+/// Every item of a token listing (Cbn `List*`).
+///
+/// Sends `req` with `MaxResults` = [`PAGE_SIZE`], then again with each returned
+/// `NextToken` while it is non-empty, taking the items at `items` (see [`all_pages`]). A
+/// token the server already returned once is an error rather than an endless loop.
+pub async fn all_token_pages<T: DeserializeOwned>(
+    client: &ReadClient,
+    req: &ApiRequest,
+    items: &[&str],
+) -> Result<Vec<T>, CallError> {
+    let mut all = Vec::new();
+    let mut seen = HashSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let paged = req
+            .clone()
+            .param("MaxResults", PAGE_SIZE.to_string())
+            .opt_param("NextToken", token.take());
+        let body = client.call(&paged).await?;
+        all.extend(items_at::<T>(&req.action, &body, items)?);
+        let next = body
+            .get("NextToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty());
+        let Some(next) = next else {
+            return Ok(all);
+        };
+        if !seen.insert(next.to_string()) {
+            return Err(paging_error(
+                &req.action,
+                format!("NextToken {next:?} was returned twice; stopping instead of looping"),
+            ));
+        }
+        token = Some(next.to_string());
+    }
+}
+
+/// A listing that the server pages inconsistently: a 200 answer that breaks the paging
+/// contract, reported like any other undocumented answer.
+fn paging_error(action: &str, why: String) -> CallError {
+    CallError::Decode {
+        action: action.to_string(),
+        status: 200,
+        excerpt: why,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding
+
+/// The list at `path` in `body`. A missing key, `null`, `""`, `{}` or an empty array at any
+/// level is an empty list; a one-key wrapper object left at the end is looked through.
+fn items_at<T: DeserializeOwned>(
+    action: &str,
+    body: &Value,
+    path: &[&str],
+) -> Result<Vec<T>, CallError> {
+    let mut at = body;
+    for key in path {
+        match at.get(key) {
+            Some(next) => at = next,
+            None => return Ok(Vec::new()),
+        }
+    }
+    list_from(at.clone()).map_err(|e| CallError::Decode {
+        action: action.to_string(),
+        status: 200,
+        excerpt: format!("{}: {e}", path.join(".")),
+    })
+}
+
+/// A list that may come wrapped or empty: `[…]`, `{"Inner": […]}`, `{}`, `null`, `""`.
+fn list_from<T: DeserializeOwned>(value: Value) -> Result<Vec<T>, serde_json::Error> {
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::String(s) if s.is_empty() => Ok(Vec::new()),
+        Value::Array(items) => items.into_iter().map(serde_json::from_value).collect(),
+        Value::Object(map) if map.is_empty() => Ok(Vec::new()),
+        Value::Object(map) if map.len() == 1 => {
+            list_from(map.into_iter().next().map(|(_, v)| v).unwrap_or_default())
+        }
+        other => Err(de::Error::custom(format!(
+            "expected a list, found {}",
+            kind_of(&other)
+        ))),
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Deserialize a lenient list field inside a model: the same shapes as [`all_pages`]
+/// accepts (`{"AssociatedCen": […]}`, `{}`, absent, `null`, a plain array). Use with
+/// `#[serde(default, deserialize_with = "wrapped_list")]`.
+pub fn wrapped_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let value = Value::deserialize(deserializer)?;
+    list_from(value).map_err(de::Error::custom)
+}
+
+/// A count that may come as a number or a numeric string.
+fn count_field(body: &Value, key: &str) -> Option<usize> {
+    match body.get(key)? {
+        Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Decode a whole response body into a model.
+fn decode<T: DeserializeOwned>(action: &str, body: Value) -> Result<T, CallError> {
+    serde_json::from_value(body).map_err(|e| CallError::Decode {
+        action: action.to_string(),
+        status: 200,
+        excerpt: e.to_string(),
+    })
+}
+
+/// The `RequestId` of a response (empty when the body has none).
+fn request_id(body: &Value) -> String {
+    match body.get("RequestId") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Send a mutation and return its `RequestId`.
+async fn mutate(client: &WriteClient, req: ApiRequest) -> Result<String, CallError> {
+    let body = client.call(&req).await?;
+    Ok(request_id(&body))
+}
+
+/// Turn a 200 answer whose body says it failed (`"Success": false`) into the same
+/// [`CallError::Api`] a 4xx would give, with the body's `Code`, `Message` and `RequestId`.
+/// A body without a `Code` gets `OperationFailed` (classified fatal).
+fn body_failure(action: &str, body: &Value) -> CallError {
+    let text = |key: &str| match body.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    CallError::Api(Box::new(ApiError {
+        action: action.to_string(),
+        http_status: 200,
+        code: text("Code").unwrap_or_else(|| "OperationFailed".to_string()),
+        message: text("Message").unwrap_or_default(),
+        request_id: text("RequestId"),
+        host_id: None,
+        recommend: None,
+        access_denied_detail: None,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Lenient scalars
+
+/// Deserialize a field that some responses send as a string and others as a number (owner
+/// UIDs such as `VbrOwnerUid`, `VbrOwnerId`, `VpnOwnerId`; ASNs; VLAN ids) into a `String`.
+/// Integers keep all their digits; `null` becomes an empty string. Use with
+/// `#[serde(default, deserialize_with = "string_or_number")]`.
+pub fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct Lenient;
+
+    impl<'de> Visitor<'de> for Lenient {
+        type Value = String;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or a number")
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_i128<E: de::Error>(self, v: i128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_u128<E: de::Error>(self, v: u128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    deserializer.deserialize_any(Lenient)
+}
+
+/// Deserialize a flag that may come as a JSON boolean or as `"true"`/`"false"`; anything
+/// else (absent, `null`, another value) is `None`.
+fn lenient_bool(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod testkit;
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::testkit::{Script, ok};
+    use super::*;
+    use crate::api::Product;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn filters_flatten_one_based() {
+        let ids = strings(&["pc-1", "pc-2"]);
+        let status = strings(&["Enabled"]);
+        let none: Vec<String> = Vec::new();
+        let p = filters(&[
+            ("PhysicalConnectionId", &ids),
+            ("Name", &none),
+            ("Status", &status),
+        ]);
+        let want: Vec<(String, String)> = [
+            ("Filter.1.Key", "PhysicalConnectionId"),
+            ("Filter.1.Value.1", "pc-1"),
+            ("Filter.1.Value.2", "pc-2"),
+            ("Filter.2.Key", "Status"),
+            ("Filter.2.Value.1", "Enabled"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(p, want);
+        assert!(filters(&[]).is_empty());
+    }
+
+    #[test]
+    fn chunks_respect_the_limit() {
+        let v = strings(&["a", "b", "c", "d", "e", "f", "g"]);
+        let sizes: Vec<usize> = chunk_filter_values(&v, 5).map(<[String]>::len).collect();
+        assert_eq!(sizes, vec![5, 2]);
+        assert_eq!(chunk_filter_values(&v, 0).count(), 7);
+    }
+
+    #[test]
+    fn batches_cover_the_cross_product_without_duplicates() {
+        let ids: Vec<String> = (1..=7).map(|i| format!("vbr-{i}")).collect();
+        let mut with_dup = ids.clone();
+        with_dup.push("vbr-1".into());
+        let status = strings(&["active", "terminated", "unconfirmed", "a", "b", "c"]);
+        let batches = filter_batches(&[("VbrId", &with_dup), ("Status", &status)]);
+        assert_eq!(batches.len(), 4, "2 chunks of ids × 2 chunks of statuses");
+        let mut seen_ids = Vec::new();
+        for b in &batches {
+            assert_eq!(b[0], ("Filter.1.Key".to_string(), "VbrId".to_string()));
+            let n_values = b
+                .iter()
+                .filter(|(k, _)| k.starts_with("Filter.1.Value."))
+                .count();
+            assert!(n_values <= MAX_FILTER_VALUES);
+            seen_ids.extend(
+                b.iter()
+                    .filter(|(k, _)| k.starts_with("Filter.1.Value."))
+                    .map(|(_, v)| v.clone()),
+            );
+        }
+        seen_ids.sort();
+        seen_ids.dedup();
+        assert_eq!(seen_ids.len(), 7);
+        assert_eq!(filter_batches(&[]), vec![Vec::new()]);
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "PascalCase")]
+    struct Item {
+        id: u32,
+    }
+
+    fn page(total: Option<usize>, ids: std::ops::Range<u32>) -> String {
+        let items: Vec<Value> = ids.map(|i| json!({ "Id": i })).collect();
+        let mut body = json!({
+            "RequestId": "r",
+            "Set": { "Type": items },
+        });
+        if let Some(t) = total {
+            body["TotalCount"] = json!(t);
+        }
+        body.to_string()
+    }
+
+    #[tokio::test]
+    async fn page_numbers_until_total_count() {
+        let script = Script::new(vec![
+            ok(&page(Some(120), 0..50)),
+            ok(&page(Some(120), 50..100)),
+            ok(&page(Some(120), 100..120)),
+        ]);
+        let req = ApiRequest::new(Product::Vpc, "DescribeThings").region("cn-hangzhou");
+        let items: Vec<Item> = all_pages(&script.reader(), &req, &["Set", "Type"])
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 120);
+        assert_eq!(items[119], Item { id: 119 });
+        let seen = script.seen();
+        assert_eq!(seen.len(), 3);
+        for (i, r) in seen.iter().enumerate() {
+            assert_eq!(
+                r.query_param("PageNumber"),
+                Some((i + 1).to_string().as_str())
+            );
+            assert_eq!(r.query_param("PageSize"), Some("50"));
+            assert_eq!(r.query_param("RegionId"), Some("cn-hangzhou"));
+        }
+    }
+
+    #[tokio::test]
+    async fn total_count_as_string_and_absent() {
+        let with_string = json!({"TotalCount": "60", "Set": {"Type": (0..50).map(|i| json!({"Id": i})).collect::<Vec<_>>()}});
+        let script = Script::new(vec![
+            ok(&with_string.to_string()),
+            ok(&page(Some(60), 50..60)),
+        ]);
+        let req = ApiRequest::new(Product::Vpc, "DescribeThings").region("r");
+        let items: Vec<Item> = all_pages(&script.reader(), &req, &["Set", "Type"])
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 60);
+        assert_eq!(script.seen().len(), 2);
+
+        // No TotalCount: a short page ends the listing.
+        let script = Script::new(vec![ok(&page(None, 0..50)), ok(&page(None, 50..53))]);
+        let items: Vec<Item> = all_pages(&script.reader(), &req, &["Set", "Type"])
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 53);
+        assert_eq!(script.seen().len(), 2);
+
+        // No TotalCount and exactly full pages: the empty page ends it.
+        let script = Script::new(vec![ok(&page(None, 0..50)), ok(&page(None, 0..0))]);
+        let items: Vec<Item> = all_pages(&script.reader(), &req, &["Set", "Type"])
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 50);
+        assert_eq!(script.seen().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn empty_page_stops_even_below_total_count() {
+        let script = Script::new(vec![
+            ok(&page(Some(500), 0..50)),
+            ok(r#"{"TotalCount":500}"#),
+        ]);
+        let req = ApiRequest::new(Product::Vpc, "DescribeThings").region("r");
+        let items: Vec<Item> = all_pages(&script.reader(), &req, &["Set", "Type"])
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 50);
+        assert_eq!(script.seen().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn absent_or_empty_wrappers_are_empty_lists() {
+        for body in [
+            r#"{"RequestId":"r","TotalCount":0,"Set":{}}"#,
+            r#"{"RequestId":"r","TotalCount":0,"Set":{"Type":[]}}"#,
+            r#"{"RequestId":"r","Set":null}"#,
+            r#"{"RequestId":"r","Set":""}"#,
+            r#"{"RequestId":"r","Set":{"Type":null}}"#,
+            r#"{"RequestId":"r"}"#,
+        ] {
+            let script = Script::new(vec![ok(body)]);
+            let req = ApiRequest::new(Product::Vpc, "DescribeThings").region("r");
+            let items: Vec<Item> = all_pages(&script.reader(), &req, &["Set", "Type"])
+                .await
+                .unwrap_or_else(|e| panic!("{body}: {e}"));
+            assert!(items.is_empty(), "{body}");
+            assert_eq!(script.seen().len(), 1, "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wrong_shape_is_a_decode_error_naming_the_path() {
+        let script = Script::new(vec![ok(r#"{"Set":{"Type":42}}"#)]);
+        let req = ApiRequest::new(Product::Vpc, "DescribeThings").region("r");
+        let e = all_pages::<Item>(&script.reader(), &req, &["Set", "Type"])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, CallError::Decode { status: 200, .. }), "{e}");
+        assert!(e.to_string().contains("Set.Type"), "{e}");
+    }
+
+    fn token_page(ids: std::ops::Range<u32>, next: &str) -> String {
+        let items: Vec<Value> = ids.map(|i| json!({ "Id": i })).collect();
+        json!({"RequestId": "r", "NextToken": next, "MaxResults": 50, "Items": items}).to_string()
+    }
+
+    #[tokio::test]
+    async fn next_token_paging_across_three_pages() {
+        let script = Script::new(vec![
+            ok(&token_page(0..50, "t1")),
+            ok(&token_page(50..100, "t2")),
+            ok(&token_page(100..110, "")),
+        ]);
+        let req = ApiRequest::new(Product::Cbn, "ListThings").param("RegionId", "cn-hangzhou");
+        let items: Vec<Item> = all_token_pages(&script.reader(), &req, &["Items"])
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 110);
+        let seen = script.seen();
+        assert_eq!(seen.len(), 3);
+        let tokens: Vec<Option<&str>> = seen.iter().map(|r| r.query_param("NextToken")).collect();
+        assert_eq!(tokens, vec![None, Some("t1"), Some("t2")]);
+        for r in &seen {
+            assert_eq!(r.query_param("MaxResults"), Some("50"));
+            assert_eq!(r.query_param("RegionId"), Some("cn-hangzhou"));
+        }
+    }
+
+    #[tokio::test]
+    async fn absent_next_token_ends_and_empty_array_is_fine() {
+        let script = Script::new(vec![ok(r#"{"RequestId":"r","Items":[]}"#)]);
+        let req = ApiRequest::new(Product::Cbn, "ListThings");
+        let items: Vec<Item> = all_token_pages(&script.reader(), &req, &["Items"])
+            .await
+            .unwrap();
+        assert!(items.is_empty());
+        assert_eq!(script.seen().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn repeated_next_token_is_an_error_not_a_loop() {
+        let script = Script::new(vec![
+            ok(&token_page(0..50, "t1")),
+            ok(&token_page(50..100, "t2")),
+            ok(&token_page(100..150, "t1")),
+            ok(&token_page(0..50, "t2")),
+        ]);
+        let req = ApiRequest::new(Product::Cbn, "ListThings");
+        let e = all_token_pages::<Item>(&script.reader(), &req, &["Items"])
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("\"t1\" was returned twice"), "{e}");
+        assert_eq!(script.seen().len(), 3);
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(default, rename_all = "PascalCase")]
+    struct Owner {
+        #[serde(deserialize_with = "string_or_number")]
+        vbr_owner_uid: String,
+        #[serde(deserialize_with = "string_or_number")]
+        vpn_owner_id: String,
+        #[serde(deserialize_with = "wrapped_list")]
+        list: Vec<u8>,
+    }
+
+    #[test]
+    fn lenient_owner_ids_and_wrapped_lists() {
+        let o: Owner = serde_json::from_str(
+            r#"{"VbrOwnerUid": 1234567890123456, "VpnOwnerId": "42", "List": {"Inner": [1, 2]}}"#,
+        )
+        .unwrap();
+        assert_eq!(o.vbr_owner_uid, "1234567890123456");
+        assert_eq!(o.vpn_owner_id, "42");
+        assert_eq!(o.list, vec![1, 2]);
+        let o: Owner =
+            serde_json::from_str(r#"{"VbrOwnerUid": null, "List": {}, "Other": true}"#).unwrap();
+        assert_eq!(o, Owner::default());
+        let o: Owner =
+            serde_json::from_str(&format!(r#"{{"VbrOwnerUid": {}}}"#, u64::MAX)).unwrap();
+        assert_eq!(o.vbr_owner_uid, u64::MAX.to_string());
+        assert!(serde_json::from_str::<Owner>(r#"{"VpnOwnerId": [1]}"#).is_err());
+    }
+
+    #[test]
+    fn body_failure_keeps_code_message_and_request_id() {
+        let body = json!({"RequestId": "R1", "Code": "VpnConnection.Configuring", "Success": false, "Message": "busy"});
+        let e = body_failure("DeleteVpnAttachment", &body);
+        let api = e.api().unwrap();
+        assert_eq!(api.code, "VpnConnection.Configuring");
+        assert_eq!(api.http_status, 200);
+        assert_eq!(api.message, "busy");
+        assert_eq!(api.request_id.as_deref(), Some("R1"));
+        let e = body_failure("DeleteVpnAttachment", &json!({"Success": false}));
+        assert_eq!(e.code(), Some("OperationFailed"));
+        assert_eq!(lenient_bool(Some(&json!("FALSE"))), Some(false));
+        assert_eq!(lenient_bool(Some(&json!(1))), None);
+        assert_eq!(lenient_bool(None), None);
+    }
+}
