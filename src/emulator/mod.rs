@@ -605,3 +605,6 @@ impl Transport for Emulator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

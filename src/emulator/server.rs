@@ -52,6 +52,27 @@ async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let req = wire_request(&method, &uri, &headers, body.to_vec());
+    let out = emulator.handle(req).await;
+    let status =
+        StatusCode::from_u16(out.response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut builder = Response::builder().status(status);
+    for (k, v) in &out.response.headers {
+        builder = builder.header(k, v);
+    }
+    let body = if out.lost {
+        Body::new(LostBody)
+    } else {
+        Body::from(out.response.body)
+    };
+    builder
+        .body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The [`WireRequest`] of an HTTP request: the query decoded like a form (`+` is a space),
+/// header names lower-cased, the `Host` header as sent.
+pub fn wire_request(method: &Method, uri: &Uri, headers: &HeaderMap, body: Vec<u8>) -> WireRequest {
     let query = uri
         .query()
         .map(|q| {
@@ -74,30 +95,15 @@ async fn api(
         .find(|(k, _)| k == "host")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let req = WireRequest {
+    WireRequest {
         method: method.as_str().to_ascii_uppercase(),
         scheme: "http".into(),
         host,
         path: uri.path().to_string(),
         query,
         headers,
-        body: body.to_vec(),
-    };
-    let out = emulator.handle(req).await;
-    let status =
-        StatusCode::from_u16(out.response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut builder = Response::builder().status(status);
-    for (k, v) in &out.response.headers {
-        builder = builder.header(k, v);
+        body,
     }
-    let body = if out.lost {
-        Body::new(LostBody)
-    } else {
-        Body::from(out.response.body)
-    };
-    builder
-        .body(body)
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// A body that fails at once: hyper aborts the connection, so the client never reads an
