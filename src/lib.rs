@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`api`]: the Alibaba Cloud RPC layer (request value, V1/V3 signing and verification,
 //!   credentials, endpoints, transports, error classes, typed operations, paging).
+//! - [`model`]: shared vocabulary (kinds, regions, step actions, globs).
+//! - [`plan`]: the plan file format, loading and validation with source locations.
 //! - [`exit`]: the documented process exit codes, in one place.
 //! - [`emulator`]: the local Alibaba Cloud emulator (world file, state, per-operation
 //!   rules, HTTP front) used by the demo, the tests and rehearsals.
@@ -12,3 +14,5 @@ pub mod api;
 pub mod cli;
 pub mod emulator;
 pub mod exit;
+pub mod model;
+pub mod plan;

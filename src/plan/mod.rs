@@ -1,0 +1,1 @@
+//! The plan file: format, loading, validation with source locations.
