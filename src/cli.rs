@@ -66,6 +66,15 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a plan file offline (syntax, kinds, ids, regions, window, protect rules).
+    Validate {
+        /// The plan file.
+        plan: std::path::PathBuf,
+    },
+    /// Read-only preview: discover the targets and their blockers, show every step and why.
+    Plan(PlanArgs),
+    /// The step graph of a plan, as DOT or Mermaid.
+    Graph(GraphArgs),
     /// Send one signed API request and print the JSON answer (like the aliyun CLI).
     Api(ApiArgs),
     /// The local Alibaba Cloud emulator.
@@ -99,6 +108,52 @@ pub struct ServeArgs {
     /// Append every audit entry as a JSON line to this file.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<std::path::PathBuf>,
+}
+
+/// Preview formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// A diff for humans (colour on a TTY unless NO_COLOR).
+    Human,
+    /// The versioned JSON document (format_version 1).
+    Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+/// `decom plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The plan file.
+    pub plan: std::path::PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "human")]
+    pub output: OutputFormat,
+    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan (steps, ClientTokens, state fingerprints) for `decom apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// Graph formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+}
+
+/// `decom graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The plan file.
+    pub plan: std::path::PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
 }
 
 /// `decom api`.
@@ -154,6 +209,9 @@ fn init_tracing() {
 /// Run a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Validate { plan } => validate_command(&plan),
+        Command::Plan(args) => plan_command(&cli.global, args).await,
+        Command::Graph(args) => graph_command(&cli.global, args).await,
         Command::Api(args) => api_command(&cli.global, args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => serve_command(args).await,
         Command::Emulator(EmulatorCommand::Check { world }) => {
@@ -187,9 +245,10 @@ pub fn resolve_endpoints(global: &GlobalArgs) -> anyhow::Result<Endpoints> {
     })
 }
 
-/// A client from the global flags: the embedded emulator with `--emulator WORLD` (its own
-/// credentials), else HTTPS (or loopback HTTP) with the normal credential chain.
-pub fn http_client(global: &GlobalArgs) -> anyhow::Result<WriteClient> {
+/// The configuration and transport the global flags select: the embedded emulator with
+/// `--emulator WORLD` (its own credentials), else HTTPS (or loopback HTTP) with the normal
+/// credential chain.
+pub fn connection(global: &GlobalArgs) -> anyhow::Result<(ClientConfig, Arc<dyn api::Transport>)> {
     if let Some(world) = &global.emulator {
         let emulator = Emulator::load(world)?;
         let config = ClientConfig {
@@ -198,7 +257,7 @@ pub fn http_client(global: &GlobalArgs) -> anyhow::Result<WriteClient> {
             signature: global.signature,
             retry: RetryPolicy::default(),
         };
-        return Ok(WriteClient::new(config, emulator.transport()));
+        return Ok((config, emulator.transport()));
     }
     let config = ClientConfig {
         endpoints: resolve_endpoints(global)?,
@@ -207,7 +266,19 @@ pub fn http_client(global: &GlobalArgs) -> anyhow::Result<WriteClient> {
         retry: RetryPolicy::default(),
     };
     let transport = api::http::HttpTransport::new(api::http::HttpOptions::default())?;
-    Ok(WriteClient::new(config, Arc::new(transport)))
+    Ok((config, Arc::new(transport)))
+}
+
+/// A read-write client (only `apply` and `api --allow-mutation` build one).
+pub fn write_client(global: &GlobalArgs) -> anyhow::Result<WriteClient> {
+    let (config, transport) = connection(global)?;
+    Ok(WriteClient::new(config, transport))
+}
+
+/// A read-only client: `plan`, `graph` and reads of `api` hold only this.
+pub fn read_client(global: &GlobalArgs) -> anyhow::Result<ReadClient> {
+    let (config, transport) = connection(global)?;
+    Ok(ReadClient::new(config, transport))
 }
 
 /// Build the request of `decom api` from its arguments.
@@ -249,12 +320,10 @@ async fn api_command(global: &GlobalArgs, args: ApiArgs) -> anyhow::Result<u8> {
             req.action
         );
     }
-    let client = http_client(global)?;
     let value = if mutating {
-        client.call(&req).await?
+        write_client(global)?.call(&req).await?
     } else {
-        let reader: ReadClient = client.reader();
-        reader.call(&req).await?
+        read_client(global)?.call(&req).await?
     };
     println!("{}", serde_json::to_string_pretty(&value)?);
     Ok(exit::SUCCESS)
@@ -274,13 +343,17 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<u8> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal()?;
     let creds = emulator.credentials();
-    let banner = serde_json::json!({
+    let mut banner = serde_json::json!({
         "endpoint": format!("http://{addr}"),
         "access_key_id": creds.access_key_id,
         "access_key_secret": creds.access_key_secret.expose(),
         "account_id": emulator.account_id(),
     });
+    if let Some(token) = &creds.security_token {
+        banner["security_token"] = serde_json::json!(token.expose());
+    }
     {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();
@@ -291,28 +364,132 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<u8> {
         "decom emulator: serving {} on http://{addr} (Ctrl-C to stop)",
         args.world.display()
     );
-    crate::emulator::server::serve(emulator, listener, shutdown_signal()).await?;
+    crate::emulator::server::serve(emulator, listener, shutdown).await?;
     Ok(exit::SUCCESS)
 }
 
-/// Completes on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Register SIGINT and SIGTERM handlers now, and return a future that completes on either.
+/// Registering before announcing readiness means a signal sent right after the banner is
+/// never lost.
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        })
     }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+/// A plan file that failed to load: the rendered, located errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PlanLoadError(crate::plan::PlanErrors);
+
+fn load_plan(path: &std::path::Path) -> anyhow::Result<crate::plan::Plan> {
+    crate::plan::load(path).map_err(|e| anyhow::Error::new(PlanLoadError(e)))
+}
+
+fn validate_command(path: &std::path::Path) -> anyhow::Result<u8> {
+    let plan = load_plan(path)?;
+    println!(
+        "{}: ok: plan {:?}, {} target(s), cascade {}",
+        path.display(),
+        plan.name,
+        plan.targets.len(),
+        if plan.policy.cascade { "on" } else { "off" }
+    );
+    Ok(exit::SUCCESS)
+}
+
+/// A saved plan (`decom plan --out FILE`): what `apply` executes exactly.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct SavedPlan {
+    /// Saved-plan format version.
+    pub format_version: u32,
+    /// When it was saved (RFC 3339).
+    pub saved_at: String,
+    /// The plan file it came from.
+    pub plan_file: String,
+    /// The account the plan is for (from the plan, else the caller's).
+    pub account: Option<String>,
+    /// The graph, with ClientTokens and the state fingerprint each step relied on.
+    pub graph: crate::graph::Graph,
+}
+
+/// Discover and build the graph of a plan file with a read-only client.
+pub async fn preview(global: &GlobalArgs, path: &std::path::Path) -> anyhow::Result<(crate::plan::Plan, crate::discover::Inventory, crate::graph::Graph)> {
+    let plan = load_plan(path)?;
+    let client = read_client(global)?;
+    let inventory = crate::discover::discover(&client, &plan).await?;
+    let graph = crate::graph::build(&plan, &inventory)?;
+    Ok((plan, inventory, graph))
+}
+
+fn use_color() -> bool {
+    use std::io::IsTerminal as _;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8> {
+    let (plan, inventory, graph) = preview(global, &args.plan).await?;
+    let text = match args.output {
+        OutputFormat::Human => crate::render::human(&graph, use_color()),
+        OutputFormat::Json => serde_json::to_string_pretty(&crate::render::json(&graph))?,
+        OutputFormat::Markdown => crate::render::markdown(&graph),
+    };
+    println!("{}", text.trim_end());
+    if let Some(out) = &args.out {
+        let saved = SavedPlan {
+            format_version: 1,
+            saved_at: jiff::Timestamp::now().to_string(),
+            plan_file: args.plan.display().to_string(),
+            account: plan.account.clone().or(inventory.account.clone()),
+            graph: graph.clone(),
+        };
+        std::fs::write(out, serde_json::to_string_pretty(&saved)?)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        eprintln!("saved the plan to {} (apply it with: decom apply {})", out.display(), out.display());
+    }
+    if let (Some(want), Some(have)) = (&plan.account, &inventory.account) {
+        if want != have {
+            eprintln!("refused: the plan is for account {want}, but these credentials belong to account {have}");
+            return Ok(exit::REFUSED);
+        }
+    }
+    let (destroy, _, blocked) = graph.summary();
+    if graph.over_blast_radius() {
+        eprintln!(
+            "refused: {} deletions exceed policy.max_deletions {}",
+            graph.deletions,
+            graph.max_deletions.unwrap_or(0)
+        );
+        return Ok(exit::REFUSED);
+    }
+    if blocked > 0 {
+        eprintln!("error: {blocked} resource(s) cannot be removed; see the blocked section above");
+        return Ok(if graph.blocked_by_protection() { exit::REFUSED } else { exit::ERROR });
+    }
+    Ok(if args.detailed_exitcode && destroy > 0 { exit::CHANGES_PENDING } else { exit::SUCCESS })
+}
+
+async fn graph_command(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<u8> {
+    let (_, _, graph) = preview(global, &args.plan).await?;
+    let text = match args.format {
+        GraphFormat::Dot => crate::render::dot(&graph),
+        GraphFormat::Mermaid => crate::render::mermaid(&graph),
+    };
+    println!("{}", text.trim_end());
+    Ok(exit::SUCCESS)
 }

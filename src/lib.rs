@@ -5,6 +5,11 @@
 //!   credentials, endpoints, transports, error classes, typed operations, paging).
 //! - [`model`]: shared vocabulary (kinds, regions, step actions, globs).
 //! - [`plan`]: the plan file format, loading and validation with source locations.
+//! - [`discover`]: read-only discovery of targets and their blockers (the inventory).
+//! - [`graph`]: the petgraph DAG of steps, blocker explanations, ClientTokens.
+//! - [`render`]: previews and reports: human diff, JSON, Markdown, DOT, Mermaid.
+//! - [`exec`]: the executor: scheduler, retries by error class, rate limits, waits,
+//!   journal and lock.
 //! - [`exit`]: the documented process exit codes, in one place.
 //! - [`emulator`]: the local Alibaba Cloud emulator (world file, state, per-operation
 //!   rules, HTTP front) used by the demo, the tests and rehearsals.
@@ -12,7 +17,11 @@
 
 pub mod api;
 pub mod cli;
+pub mod discover;
+pub mod graph;
 pub mod emulator;
+pub mod exec;
 pub mod exit;
 pub mod model;
 pub mod plan;
+pub mod render;

@@ -39,6 +39,8 @@ import urllib.parse
 import urllib.request
 
 ACCOUNT_ID = "1234567890123456"
+# A filter value with reserved, percent, plus, slash, tilde and multi-byte characters.
+TRICKY = "dc1 primary+*~/é&=%;测"
 WORLD_DEFAULT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "worlds", "demo.yaml"
 )
@@ -306,6 +308,28 @@ def run_tea(res: Results, suite: str, sdk_endpoint: str, endpoint_url: str, ak: 
                   vm.DescribeBgpPeersRequest(region_id="cn-shanghai", bgp_group_id="bgpg-uf6dc1000000001")),
               bgpp_check)
 
+    # --- Wire-format corners: reserved and non-ASCII characters in a signed query value, the
+    # parameters in a form body instead of the query, and GET instead of POST.
+    expect_ok(res, suite, f"Vpc DescribePhysicalConnections(Filter Name={TRICKY!r})",
+              lambda: vpc.describe_physical_connections(
+                  vm.DescribePhysicalConnectionsRequest(
+                      region_id="cn-shanghai", page_size=50,
+                      filter=[vm.DescribePhysicalConnectionsRequestFilter(key="Name", value=[TRICKY])])),
+              lambda r: (r.status_code == 200 and r.body.total_count == 0, f"HTTP {r.status_code} TotalCount={r.body.total_count}"))
+
+    def generic(method: str, where: str):
+        from alibabacloud_tea_openapi import utils_models as um
+        from darabonba.runtime import RuntimeOptions
+        params = um.Params(action="DescribeBgpPeers", version="2016-04-28", protocol="HTTP", pathname="/",
+                           method=method, auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
+        args = {"RegionId": "cn-shanghai", "BgpGroupId": "bgpg-uf6dc1000000001", "Description": TRICKY}
+        req = um.OpenApiRequest(body=args) if where == "body" else um.OpenApiRequest(query=args)
+        return vpc.call_api(params, req, RuntimeOptions())
+
+    peers2 = lambda r: (r["statusCode"] == 200 and r["body"].get("TotalCount") == 2, f"HTTP {r['statusCode']} TotalCount={r['body'].get('TotalCount')}")
+    expect_ok(res, suite, "Vpc DescribeBgpPeers via call_api, POST with a form body", lambda: generic("POST", "body"), peers2)
+    expect_ok(res, suite, "Vpc DescribeBgpPeers via call_api, GET", lambda: generic("GET", "query"), peers2)
+
     # --- Vpc mutations
     rid = lambda r: (r.status_code == 200 and bool(r.body.request_id), f"HTTP {r.status_code} RequestId={r.body.request_id}")
 
@@ -494,6 +518,29 @@ def run_legacy(res: Results, suite: str, sdk_endpoint: str, endpoint_url: str, a
 
     expect_ok(res, suite, "Cbn ListTransitRouterVpnAttachments (CommonRequest)", cbn_list,
               lambda b: (b.get("TotalCount") == 3, f"TotalCount={b.get('TotalCount')}"))
+
+    def pcs_get():
+        r = DescribePhysicalConnectionsRequest()
+        r.set_method("GET")
+        r.set_Filters([{"Key": "Name", "Value": [TRICKY]}])
+        return call(sh, r)
+
+    expect_ok(res, suite, f"Vpc DescribePhysicalConnections GET (Filter Name={TRICKY!r})", pcs_get,
+              lambda b: (b["TotalCount"] == 0, f"TotalCount={b['TotalCount']}"))
+
+    def peers_form():
+        r = CommonRequest(domain=sdk_endpoint, version="2016-04-28", action_name="DescribeBgpPeers")
+        r.set_method("POST")
+        r.set_protocol_type("http")
+        r.set_accept_format("json")
+        r.add_query_param("RegionId", "cn-shanghai")
+        r.add_body_params("BgpGroupId", "bgpg-uf6dc1000000001")
+        r.add_body_params("Description", TRICKY)
+        return json.loads(sh.do_action_with_exception(r))
+
+    expect_ok(res, suite, "Vpc DescribeBgpPeers (CommonRequest, form body) after DeleteBgpPeer", peers_form,
+              lambda b: (b["TotalCount"] == 1, f"TotalCount={b['TotalCount']} "
+                         f"{[p['BgpPeerId'] for p in b['BgpPeers']['BgpPeer']]}"))
 
     # The server answers SignatureDoesNotMatch; aliyunsdkcore rewrites that to
     # InvalidAccessKeySecret when the server's string-to-sign (quoted in the message) equals

@@ -7,6 +7,7 @@
 //! operation's own rules ([`ops`]) over the world's state ([`state`]), and the audit log.
 //! The HTTP front ([`server`]) and the in-process [`Transport`] are thin layers over it.
 
+pub mod worldgen;
 pub mod ops;
 pub mod server;
 pub mod state;
@@ -222,7 +223,7 @@ impl Emulator {
                 }
             }
             Err(f) => Outcome {
-                response: error_response(&f, &request_id, &req.host),
+                response: error_response(&f, &request_id, &req.host, &product_of(&req)),
                 lost: false,
             },
         }
@@ -558,6 +559,12 @@ fn verify_fail(e: VerifyError) -> Fail {
     }
 }
 
+/// The product a request is for (from its version), for the `Recommend` link.
+fn product_of(req: &WireRequest) -> String {
+    let version = req.header("x-acs-version").or_else(|| req.query_param("Version")).unwrap_or_default();
+    Product::from_version(version).map_or_else(|| "Vpc".to_string(), |p| p.to_string())
+}
+
 fn check_timestamp(ts: &str) -> Result<(), Fail> {
     let parsed: jiff::Timestamp = ts.parse().map_err(|_| {
         fail(
@@ -578,8 +585,7 @@ fn check_timestamp(ts: &str) -> Result<(), Fail> {
 }
 
 /// The documented error body: RequestId, HostId, Code, Message, Recommend.
-fn error_response(f: &Fail, request_id: &str, host: &str) -> WireResponse {
-    let product = "Vpc";
+fn error_response(f: &Fail, request_id: &str, host: &str, product: &str) -> WireResponse {
     WireResponse::json(
         f.status,
         &json!({

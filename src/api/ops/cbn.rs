@@ -83,6 +83,9 @@ pub struct TransitRouterVbrAttachment {
     pub transit_router_attachment_description: String,
     /// When it was created.
     pub creation_time: String,
+    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
+    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    pub tags: super::Tags,
 }
 
 /// `ListTransitRouterVbrAttachments`: every VBR attachment matching `query`.
@@ -119,6 +122,9 @@ pub struct TransitRouterVpnAttachment {
     pub transit_router_attachment_name: String,
     /// When it was created.
     pub creation_time: String,
+    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
+    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    pub tags: super::Tags,
 }
 
 /// `ListTransitRouterVpnAttachments`: every VPN attachment matching `query`.

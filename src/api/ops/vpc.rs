@@ -104,6 +104,9 @@ pub struct PhysicalConnection {
     pub creation_time: String,
     /// When it was enabled.
     pub enabled_time: String,
+    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
+    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    pub tags: super::Tags,
 }
 
 /// Which circuits to list (`Filter.N.Key` values; empty lists are not sent).
@@ -224,6 +227,9 @@ pub struct VirtualBorderRouter {
     /// The same as `associated_cens` under its older name (`AssociatedCbns.AssociatedCbn[]`).
     #[serde(deserialize_with = "wrapped_list")]
     pub associated_cbns: Vec<AssociatedCen>,
+    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
+    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    pub tags: super::Tags,
 }
 
 impl VirtualBorderRouter {
@@ -627,6 +633,9 @@ pub struct VpnAttachment {
     pub transit_router_id: String,
     /// The transit router's name.
     pub transit_router_name: String,
+    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
+    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    pub tags: super::Tags,
 }
 
 impl VpnAttachment {
@@ -669,6 +678,9 @@ pub struct VpnConnection {
     pub attach_type: String,
     /// The transit router it is bound to (newer responses).
     pub transit_router_id: String,
+    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
+    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    pub tags: super::Tags,
 }
 
 /// `DescribeVpnConnection`: one IPsec connection.

@@ -1,0 +1,319 @@
+//! Generated worlds: realistic estates of any size from a seed, for property tests and the
+//! benchmark. Every blocker type appears: VBRs (own and other accounts'), router interfaces,
+//! BGP groups with peers, TR VBR attachments with associations, propagations and routes,
+//! TR-bound IPsec connections, and VPN gateways with several connections.
+
+use std::collections::BTreeMap;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::world::{
+    AccessKey, BgpGroup, BgpPeer, Cen, Dur, Faults, PhysicalConnection, RateLimits, RouterInterface, Timings, TrAttachment,
+    TrRouteEntry, TransitRouter, VirtualBorderRouter, VpnConnection, VpnGateway, World,
+};
+
+/// The account of generated worlds.
+pub const ACCOUNT: &str = "1234567890123456";
+/// Another account (owner of foreign VBRs).
+pub const OTHER_ACCOUNT: &str = "9876543210987654";
+/// Regions of generated worlds.
+pub const REGIONS: [&str; 2] = ["cn-shanghai", "cn-hangzhou"];
+
+/// A small deterministic generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct Gen(u64);
+
+impl Gen {
+    /// Seeded.
+    pub fn new(seed: u64) -> Gen {
+        Gen(seed ^ 0x5DEE_CE66_D1CE_4E5B)
+    }
+    /// Next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (0 when n is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+fn s<T>(value: T) -> Spanned<T> {
+    Spanned::new(value, Location::UNKNOWN, Location::UNKNOWN)
+}
+
+/// Shape of a generated world.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    /// Number of circuits.
+    pub circuits: usize,
+    /// Max VBRs per circuit.
+    pub max_vbrs: u64,
+    /// Number of VPN gateways (each with 1–3 connections).
+    pub gateways: usize,
+    /// Number of TR-bound IPsec connections.
+    pub tr_ipsec: usize,
+    /// Probability that a resource carries `env: prod`.
+    pub prod_share: f64,
+    /// Include states decom cannot act on (foreign active VBRs, prepaid interfaces, hosted
+    /// connections, Allocating circuits).
+    pub awkward: bool,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape {
+            circuits: 6,
+            max_vbrs: 3,
+            gateways: 2,
+            tr_ipsec: 3,
+            prod_share: 0.1,
+            awkward: true,
+        }
+    }
+}
+
+/// Generate a world.
+pub fn generate(seed: u64, shape: &Shape) -> World {
+    let mut g = Gen::new(seed);
+    let mut w = World {
+        account_id: ACCOUNT.into(),
+        access_keys: vec![AccessKey {
+            id: "GENKEY".into(),
+            secret: "gen-secret".into(),
+            security_token: None,
+        }],
+        regions: REGIONS.iter().map(|r| r.to_string()).collect(),
+        timings: Timings::default(),
+        rate_limits: RateLimits::default(),
+        faults: Faults::default(),
+        physical_connections: vec![],
+        virtual_border_routers: vec![],
+        router_interfaces: vec![],
+        bgp_groups: vec![],
+        cens: vec![],
+        transit_router_attachments: vec![],
+        transit_router_route_entries: vec![],
+        vpn_gateways: vec![],
+        vpn_connections: vec![],
+    };
+    let tags = |g: &mut Gen| -> BTreeMap<String, String> {
+        let mut t = BTreeMap::new();
+        if g.chance(shape.prod_share) {
+            t.insert("env".to_string(), "prod".to_string());
+        } else {
+            t.insert("env".to_string(), "test".to_string());
+        }
+        t
+    };
+    // One CEN with a transit router and route table per region.
+    let trs: Vec<TransitRouter> = REGIONS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| TransitRouter {
+            id: format!("tr-gen{i:04}"),
+            region: r.to_string(),
+            name: format!("tr-{r}"),
+            route_tables: vec![format!("vtb-gen{i:04}")],
+        })
+        .collect();
+    w.cens.push(s(Cen {
+        id: "cen-gen0000".into(),
+        name: "generated".into(),
+        transit_routers: trs.clone(),
+    }));
+    let mut n_att = 0usize;
+    let mut n_rte = 0usize;
+    for c in 0..shape.circuits {
+        let ri = g.below(REGIONS.len() as u64) as usize;
+        let region = REGIONS[ri];
+        let mut statuses = vec!["Enabled", "Enabled", "Enabled", "Enabled", "Confirmed", "Terminated", "Canceled", "Rejected"];
+        if shape.awkward {
+            statuses.push("Allocating");
+        }
+        let pc_id = format!("pc-gen{c:05}");
+        w.physical_connections.push(s(PhysicalConnection {
+            id: pc_id.clone(),
+            region: region.into(),
+            name: format!("circuit-{c}"),
+            status: g.pick(&statuses).to_string(),
+            tags: tags(&mut g),
+            hosted_connections: u32::from(shape.awkward && g.chance(0.03)),
+            macsec: false,
+            line_operator: "CT".into(),
+            access_point: "ap-gen".into(),
+            bandwidth: 1000,
+        }));
+        let vbrs = g.below(shape.max_vbrs + 1);
+        for v in 0..vbrs {
+            let vbr_id = format!("vbr-gen{c:05}x{v}");
+            let foreign = g.chance(0.1);
+            let status = if foreign {
+                if shape.awkward && g.chance(0.3) { "active" } else { "unconfirmed" }
+            } else {
+                *g.pick(&["active", "active", "active", "terminated", "unconfirmed"])
+            };
+            w.virtual_border_routers.push(s(VirtualBorderRouter {
+                id: vbr_id.clone(),
+                region: region.into(),
+                physical_connection: pc_id.clone(),
+                owner: foreign.then(|| OTHER_ACCOUNT.to_string()),
+                status: status.into(),
+                name: format!("vbr-{c}-{v}"),
+                tags: tags(&mut g),
+                vlan_id: (100 + v) as u32,
+            }));
+            if foreign {
+                continue;
+            }
+            if g.chance(0.4) {
+                let prepaid = shape.awkward && g.chance(0.05);
+                w.router_interfaces.push(s(RouterInterface {
+                    id: format!("ri-gen{c:05}x{v}"),
+                    region: region.into(),
+                    vbr: vbr_id.clone(),
+                    status: g.pick(&["Active", "Active", "Inactive", "Idle"]).to_string(),
+                    charge_type: if prepaid { "PrePaid".into() } else { "PostPaid".into() },
+                    route_entries: 0,
+                    financial_locked: false,
+                    name: String::new(),
+                    opposite_router: "vrt-gen".into(),
+                }));
+            }
+            if g.chance(0.4) {
+                let peers = (0..g.below(3))
+                    .map(|p| BgpPeer {
+                        id: format!("bgp-gen{c:05}x{v}p{p}"),
+                        peer_ip: format!("10.{c}.{v}.{p}"),
+                        status: "Available".into(),
+                    })
+                    .collect();
+                w.bgp_groups.push(s(BgpGroup {
+                    id: format!("bgpg-gen{c:05}x{v}"),
+                    region: region.into(),
+                    vbr: vbr_id.clone(),
+                    peer_asn: 65000 + c as u64,
+                    status: "Available".into(),
+                    name: String::new(),
+                    peers,
+                }));
+            }
+            if g.chance(0.35) {
+                let att = format!("tr-attach-gen{n_att:05}");
+                n_att += 1;
+                let vtb = trs[ri].route_tables[0].clone();
+                w.transit_router_attachments.push(s(TrAttachment {
+                    id: att.clone(),
+                    transit_router: trs[ri].id.clone(),
+                    vbr: Some(vbr_id.clone()),
+                    vpn_connection: None,
+                    status: "Attached".into(),
+                    associations: if g.chance(0.7) { vec![vtb.clone()] } else { vec![] },
+                    propagations: if g.chance(0.5) { vec![vtb.clone()] } else { vec![] },
+                    name: String::new(),
+                    tags: BTreeMap::new(),
+                }));
+                if g.chance(0.3) {
+                    w.transit_router_route_entries.push(s(TrRouteEntry {
+                        id: format!("rte-gen{n_rte:05}"),
+                        route_table: vtb,
+                        destination: format!("172.16.{}.0/24", n_rte % 250),
+                        next_hop: att,
+                    }));
+                    n_rte += 1;
+                }
+            }
+        }
+    }
+    for gw in 0..shape.gateways {
+        let region = *g.pick(&REGIONS);
+        let gw_id = format!("vpn-gen{gw:04}");
+        w.vpn_gateways.push(s(VpnGateway {
+            id: gw_id.clone(),
+            region: region.into(),
+            status: "active".into(),
+            name: format!("gw-{gw}"),
+        }));
+        for c in 0..=g.below(3) {
+            w.vpn_connections.push(s(VpnConnection {
+                id: format!("vco-gengw{gw:04}x{c}"),
+                region: region.into(),
+                vpn_gateway: Some(gw_id.clone()),
+                name: format!("office-{gw}-{c}"),
+                tags: tags(&mut g),
+            }));
+        }
+    }
+    for t in 0..shape.tr_ipsec {
+        let ri = g.below(REGIONS.len() as u64) as usize;
+        let vco = format!("vco-gentr{t:04}");
+        w.vpn_connections.push(s(VpnConnection {
+            id: vco.clone(),
+            region: REGIONS[ri].into(),
+            vpn_gateway: None,
+            name: format!("branch-{t}"),
+            tags: tags(&mut g),
+        }));
+        if g.chance(0.9) {
+            let att = format!("tr-attach-gen{n_att:05}");
+            n_att += 1;
+            w.transit_router_attachments.push(s(TrAttachment {
+                id: att,
+                transit_router: trs[ri].id.clone(),
+                vbr: None,
+                vpn_connection: Some(vco),
+                status: "Attached".into(),
+                associations: if g.chance(0.7) { vec![trs[ri].route_tables[0].clone()] } else { vec![] },
+                propagations: vec![],
+                name: String::new(),
+                tags: BTreeMap::new(),
+            }));
+        }
+    }
+    w
+}
+
+/// Zero-length transitions and no rate limits: for tests that only care about order.
+pub fn instant(mut w: World) -> World {
+    let z = Dur::default();
+    w.timings = Timings {
+        latency: z,
+        terminate_physical_connection: z,
+        cancel_physical_connection: z,
+        terminate_vbr: z,
+        deactivate_router_interface: z,
+        detach_attachment: z,
+        dissociate: z,
+        disable_propagation: z,
+        vpn_gateway_update: z,
+    };
+    w.rate_limits.enabled = false;
+    w
+}
+
+/// Number of resources in a world (what the benchmark sizes by).
+pub fn resource_count(w: &World) -> usize {
+    w.physical_connections.len()
+        + w.virtual_border_routers.len()
+        + w.router_interfaces.len()
+        + w.bgp_groups.iter().map(|g| 1 + g.value.peers.len()).sum::<usize>()
+        + w.transit_router_attachments
+            .iter()
+            .map(|a| 1 + a.value.associations.len() + a.value.propagations.len())
+            .sum::<usize>()
+        + w.transit_router_route_entries.len()
+        + w.vpn_gateways.len()
+        + w.vpn_connections.len()
+}

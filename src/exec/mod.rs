@@ -1,0 +1,558 @@
+//! The executor: runs a [`Graph`] against the API.
+//!
+//! A ready-queue scheduler over the graph (tokio): a step starts when everything it depends
+//! on is done, at most `parallelism` at once, each API call paced by the per-(product,
+//! region, action) [`limiter`]. Errors are handled by class (design.md §6): gone is success,
+//! throttling slows that API down, transient and busy errors are retried with the same
+//! ClientToken until the step's deadline, anything else fails the step;
+//! `IdempotentParameterMismatch` alone derives a new token generation. A failure skips only
+//! the failed step's dependents; independent branches go on (`fail_fast` stops early).
+//! Every start and finish is written to the [`journal`] and sent as an [`Event`] to the
+//! reporters. A stop signal (Ctrl-C) starts nothing new and lets in-flight steps finish.
+
+pub mod calls;
+pub mod journal;
+pub mod limiter;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::api::{ErrorClass, WriteClient};
+use crate::graph::{Graph, Step, client_token};
+use crate::model::{Action, Kind};
+use journal::{History, Journal, StepKey};
+use limiter::Limiter;
+
+/// How the executor behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Steps in flight at most.
+    pub parallelism: usize,
+    /// Stop scheduling at the first failure.
+    pub fail_fast: bool,
+    /// First poll of a wait, after its mutation.
+    pub poll_initial: Duration,
+    /// Longest interval between polls.
+    pub poll_max: Duration,
+    /// First retry delay after a busy or transient error.
+    pub retry_initial: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// Per-step deadline overriding the per-kind defaults.
+    pub step_timeout: Option<Duration>,
+    /// Multiplies the documented quotas (a rehearsal against a scaled emulator).
+    pub rate_scale: f64,
+    /// Per-action quota overrides (calls per minute).
+    pub rate_overrides: std::collections::HashMap<String, u32>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            parallelism: 32,
+            fail_fast: false,
+            poll_initial: Duration::from_secs(2),
+            poll_max: Duration::from_secs(20),
+            retry_initial: Duration::from_secs(2),
+            retry_max: Duration::from_secs(30),
+            step_timeout: None,
+            rate_scale: 1.0,
+            rate_overrides: Default::default(),
+        }
+    }
+}
+
+impl Options {
+    /// The deadline of one step: the override, else per kind (longer than Terraform's
+    /// defaults: 20 min for circuits, 15 for TR attachments, 5 for the rest).
+    pub fn deadline(&self, kind: Kind) -> Duration {
+        if let Some(t) = self.step_timeout {
+            return t;
+        }
+        Duration::from_secs(match kind {
+            Kind::PhysicalConnection => 30 * 60,
+            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => 20 * 60,
+            _ => 10 * 60,
+        })
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The call succeeded / the wait's condition was reached.
+    Done,
+    /// The resource was already gone (`*.NotFound`).
+    AlreadyGone,
+    /// The API refused it for good.
+    Failed {
+        /// Error code (or `Transport`, `Decode`).
+        code: String,
+        /// The message.
+        message: String,
+        /// The RequestId, for support.
+        request_id: Option<String>,
+    },
+    /// The deadline passed.
+    TimedOut {
+        /// The last state seen (or the last error code).
+        last_state: String,
+        /// After how long.
+        after_secs: u64,
+    },
+    /// Not run because a step it depends on failed.
+    Skipped {
+        /// The failed step that caused it.
+        because: usize,
+    },
+    /// Not run: the apply was stopped first.
+    NotStarted,
+}
+
+impl Outcome {
+    /// Done or already gone.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Done | Outcome::AlreadyGone)
+    }
+
+    /// The journal's word for it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::AlreadyGone => "already_gone",
+            Outcome::Failed { .. } => "failed",
+            Outcome::TimedOut { .. } => "timed_out",
+            Outcome::Skipped { .. } => "skipped",
+            Outcome::NotStarted => "not_started",
+        }
+    }
+}
+
+/// What the executor tells reporters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The run begins.
+    Begin {
+        /// Steps in the graph.
+        steps: usize,
+    },
+    /// A step started.
+    Started {
+        /// Step id.
+        step: usize,
+    },
+    /// A wait polled, or a call is retried.
+    Progress {
+        /// Step id.
+        step: usize,
+        /// Current state or error code.
+        state: String,
+        /// Attempts so far.
+        attempt: u32,
+    },
+    /// A step finished.
+    Finished {
+        /// Step id.
+        step: usize,
+        /// How.
+        #[serde(flatten)]
+        outcome: Outcome,
+        /// Seconds it took.
+        elapsed_secs: f64,
+    },
+    /// Ctrl-C: nothing new starts.
+    Stopping,
+}
+
+/// One step's line in the final report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    /// The step.
+    pub step: Step,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// API attempts it made.
+    pub attempts: u32,
+    /// Seconds it took.
+    pub elapsed_secs: f64,
+    /// The ClientToken it used last.
+    pub client_token: Option<String>,
+}
+
+/// The final report of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Every step, in graph order.
+    pub steps: Vec<StepResult>,
+    /// True when a stop signal or fail-fast ended it early.
+    pub interrupted: bool,
+    /// Wall time in seconds.
+    pub elapsed_secs: f64,
+}
+
+impl Report {
+    /// True when every step succeeded.
+    pub fn complete(&self) -> bool {
+        !self.interrupted && self.steps.iter().all(|s| s.outcome.is_success())
+    }
+
+    /// Counts per outcome word.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for s in &self.steps {
+            *m.entry(s.outcome.word()).or_default() += 1;
+        }
+        m
+    }
+}
+
+struct Ctx {
+    client: WriteClient,
+    limiter: Limiter,
+    opts: Options,
+    events: mpsc::UnboundedSender<Event>,
+    plan_fingerprint: String,
+}
+
+/// What a finished task reports back to the scheduler.
+struct Done {
+    id: usize,
+    outcome: Outcome,
+    attempts: u32,
+    generation: u32,
+    token: Option<String>,
+    elapsed: f64,
+}
+
+fn key_of(step: &Step) -> StepKey {
+    (step.kind, step.resource.clone(), step.action)
+}
+
+/// Run the graph. `stop` turning true starts nothing new; in-flight steps finish.
+pub async fn run(
+    client: WriteClient,
+    graph: &Graph,
+    opts: Options,
+    history: &History,
+    mut journal: Option<&mut Journal>,
+    events: mpsc::UnboundedSender<Event>,
+    mut stop: watch::Receiver<bool>,
+) -> Report {
+    let started = Instant::now();
+    let n = graph.steps.len();
+    let ctx = Arc::new(Ctx {
+        client,
+        limiter: Limiter::new(opts.rate_scale, opts.rate_overrides.clone()),
+        opts: opts.clone(),
+        events: events.clone(),
+        plan_fingerprint: graph.plan_fingerprint.clone(),
+    });
+    let _ = events.send(Event::Begin { steps: n });
+    if let Some(j) = journal.as_deref_mut() {
+        j.begin(&graph.plan_fingerprint, n);
+    }
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut waiting: Vec<usize> = vec![0; n];
+    for s in &graph.steps {
+        waiting[s.id] = s.depends_on.len();
+        for d in &s.depends_on {
+            dependents[*d].push(s.id);
+        }
+    }
+    let mut results: Vec<Option<StepResult>> = vec![None; n];
+    let mut ready: VecDeque<usize> = (0..n).filter(|i| waiting[*i] == 0).collect();
+    let mut set: tokio::task::JoinSet<Done> = tokio::task::JoinSet::new();
+    let mut stopping = false;
+    let mut failed = false;
+    loop {
+        if *stop.borrow() && !stopping {
+            stopping = true;
+            let _ = events.send(Event::Stopping);
+        }
+        if opts.fail_fast && failed {
+            stopping = true;
+        }
+        while !stopping && set.len() < opts.parallelism.max(1) {
+            let Some(id) = ready.pop_front() else { break };
+            let step = graph.steps[id].clone();
+            let key = key_of(&step);
+            let generation = history.generations.get(&key).copied().unwrap_or(0);
+            let token = token_for(&ctx.plan_fingerprint, &step, generation);
+            if let Some(j) = journal.as_deref_mut() {
+                j.started(&key, generation, token.as_deref());
+            }
+            let _ = events.send(Event::Started { step: id });
+            let ctx = ctx.clone();
+            set.spawn(async move { run_step(ctx, step, generation).await });
+        }
+        if set.is_empty() {
+            break;
+        }
+        let done = tokio::select! {
+            joined = set.join_next() => match joined {
+                Some(Ok(d)) => d,
+                Some(Err(e)) => {
+                    // A panicking step task: fail it loudly rather than hang.
+                    tracing::error!("a step task failed: {e}");
+                    continue;
+                }
+                None => break,
+            },
+            _ = stop.changed(), if !stopping => continue,
+        };
+        let step = &graph.steps[done.id];
+        let key = key_of(step);
+        if let Some(j) = journal.as_deref_mut() {
+            if done.generation > 0 {
+                j.started(&key, done.generation, done.token.as_deref());
+            }
+            j.finished(&key, done.outcome.word(), detail(&done.outcome));
+        }
+        let _ = events.send(Event::Finished {
+            step: done.id,
+            outcome: done.outcome.clone(),
+            elapsed_secs: done.elapsed,
+        });
+        let ok = done.outcome.is_success();
+        results[done.id] = Some(StepResult {
+            step: step.clone(),
+            outcome: done.outcome,
+            attempts: done.attempts,
+            elapsed_secs: done.elapsed,
+            client_token: done.token,
+        });
+        if ok {
+            for d in &dependents[done.id] {
+                waiting[*d] -= 1;
+                if waiting[*d] == 0 && results[*d].is_none() {
+                    ready.push_back(*d);
+                }
+            }
+        } else {
+            failed = true;
+            // Skip everything downstream of the failure, naming the cause.
+            let mut stack = dependents[done.id].clone();
+            while let Some(d) = stack.pop() {
+                if results[d].is_some() {
+                    continue;
+                }
+                let outcome = Outcome::Skipped { because: done.id };
+                if let Some(j) = journal.as_deref_mut() {
+                    j.finished(&key_of(&graph.steps[d]), outcome.word(), Some(format!("step {} failed", done.id)));
+                }
+                let _ = events.send(Event::Finished {
+                    step: d,
+                    outcome: outcome.clone(),
+                    elapsed_secs: 0.0,
+                });
+                results[d] = Some(StepResult {
+                    step: graph.steps[d].clone(),
+                    outcome,
+                    attempts: 0,
+                    elapsed_secs: 0.0,
+                    client_token: None,
+                });
+                stack.extend(dependents[d].iter().copied());
+            }
+        }
+    }
+    let interrupted = stopping;
+    let steps: Vec<StepResult> = results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| StepResult {
+                step: graph.steps[i].clone(),
+                outcome: Outcome::NotStarted,
+                attempts: 0,
+                elapsed_secs: 0.0,
+                client_token: graph.steps[i].client_token.clone(),
+            })
+        })
+        .collect();
+    if let Some(j) = journal.as_deref_mut() {
+        j.end(interrupted);
+    }
+    Report {
+        steps,
+        interrupted,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+fn detail(o: &Outcome) -> Option<String> {
+    match o {
+        Outcome::Failed { code, request_id, .. } => Some(match request_id {
+            Some(r) => format!("{code} (request id {r})"),
+            None => code.clone(),
+        }),
+        Outcome::TimedOut { last_state, .. } => Some(format!("last state {last_state}")),
+        _ => None,
+    }
+}
+
+/// The ClientToken of a step at a generation (generation 0 is the one `plan` shows).
+fn token_for(plan_fingerprint: &str, step: &Step, generation: u32) -> Option<String> {
+    match (&step.client_token, generation) {
+        (None, _) => None,
+        (Some(t), 0) => Some(t.clone()),
+        (Some(_), g) => Some(client_token(plan_fingerprint, step.kind, &step.resource, step.action, g)),
+    }
+}
+
+async fn run_step(ctx: Arc<Ctx>, step: Step, generation: u32) -> Done {
+    let start = Instant::now();
+    let (outcome, attempts, generation, token) = if step.action == Action::Wait {
+        let (o, a) = wait_step(&ctx, &step).await;
+        (o, a, generation, None)
+    } else {
+        mutation_step(&ctx, &step, generation).await
+    };
+    Done {
+        id: step.id,
+        outcome,
+        attempts,
+        generation,
+        token,
+        elapsed: start.elapsed().as_secs_f64(),
+    }
+}
+
+async fn mutation_step(ctx: &Ctx, step: &Step, mut generation: u32) -> (Outcome, u32, u32, Option<String>) {
+    let deadline = Instant::now() + ctx.opts.deadline(step.kind);
+    let key = calls::limit_key(step, &step.api);
+    let mut token = token_for(&ctx.plan_fingerprint, step, generation);
+    let mut delay = ctx.opts.retry_initial;
+    let mut attempts = 0u32;
+    loop {
+        ctx.limiter.acquire(&key).await;
+        attempts += 1;
+        let err = match calls::mutate(&ctx.client, step, token.as_deref()).await {
+            Ok(()) => {
+                ctx.limiter.succeeded(&key);
+                return (Outcome::Done, attempts, generation, token);
+            }
+            Err(e) => e,
+        };
+        let class = err.class();
+        let code = err.code().unwrap_or(match &err {
+            crate::api::CallError::Transport { .. } => "Transport",
+            _ => "Error",
+        });
+        match class {
+            ErrorClass::Gone => {
+                let o = if attempts == 1 { Outcome::AlreadyGone } else { Outcome::Done };
+                return (o, attempts, generation, token);
+            }
+            ErrorClass::Throttled => ctx.limiter.throttled(&key),
+            ErrorClass::Transient => {}
+            ErrorClass::Busy | ErrorClass::Fatal => {
+                if err.api().is_some_and(|a| a.needs_new_token()) && generation < 5 {
+                    generation += 1;
+                    token = token_for(&ctx.plan_fingerprint, step, generation);
+                    continue;
+                }
+                // The change may already have happened (a lost answer to a call without a
+                // ClientToken, or a concurrent actor): look before insisting.
+                if let Ok(p) = calls::probe(&ctx.client, step).await
+                    && calls::already_applied(step, &p)
+                {
+                    return (Outcome::Done, attempts, generation, token);
+                }
+                if class == ErrorClass::Fatal {
+                    let api = err.api();
+                    return (
+                        Outcome::Failed {
+                            code: code.to_string(),
+                            message: api.map_or_else(|| err.to_string(), |a| a.message.clone()),
+                            request_id: api.and_then(|a| a.request_id.clone()),
+                        },
+                        attempts,
+                        generation,
+                        token,
+                    );
+                }
+            }
+        }
+        if Instant::now() + delay > deadline {
+            return (
+                Outcome::TimedOut {
+                    last_state: code.to_string(),
+                    after_secs: ctx.opts.deadline(step.kind).as_secs(),
+                },
+                attempts,
+                generation,
+                token,
+            );
+        }
+        let _ = ctx.events.send(Event::Progress {
+            step: step.id,
+            state: format!("{code}: retrying in {:.1}s", delay.as_secs_f64()),
+            attempt: attempts,
+        });
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(ctx.opts.retry_max);
+    }
+}
+
+async fn wait_step(ctx: &Ctx, step: &Step) -> (Outcome, u32) {
+    let limit = ctx.opts.deadline(step.kind);
+    let deadline = Instant::now() + limit;
+    let key = calls::limit_key(step, calls::probe_action(step));
+    let mut delay = ctx.opts.poll_initial;
+    let mut attempts = 0u32;
+    let mut last;
+    loop {
+        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+        ctx.limiter.acquire(&key).await;
+        attempts += 1;
+        match calls::probe(&ctx.client, step).await {
+            Ok(p) => {
+                ctx.limiter.succeeded(&key);
+                if calls::reached(step, &p) {
+                    return (Outcome::Done, attempts);
+                }
+                last = p.state;
+            }
+            Err(e) => {
+                if e.class() == ErrorClass::Throttled {
+                    ctx.limiter.throttled(&key);
+                }
+                if e.class() == ErrorClass::Fatal {
+                    let api = e.api();
+                    return (
+                        Outcome::Failed {
+                            code: e.code().unwrap_or("Error").to_string(),
+                            message: api.map_or_else(|| e.to_string(), |a| a.message.clone()),
+                            request_id: api.and_then(|a| a.request_id.clone()),
+                        },
+                        attempts,
+                    );
+                }
+                last = e.code().unwrap_or("transport error").to_string();
+            }
+        }
+        if Instant::now() >= deadline {
+            return (
+                Outcome::TimedOut {
+                    last_state: last,
+                    after_secs: limit.as_secs(),
+                },
+                attempts,
+            );
+        }
+        let _ = ctx.events.send(Event::Progress {
+            step: step.id,
+            state: last.clone(),
+            attempt: attempts,
+        });
+        delay = delay.mul_f64(1.5).min(ctx.opts.poll_max);
+    }
+}

@@ -1,0 +1,589 @@
+//! The teardown graph: nodes are steps on resources (Terminate pc-1, wait Terminated,
+//! Delete pc-1), edges are the documented "must finish before" rules of alibaba-api.md §12.
+//!
+//! [`build`] decides, for every target and every blocker discovery found, whether it is
+//! destroyed (with which steps, and why it is in the plan), already gone, or blocked (and
+//! why: cascade off, protected, or a blocker decom cannot remove). Protect rules win over
+//! cascade. The graph is checked for cycles with petgraph and numbered in execution order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::{Deserialize, Serialize};
+
+use crate::discover::{Inventory, Key, Resource};
+use crate::model::{Action, Kind};
+use crate::plan::{Plan, Selector};
+
+/// One step of the teardown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// Position in execution order (0-based); `depends_on` refers to these.
+    pub id: usize,
+    /// Kind of the resource.
+    pub kind: Kind,
+    /// Resource id.
+    pub resource: String,
+    /// Region.
+    pub region: String,
+    /// The resource this one hangs off (the VPN gateway a connection's wait watches).
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// What the step does.
+    pub action: Action,
+    /// The API operation it calls (the List/Describe it polls, for waits).
+    pub api: String,
+    /// For waits: the status waited for, or `gone`.
+    pub until: Option<String>,
+    /// Why this step exists.
+    pub reason: String,
+    /// Steps that must finish first.
+    pub depends_on: Vec<usize>,
+    /// The ClientToken (mutations that take one).
+    pub client_token: Option<String>,
+    /// Fingerprint of the live state this step relied on.
+    pub state: String,
+    /// Depth in the graph: steps of one level can run together.
+    pub level: usize,
+}
+
+/// What happens to a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "disposition", rename_all = "snake_case")]
+pub enum Disposition {
+    /// It gets steps.
+    Destroy,
+    /// A target that does not exist (or a selector that matched nothing).
+    AlreadyGone,
+    /// It cannot be removed; `why` says what stands in the way and who can remove it.
+    Blocked {
+        /// The explanation.
+        why: String,
+    },
+}
+
+/// One resource the plan considered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Kind.
+    pub kind: Kind,
+    /// Id (or the selector, for one that matched nothing).
+    pub id: String,
+    /// Region.
+    pub region: String,
+    /// Name.
+    pub name: String,
+    /// Status when discovered ("" when gone).
+    pub status: String,
+    /// Destroy / already gone / blocked.
+    #[serde(flatten)]
+    pub disposition: Disposition,
+    /// Why it is in the plan: a target (with its plan line), or the resource it blocks.
+    pub reason: String,
+    /// Its steps, in order.
+    pub steps: Vec<usize>,
+}
+
+/// The whole teardown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Graph {
+    /// The plan's name.
+    pub plan: String,
+    /// The plan's fingerprint (part of every ClientToken).
+    pub plan_fingerprint: String,
+    /// Steps in execution order.
+    pub steps: Vec<Step>,
+    /// Every resource considered.
+    pub entries: Vec<Entry>,
+    /// Resources that get a Delete step.
+    pub deletions: usize,
+    /// The plan's blast-radius limit.
+    pub max_deletions: Option<u32>,
+}
+
+impl Graph {
+    /// `N to destroy, M already gone, K blocked`.
+    pub fn summary(&self) -> (usize, usize, usize) {
+        let count = |f: fn(&Disposition) -> bool| self.entries.iter().filter(|e| f(&e.disposition)).count();
+        (
+            count(|d| *d == Disposition::Destroy),
+            count(|d| *d == Disposition::AlreadyGone),
+            count(|d| matches!(d, Disposition::Blocked { .. })),
+        )
+    }
+
+    /// True when the blast-radius limit is exceeded.
+    pub fn over_blast_radius(&self) -> bool {
+        self.max_deletions.is_some_and(|m| self.deletions > m as usize)
+    }
+
+    /// True when some entry is blocked only by protect rules (a safety rail).
+    pub fn blocked_by_protection(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| matches!(&e.disposition, Disposition::Blocked { why } if why.contains("protected")))
+    }
+
+    /// The petgraph of the steps (node weight = step id).
+    pub fn dag(&self) -> DiGraph<usize, ()> {
+        let mut g = DiGraph::new();
+        let nodes: Vec<NodeIndex> = self.steps.iter().map(|s| g.add_node(s.id)).collect();
+        for s in &self.steps {
+            for d in &s.depends_on {
+                g.add_edge(nodes[*d], nodes[s.id], ());
+            }
+        }
+        g
+    }
+}
+
+/// Why a graph cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    /// The rules produced a cycle (they should not): the steps on it, by name.
+    #[error("dependency cycle: {0}")]
+    Cycle(String),
+}
+
+/// The namespace of decom's ClientTokens (UUIDv5).
+const TOKEN_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6465_636f_6d2d_746f_6b65_6e73_2d76_3100);
+
+/// The ClientToken of one step: UUIDv5 of (plan fingerprint, resource, step, generation).
+/// Deterministic, so `plan`, `apply` and every retry and resume agree.
+pub fn client_token(plan_fingerprint: &str, kind: Kind, id: &str, action: Action, generation: u32) -> String {
+    let name = format!("{plan_fingerprint}/{kind}/{id}/{action}/{generation}");
+    uuid::Uuid::new_v5(&TOKEN_NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// A step before numbering.
+struct Draft {
+    key: Key,
+    action: Action,
+    api: &'static str,
+    until: Option<String>,
+    reason: String,
+}
+
+/// The steps that remove `r`, given its status; `Err` when the status allows none.
+fn steps_for(r: &Resource) -> Result<Vec<(Action, &'static str, Option<&'static str>, String)>, String> {
+    let s = r.status.as_str();
+    let w = |api: &'static str, until: &'static str, why: String| (Action::Wait, api, Some(until), why);
+    Ok(match r.kind {
+        Kind::PhysicalConnection => {
+            let d = (Action::Delete, "DeletePhysicalConnection", None, "the circuit itself".to_string());
+            match s {
+                "Enabled" => vec![
+                    (Action::Terminate, "TerminatePhysicalConnection", None, "Enabled circuits are terminated before deletion".into()),
+                    w("DescribePhysicalConnections", "Terminated", "DeletePhysicalConnection needs Terminated".into()),
+                    d,
+                ],
+                "Initial" | "Approved" | "Allocated" | "Confirmed" => vec![
+                    (Action::Cancel, "CancelPhysicalConnection", None, format!("{s} (never enabled): cancel before deletion")),
+                    w("DescribePhysicalConnections", "Canceled", "DeletePhysicalConnection needs Canceled".into()),
+                    d,
+                ],
+                "Terminating" => vec![w("DescribePhysicalConnections", "Terminated", "already Terminating".into()), d],
+                "Canceled" | "Rejected" | "AllocationFailed" | "Allocation Failed" | "Terminated" => vec![d],
+                other => return Err(format!("status {other}: no documented way to remove it from this state (wait until it is Allocated)")),
+            }
+        }
+        Kind::VirtualBorderRouter => {
+            let d = (Action::Delete, "DeleteVirtualBorderRouter", None, "the VBR itself".to_string());
+            match s {
+                "unconfirmed" | "active" | "terminated" => vec![d],
+                "terminating" => vec![w("DescribeVirtualBorderRouters", "terminated", "still terminating".into()), d],
+                "recovering" => vec![w("DescribeVirtualBorderRouters", "active", "still recovering".into()), d],
+                "deleting" => vec![w("DescribeVirtualBorderRouters", "gone", "already deleting".into())],
+                other => return Err(format!("status {other}: not deletable")),
+            }
+        }
+        Kind::RouterInterface => {
+            let d = (Action::Delete, "DeleteRouterInterface", None, "only Idle/Inactive interfaces can be deleted".to_string());
+            let deact = (Action::Deactivate, "DeactivateRouterInterface", None, "Active interfaces are deactivated first".to_string());
+            let wait_inactive = w("DescribeRouterInterfaces", "Inactive", "DeleteRouterInterface needs Inactive".into());
+            match s {
+                "Active" => vec![deact, wait_inactive, d],
+                "Idle" | "Inactive" => vec![d],
+                "Deactivating" => vec![wait_inactive, d],
+                "Activating" => vec![w("DescribeRouterInterfaces", "Active", "still activating".into()), deact, wait_inactive, d],
+                other => return Err(format!("status {other}: not deletable")),
+            }
+        }
+        Kind::BgpPeer => vec![(Action::Delete, "DeleteBgpPeer", None, "peers go before their group".into())],
+        Kind::BgpGroup => vec![(Action::Delete, "DeleteBgpGroup", None, "BGP groups block DeleteVirtualBorderRouter (DependencyViolation.BgpGroup)".into())],
+        Kind::RouteTableAssociation => match s {
+            "Dissociating" => vec![w("ListTransitRouterRouteTableAssociations", "gone", "already dissociating".into())],
+            _ => vec![
+                (Action::Dissociate, "DissociateTransitRouterAttachmentFromRouteTable", None, "associations block the attachment's deletion (OperationFailed.RouteTableAssociationExist)".into()),
+                w("ListTransitRouterRouteTableAssociations", "gone", "dissociation is asynchronous".into()),
+            ],
+        },
+        Kind::RouteTablePropagation => match s {
+            "Disabling" => vec![w("ListTransitRouterRouteTablePropagations", "gone", "already disabling".into())],
+            _ => vec![
+                (Action::DisablePropagation, "DisableTransitRouterRouteTablePropagation", None, "propagations block the attachment's deletion".into()),
+                w("ListTransitRouterRouteTablePropagations", "gone", "disabling is asynchronous".into()),
+            ],
+        },
+        Kind::TransitRouterRouteEntry => vec![(Action::Delete, "DeleteTransitRouterRouteEntry", None, "routes via the attachment block its deletion (OperationFailed.RouteEntryExist)".into())],
+        Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
+            let (api, list) = if r.kind == Kind::TransitRouterVbrAttachment {
+                ("DeleteTransitRouterVbrAttachment", "ListTransitRouterVbrAttachments")
+            } else {
+                ("DeleteTransitRouterVpnAttachment", "ListTransitRouterVpnAttachments")
+            };
+            let gone = w(list, "gone", "deletion is asynchronous (Detaching)".into());
+            match s {
+                "Detaching" => vec![gone],
+                "Attaching" => vec![w(list, "Attached", "still attaching".into()), (Action::Delete, api, None, "the attachment itself".into()), gone],
+                _ => vec![(Action::Delete, api, None, "the attachment itself".into()), gone],
+            }
+        }
+        Kind::VpnAttachment => vec![(Action::Delete, "DeleteVpnAttachment", None, "the TR-bound IPsec connection itself".into())],
+        Kind::VpnConnection => vec![
+            (Action::Delete, "DeleteVpnConnection", None, "the IPsec connection itself".into()),
+            w("DescribeVpnGateway", "active", "the gateway is updating until the deletion completes".into()),
+        ],
+    })
+}
+
+/// Blockers of `r` that need cascade (separate resources), and parts of `r` that go with it.
+fn dependents(inv: &Inventory, r: &Resource) -> (Vec<Key>, Vec<Key>) {
+    let keys = |kind: Kind| inv.children(kind, &r.id).map(Resource::key).collect::<Vec<_>>();
+    match r.kind {
+        Kind::PhysicalConnection => (keys(Kind::VirtualBorderRouter), vec![]),
+        Kind::VirtualBorderRouter => {
+            let mut b = keys(Kind::RouterInterface);
+            b.extend(keys(Kind::BgpGroup));
+            b.extend(keys(Kind::TransitRouterVbrAttachment));
+            (b, vec![])
+        }
+        Kind::BgpGroup => (vec![], keys(Kind::BgpPeer)),
+        Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
+            let mut parts = keys(Kind::RouteTableAssociation);
+            parts.extend(keys(Kind::RouteTablePropagation));
+            parts.extend(keys(Kind::TransitRouterRouteEntry));
+            (vec![], parts)
+        }
+        Kind::VpnAttachment => (keys(Kind::TransitRouterVpnAttachment), vec![]),
+        _ => (vec![], vec![]),
+    }
+}
+
+/// Why `r` can never be removed by decom, and who can remove it.
+fn unremovable(inv: &Inventory, r: &Resource) -> Option<String> {
+    match r.kind {
+        Kind::VirtualBorderRouter => {
+            let owner = r.owner.as_deref()?;
+            if r.status == "unconfirmed" {
+                return None;
+            }
+            let _ = inv;
+            Some(format!(
+                "{} belongs to account {owner} and is {}: only that account can delete it \
+                 (DeleteVirtualBorderRouter would answer Forbidden.OperationNotAllowedByUser)",
+                r.id, r.status
+            ))
+        }
+        Kind::PhysicalConnection => {
+            let hosted: u64 = r.fact("hosted_connections").parse().unwrap_or(0);
+            (hosted > 0).then(|| {
+                format!(
+                    "{} carries {hosted} hosted connection(s): their owners must delete them first \
+                     (TerminatePhysicalConnection would answer OperationFailed.VpconnAttached)",
+                    r.id
+                )
+            })
+        }
+        Kind::RouterInterface => {
+            if r.fact("charge_type") == "PrePaid" {
+                Some(format!(
+                    "{} is a prepaid router interface: it cannot be deleted before its subscription ends \
+                     (InvalidRouterInterfaceChargeType.Malformed); ask Alibaba Cloud billing",
+                    r.id
+                ))
+            } else if r.fact("business_status") == "FinancialLocked" && r.status == "Active" {
+                Some(format!("{} is financially locked: settle the overdue bill first (Forbidden.FinancialLocked)", r.id))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Build the graph for a plan over what discovery found.
+pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
+    // 1. Which resources, and why.
+    let mut why: BTreeMap<Key, String> = BTreeMap::new();
+    let mut order: Vec<Key> = Vec::new();
+    let mut gone: Vec<Entry> = Vec::new();
+    for res in &inv.resolutions {
+        let t = &plan.targets[res.target];
+        if res.found.is_empty() {
+            let id = match &t.selector {
+                Selector::Id(id) => id.clone(),
+                Selector::Match(_) => t.describe(),
+            };
+            let reason = match &t.selector {
+                Selector::Id(_) => format!("target (plan line {}): not found, already gone", t.line),
+                Selector::Match(_) => format!("target (plan line {}): the selector matched nothing", t.line),
+            };
+            gone.push(Entry {
+                kind: t.kind,
+                id,
+                region: t.region.clone(),
+                name: String::new(),
+                status: String::new(),
+                disposition: Disposition::AlreadyGone,
+                reason,
+                steps: vec![],
+            });
+        }
+        for k in &res.found {
+            if !why.contains_key(k) {
+                why.insert(k.clone(), format!("target (plan line {})", t.line));
+                order.push(k.clone());
+            }
+        }
+    }
+    // 2. Blockers (cascade) and parts, breadth first; blocked reasons propagate upwards.
+    let mut blocked: BTreeMap<Key, String> = BTreeMap::new();
+    let mut blockers_of: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
+    let mut i = 0;
+    while i < order.len() {
+        let key = order[i].clone();
+        i += 1;
+        let Some(r) = inv.resources.get(&key) else { continue };
+        if let Some(p) = plan.policy.protect.reason(&r.id, &r.name, &r.tags) {
+            blocked.insert(key.clone(), format!("{} is {p}", r.id));
+            continue;
+        }
+        if let Some(u) = unremovable(inv, r) {
+            blocked.insert(key.clone(), u);
+            continue;
+        }
+        let (cascade, parts) = dependents(inv, r);
+        let mut not_cascaded: Vec<String> = Vec::new();
+        for (k, is_part) in cascade.iter().map(|k| (k, false)).chain(parts.iter().map(|k| (k, true))) {
+            blockers_of.entry(key.clone()).or_default().push(k.clone());
+            let dep = &inv.resources[k];
+            let verb = match (dep.kind, r.kind) {
+                (Kind::VirtualBorderRouter, _) => "sits on",
+                (Kind::BgpPeer, _) => "is a peer of",
+                (Kind::RouteTableAssociation | Kind::RouteTablePropagation, _) => "is a route-table link of",
+                (Kind::TransitRouterRouteEntry, _) => "routes via",
+                (Kind::TransitRouterVpnAttachment, Kind::VpnAttachment) => "binds",
+                _ => "is attached to",
+            };
+            let text = format!("{} {verb} {}", dep.id, r.id);
+            if why.contains_key(k) {
+                continue;
+            }
+            if !is_part && !plan.policy.cascade {
+                not_cascaded.push(text);
+                continue;
+            }
+            why.insert(k.clone(), if is_part { text } else { format!("{text} (cascade)") });
+            order.push(k.clone());
+        }
+        if !not_cascaded.is_empty() {
+            blocked.insert(
+                key.clone(),
+                format!(
+                    "{}; set policy.cascade: true to remove {} too, or remove {} first",
+                    not_cascaded.join("; "),
+                    if not_cascaded.len() == 1 { "it" } else { "them" },
+                    if not_cascaded.len() == 1 { "it" } else { "them" },
+                ),
+            );
+        }
+    }
+    // Propagate: a resource with a blocked blocker is blocked, up to the targets.
+    loop {
+        let mut changed = false;
+        for (parent, kids) in &blockers_of {
+            if blocked.contains_key(parent) {
+                continue;
+            }
+            if let Some(k) = kids.iter().find(|k| blocked.contains_key(*k)) {
+                let inner = &blocked[k];
+                blocked.insert(parent.clone(), format!("{} cannot be removed: {inner}", parent.1));
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // A part of a blocked resource, or a blocker that exists only to free a blocked
+    // resource, is not touched: drop those that serve nothing.
+    let mut needed: BTreeSet<Key> = BTreeSet::new();
+    for res in &inv.resolutions {
+        for k in &res.found {
+            mark_needed(k, &blockers_of, &blocked, &mut needed);
+        }
+    }
+
+    // 3. Steps.
+    let mut drafts: Vec<Draft> = Vec::new();
+    let mut first_last: BTreeMap<Key, (usize, usize)> = BTreeMap::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    for key in &order {
+        let Some(r) = inv.resources.get(key) else { continue };
+        let mut entry = Entry {
+            kind: r.kind,
+            id: r.id.clone(),
+            region: r.region.clone(),
+            name: r.name.clone(),
+            status: r.status.clone(),
+            disposition: Disposition::Destroy,
+            reason: why.get(key).cloned().unwrap_or_default(),
+            steps: vec![],
+        };
+        if let Some(b) = blocked.get(key) {
+            entry.disposition = Disposition::Blocked { why: b.clone() };
+            entries.push(entry);
+            continue;
+        }
+        if !needed.contains(key) {
+            continue;
+        }
+        match steps_for(r) {
+            Ok(steps) => {
+                let start = drafts.len();
+                for (action, api, until, reason) in steps {
+                    drafts.push(Draft {
+                        key: key.clone(),
+                        action,
+                        api,
+                        until: until.map(str::to_string),
+                        reason,
+                    });
+                }
+                first_last.insert(key.clone(), (start, drafts.len() - 1));
+            }
+            Err(e) => entry.disposition = Disposition::Blocked { why: format!("{}: {e}", r.id) },
+        }
+        entries.push(entry);
+    }
+    // 4. Edges: within a resource in order; a blocker's last step before its dependent's
+    // first; IPsec connections of one VPN gateway one at a time.
+    let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); drafts.len()];
+    for (first, last) in first_last.values() {
+        for s in first + 1..=*last {
+            deps[s].insert(s - 1);
+        }
+    }
+    for (parent, kids) in &blockers_of {
+        let Some((pf, _)) = first_last.get(parent) else { continue };
+        for k in kids {
+            if let Some((_, kl)) = first_last.get(k) {
+                deps[*pf].insert(*kl);
+            }
+        }
+    }
+    let mut by_gateway: BTreeMap<String, Vec<&Key>> = BTreeMap::new();
+    for key in first_last.keys().filter(|k| k.0 == Kind::VpnConnection) {
+        if let Some(gw) = inv.resources.get(key).and_then(|r| r.parent.clone()) {
+            by_gateway.entry(gw).or_default().push(key);
+        }
+    }
+    for conns in by_gateway.values() {
+        for pair in conns.windows(2) {
+            let (_, prev_last) = first_last[pair[0]];
+            let (next_first, _) = first_last[pair[1]];
+            deps[next_first].insert(prev_last);
+        }
+    }
+    // 5. Order: topological sort with cycle detection, then levels.
+    let mut g: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..drafts.len()).map(|i| g.add_node(i)).collect();
+    for (s, ds) in deps.iter().enumerate() {
+        for d in ds {
+            g.add_edge(nodes[*d], nodes[s], ());
+        }
+    }
+    let sorted = petgraph::algo::toposort(&g, None).map_err(|c| {
+        let d = &drafts[g[c.node_id()]];
+        GraphError::Cycle(format!("{} {} {} is part of a cycle", d.action, d.key.0, d.key.1))
+    })?;
+    let mut level = vec![0usize; drafts.len()];
+    for n in &sorted {
+        let s = g[*n];
+        level[s] = deps[s].iter().map(|d| level[*d] + 1).max().unwrap_or(0);
+    }
+    // Stable execution order: by level, then by the order resources were added.
+    let mut ordered: Vec<usize> = (0..drafts.len()).collect();
+    ordered.sort_by_key(|s| (level[*s], *s));
+    let mut new_id = vec![0usize; drafts.len()];
+    for (i, s) in ordered.iter().enumerate() {
+        new_id[*s] = i;
+    }
+    let steps: Vec<Step> = ordered
+        .iter()
+        .map(|&s| {
+            let d = &drafts[s];
+            let r = &inv.resources[&d.key];
+            let takes_token = d.action.is_mutation() && crate::api::actions::lookup(d.api).is_some_and(|a| a.client_token);
+            let mut depends_on: Vec<usize> = deps[s].iter().map(|x| new_id[*x]).collect();
+            depends_on.sort_unstable();
+            Step {
+                id: new_id[s],
+                kind: d.key.0,
+                resource: d.key.1.clone(),
+                region: r.region.clone(),
+                parent: r.parent.clone(),
+                action: d.action,
+                api: d.api.to_string(),
+                until: d.until.clone(),
+                reason: d.reason.clone(),
+                depends_on,
+                client_token: takes_token.then(|| client_token(&plan.fingerprint, d.key.0, &d.key.1, d.action, 0)),
+                state: r.state_fingerprint(),
+                level: level[s],
+            }
+        })
+        .collect();
+    for e in &mut entries {
+        e.steps = steps.iter().filter(|s| s.kind == e.kind && s.resource == e.id).map(|s| s.id).collect();
+    }
+    entries.extend(gone);
+    let deletions = entries
+        .iter()
+        .filter(|e| e.disposition == Disposition::Destroy)
+        .filter(|e| e.steps.iter().any(|s| steps[*s].action == Action::Delete))
+        .count();
+    Ok(Graph {
+        plan: plan.name.clone(),
+        plan_fingerprint: plan.fingerprint.clone(),
+        steps,
+        entries,
+        deletions,
+        max_deletions: plan.policy.max_deletions,
+    })
+}
+
+/// Mark `k` and, if it is not blocked, everything it needs removed first.
+fn mark_needed(k: &Key, blockers_of: &BTreeMap<Key, Vec<Key>>, blocked: &BTreeMap<Key, String>, needed: &mut BTreeSet<Key>) {
+    if blocked.contains_key(k) || !needed.insert(k.clone()) {
+        return;
+    }
+    for kid in blockers_of.get(k).into_iter().flatten() {
+        mark_needed(kid, blockers_of, blocked, needed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_tokens_are_deterministic_and_short() {
+        let a = client_token("fp", Kind::PhysicalConnection, "pc-1", Action::Terminate, 0);
+        assert_eq!(a, client_token("fp", Kind::PhysicalConnection, "pc-1", Action::Terminate, 0));
+        assert_ne!(a, client_token("fp", Kind::PhysicalConnection, "pc-1", Action::Terminate, 1));
+        assert_ne!(a, client_token("fp2", Kind::PhysicalConnection, "pc-1", Action::Terminate, 0));
+        assert!(a.len() <= 64 && a.is_ascii());
+    }
+}

@@ -1,0 +1,991 @@
+//! Previews of a teardown [`Graph`]: the human diff `decom plan` prints, its JSON and
+//! Markdown forms (`--output json|markdown`), and the DOT and Mermaid drawings of
+//! `decom graph`.
+//!
+//! Every function is pure: graph in, text out. The CLI decides where the text goes and
+//! whether colour is on (a TTY, `NO_COLOR` unset). Strings that come from the cloud (names,
+//! statuses, reasons quoting them) are sanitised for each target: control characters are
+//! shown escaped in the terminal, `|` and Markdown punctuation are escaped in Markdown, and
+//! labels are quoted for DOT and Mermaid.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::graph::{Disposition, Entry, Graph, Step};
+use crate::model::{Action, Kind};
+
+/// The version of the [`json`] document; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Lines of the human diff are wrapped at this many characters where they can be.
+const WIDTH: usize = 100;
+
+/// How many hex characters of the plan fingerprint the previews show.
+const SHORT_FINGERPRINT: usize = 12;
+
+// ---------------------------------------------------------------------------------------
+// Shared pieces
+// ---------------------------------------------------------------------------------------
+
+/// The first 12 characters of a fingerprint.
+fn short(fingerprint: &str) -> &str {
+    fingerprint.get(..SHORT_FINGERPRINT).unwrap_or(fingerprint)
+}
+
+/// `N to destroy, M already gone, K blocked`.
+fn summary_line(graph: &Graph) -> String {
+    let (destroy, gone, blocked) = graph.summary();
+    format!("{destroy} to destroy, {gone} already gone, {blocked} blocked")
+}
+
+/// `refused: N deletions exceed policy.max_deletions M`, when the blast radius is exceeded.
+fn refusal(graph: &Graph) -> Option<String> {
+    graph.over_blast_radius().then(|| {
+        format!(
+            "refused: {} deletions exceed policy.max_deletions {}",
+            graph.deletions,
+            graph.max_deletions.unwrap_or_default()
+        )
+    })
+}
+
+/// The step with this id (ids are positions, but do not rely on it).
+fn step(graph: &Graph, id: usize) -> Option<&Step> {
+    graph
+        .steps
+        .get(id)
+        .filter(|s| s.id == id)
+        .or_else(|| graph.steps.iter().find(|s| s.id == id))
+}
+
+/// The entries in preview order: resources to destroy in execution order (by the
+/// smallest level of their steps, then the first step), then blocked ones, then those
+/// already gone; each group otherwise in the graph's order.
+fn sections(graph: &Graph) -> (Vec<&Entry>, Vec<&Entry>, Vec<&Entry>) {
+    let mut destroy: Vec<&Entry> = Vec::new();
+    let mut blocked: Vec<&Entry> = Vec::new();
+    let mut gone: Vec<&Entry> = Vec::new();
+    for e in &graph.entries {
+        match e.disposition {
+            Disposition::Destroy => destroy.push(e),
+            Disposition::Blocked { .. } => blocked.push(e),
+            Disposition::AlreadyGone => gone.push(e),
+        }
+    }
+    destroy.sort_by_key(|e| {
+        e.steps
+            .iter()
+            .filter_map(|id| step(graph, *id))
+            .map(|s| (s.level, s.id))
+            .min()
+            .unwrap_or((usize::MAX, usize::MAX))
+    });
+    (destroy, blocked, gone)
+}
+
+/// The name of the resource a step acts on, if the graph has an entry for it.
+fn name_of<'g>(graph: &'g Graph, kind: Kind, id: &str) -> Option<&'g str> {
+    graph
+        .entries
+        .iter()
+        .find(|e| e.kind == kind && e.id == id)
+        .map(|e| e.name.as_str())
+        .filter(|n| !n.is_empty())
+}
+
+/// Steps grouped by the resource they act on, in order of each resource's first step.
+fn by_resource(graph: &Graph) -> Vec<((Kind, &str), Vec<&Step>)> {
+    let mut groups: Vec<((Kind, &str), Vec<&Step>)> = Vec::new();
+    for s in &graph.steps {
+        let key = (s.kind, s.resource.as_str());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, steps)) => steps.push(s),
+            None => groups.push((key, vec![s])),
+        }
+    }
+    groups
+}
+
+/// What a step calls: the API, or for a wait `until <status> (<poll API>)`.
+fn step_call(s: &Step) -> String {
+    match (&s.action, &s.until) {
+        (Action::Wait, Some(until)) => format!("until {} ({})", clean(until), s.api),
+        (Action::Wait, None) => format!("until done ({})", s.api),
+        _ => s.api.clone(),
+    }
+}
+
+/// Control characters (an escape sequence in a resource name, a newline) shown escaped,
+/// so cloud-provided text cannot drive the terminal or break a line-based format.
+fn clean(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(
+            s.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Human
+// ---------------------------------------------------------------------------------------
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn red(self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    fn bold_red(self, s: &str) -> String {
+        self.wrap("1;31", s)
+    }
+    fn warn(self, s: &str) -> String {
+        self.wrap("1;33", s)
+    }
+    fn dim(self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn bold(self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+}
+
+/// `text` as lines of at most [`WIDTH`] characters, the first starting with `prefix` and
+/// the others indented to align with the text after it. A word longer than a line stays
+/// whole.
+fn wrap(prefix: &str, text: &str) -> Vec<String> {
+    let indent = " ".repeat(prefix.chars().count() + 1);
+    let mut lines = Vec::new();
+    let mut line = format!("{prefix} ");
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            lines.push(std::mem::replace(&mut line, indent.clone()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line.trim_end().to_string());
+    lines
+}
+
+/// The head line of one resource, without its marker:
+/// `kind id (name)  region  status`.
+fn resource_line(e: &Entry) -> String {
+    let mut line = format!("{} {}", e.kind, clean(&e.id));
+    if !e.name.is_empty() {
+        let _ = write!(line, " ({})", clean(&e.name));
+    }
+    if !e.region.is_empty() {
+        let _ = write!(line, "  {}", clean(&e.region));
+    }
+    let status = match (&e.disposition, e.status.is_empty()) {
+        (Disposition::Destroy, false) => format!("{} → gone", clean(&e.status)),
+        (Disposition::Destroy, true) => "→ gone".to_string(),
+        (Disposition::Blocked { .. }, false) => format!("{} (stays)", clean(&e.status)),
+        (Disposition::Blocked { .. }, true) => "stays".to_string(),
+        (Disposition::AlreadyGone, _) => "already gone".to_string(),
+    };
+    let _ = write!(line, "  {status}");
+    line
+}
+
+/// The human diff `decom plan` prints: a header with the plan and its short fingerprint,
+/// the resources to destroy in execution order (each with its steps and why it is in the
+/// plan), then the blocked ones (with what blocks them) and those already gone, and the
+/// summary line `N to destroy, M already gone, K blocked` (plus a `refused:` line when the
+/// blast-radius limit is exceeded).
+///
+/// Markers: `-` destroy (red), `!` blocked (bold yellow), `=` already gone (dim); ANSI
+/// escapes only when `color` is true. Step numbers count within a resource; a step that
+/// waits for another resource says so (`(after delete vbr-1)`).
+pub fn human(graph: &Graph, color: bool) -> String {
+    let p = Paint(color);
+    let mut lines: Vec<String> = Vec::new();
+    lines.push(p.bold(&format!(
+        "Plan: {} (fingerprint {})",
+        clean(&graph.plan),
+        short(&graph.plan_fingerprint)
+    )));
+    let (destroy, blocked, gone) = sections(graph);
+
+    if !destroy.is_empty() {
+        lines.push(String::new());
+        lines.push(p.bold("Destroy, in execution order:"));
+        for e in destroy {
+            lines.push(format!("{} {}", p.red("-"), resource_line(e)));
+            let steps: Vec<&Step> = e.steps.iter().filter_map(|id| step(graph, *id)).collect();
+            if steps.is_empty() {
+                lines.push("    (no steps)".to_string());
+            }
+            for (n, s) in steps.iter().enumerate() {
+                let mut line = format!(
+                    "    {}. {:<11} {}",
+                    n + 1,
+                    s.action.to_string(),
+                    step_call(s)
+                );
+                let after: Vec<String> = s
+                    .depends_on
+                    .iter()
+                    .filter_map(|d| step(graph, *d))
+                    .filter(|d| d.kind != s.kind || d.resource != s.resource)
+                    .map(|d| format!("{} {}", d.action, clean(&d.resource)))
+                    .collect();
+                if !after.is_empty() {
+                    let _ = write!(line, "  (after {})", after.join(", "));
+                }
+                lines.push(line);
+            }
+            lines.extend(wrap("    why:", &clean(&e.reason)));
+        }
+    }
+
+    if !blocked.is_empty() {
+        lines.push(String::new());
+        lines.push(p.bold("Blocked, left in place:"));
+        for e in blocked {
+            lines.push(format!("{} {}", p.warn("!"), resource_line(e)));
+            if let Disposition::Blocked { why } = &e.disposition {
+                for (i, l) in wrap("    blocked:", &clean(why)).into_iter().enumerate() {
+                    lines.push(if i == 0 {
+                        l.replacen("blocked:", &p.warn("blocked:"), 1)
+                    } else {
+                        l
+                    });
+                }
+            }
+            lines.extend(wrap("    why:", &clean(&e.reason)));
+        }
+    }
+
+    if !gone.is_empty() {
+        lines.push(String::new());
+        lines.push(p.bold("Already gone:"));
+        for e in gone {
+            lines.push(p.dim(&format!("= {}", resource_line(e))));
+            for l in wrap("    why:", &clean(&e.reason)) {
+                lines.push(p.dim(&l));
+            }
+        }
+    }
+
+    lines.push(String::new());
+    lines.push(p.bold(&summary_line(graph)));
+    if let Some(r) = refusal(graph) {
+        lines.push(p.bold_red(&r));
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON
+// ---------------------------------------------------------------------------------------
+
+/// The plan as a versioned JSON document (`--output json`). Schema, `format_version` 1:
+///
+/// ```text
+/// {
+///   "format_version": 1,
+///   "plan": "<plan name>",
+///   "plan_fingerprint": "<hex; part of every ClientToken>",
+///   "summary": {
+///     "destroy": N,             // resources that get steps
+///     "already_gone": M,        // targets not found (or selectors that matched nothing)
+///     "blocked": K,             // resources left in place, with a reason
+///     "deletions": D,           // resources that get a delete step (the blast radius)
+///     "max_deletions": L|null,  // policy.max_deletions
+///     "over_blast_radius": bool // true: apply refuses (exit code 5)
+///   },
+///   "steps": [                  // in execution order; "id" is the position (0-based)
+///     {
+///       "id": 0,
+///       "kind": "physical_connection",   // plan name of the kind
+///       "resource": "pc-…",              // resource id
+///       "region": "cn-hangzhou",
+///       "action": "cancel|terminate|deactivate|dissociate|disable_propagation|delete|wait",
+///       "api": "TerminatePhysicalConnection", // the operation called (polled, for waits)
+///       "until": "Terminated"|"gone"|null,    // waits: the status waited for
+///       "reason": "why this step exists",
+///       "depends_on": [ids],                  // steps that must finish first
+///       "client_token": "uuid"|null,          // mutations that take a ClientToken
+///       "level": 0,                           // depth: steps of one level can run together
+///       "state": "fingerprint of the live state the step relied on"
+///     }
+///   ],
+///   "resources": [              // every resource the plan considered, in the graph's order
+///     {
+///       "kind": "virtual_border_router",
+///       "id": "vbr-…",                   // or the selector, for one that matched nothing
+///       "region": "cn-hangzhou",
+///       "name": "…"|"",
+///       "status": "active"|"",           // status when discovered; "" when gone
+///       "disposition": "destroy"|"already_gone"|"blocked",
+///       "why": "what blocks it, who can remove it", // only when blocked
+///       "reason": "why it is in the plan: a target (plan line), or what it blocks",
+///       "steps": [ids]                   // its steps, in order
+///     }
+///   ]
+/// }
+/// ```
+///
+/// Fields are only added within a format version; removing or changing one bumps it.
+pub fn json(graph: &Graph) -> Value {
+    let (destroy, gone, blocked) = graph.summary();
+    json!({
+        "format_version": FORMAT_VERSION,
+        "plan": graph.plan,
+        "plan_fingerprint": graph.plan_fingerprint,
+        "summary": {
+            "destroy": destroy,
+            "already_gone": gone,
+            "blocked": blocked,
+            "deletions": graph.deletions,
+            "max_deletions": graph.max_deletions,
+            "over_blast_radius": graph.over_blast_radius(),
+        },
+        "steps": graph.steps.iter().map(step_json).collect::<Vec<_>>(),
+        "resources": graph.entries.iter().map(entry_json).collect::<Vec<_>>(),
+    })
+}
+
+fn step_json(s: &Step) -> Value {
+    json!({
+        "id": s.id,
+        "kind": s.kind.plan_name(),
+        "resource": s.resource,
+        "region": s.region,
+        "action": s.action.to_string(),
+        "api": s.api,
+        "until": s.until,
+        "reason": s.reason,
+        "depends_on": s.depends_on,
+        "client_token": s.client_token,
+        "level": s.level,
+        "state": s.state,
+    })
+}
+
+fn entry_json(e: &Entry) -> Value {
+    let mut v = json!({
+        "kind": e.kind.plan_name(),
+        "id": e.id,
+        "region": e.region,
+        "name": e.name,
+        "status": e.status,
+        "disposition": match e.disposition {
+            Disposition::Destroy => "destroy",
+            Disposition::AlreadyGone => "already_gone",
+            Disposition::Blocked { .. } => "blocked",
+        },
+        "reason": e.reason,
+        "steps": e.steps,
+    });
+    if let Disposition::Blocked { why } = &e.disposition {
+        v["why"] = Value::String(why.clone());
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown
+// ---------------------------------------------------------------------------------------
+
+/// Cloud-provided text made inert in Markdown: punctuation that could start emphasis, code,
+/// links, HTML or end a table cell is backslash-escaped, and line breaks become spaces.
+fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\r' | '\n' | '\t' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The plan as a pull-request comment (`--output markdown`): a heading, the summary in
+/// bold, a table of every resource (destroy / blocked / gone), the numbered steps in a
+/// collapsed `<details>` block (numbers are step ids, as in the JSON), and what blocks
+/// each blocked resource.
+pub fn markdown(graph: &Graph) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### decom plan: {}", md(&graph.plan));
+    out.push('\n');
+    let _ = writeln!(out, "**{}**", summary_line(graph));
+    if let Some(r) = refusal(graph) {
+        let _ = writeln!(out, "\n> **{r}**");
+    }
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "Plan fingerprint `{}`.",
+        short(&graph.plan_fingerprint)
+    );
+
+    let (destroy, blocked, gone) = sections(graph);
+    if !graph.entries.is_empty() {
+        out.push('\n');
+        out.push_str("| | kind | id | region | status | steps | why |\n");
+        out.push_str("|---|---|---|---|---|---|---|\n");
+        for e in destroy.iter().chain(&blocked).chain(&gone) {
+            let (marker, status) = match &e.disposition {
+                Disposition::Destroy => ("destroy", format!("{} → gone", md(&e.status))),
+                Disposition::Blocked { .. } => ("blocked", format!("{} (stays)", md(&e.status))),
+                Disposition::AlreadyGone => ("gone", "already gone".to_string()),
+            };
+            let mut id = md(&e.id);
+            if !e.name.is_empty() {
+                let _ = write!(id, " ({})", md(&e.name));
+            }
+            let steps: Vec<String> = e
+                .steps
+                .iter()
+                .filter_map(|s| step(graph, *s))
+                .map(|s| s.action.to_string())
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {marker} | {} | {id} | {} | {} | {} | {} |",
+                e.kind,
+                md(&e.region),
+                status.trim(),
+                if steps.is_empty() {
+                    "—".to_string()
+                } else {
+                    steps.join(" → ")
+                },
+                md(&e.reason),
+            );
+        }
+    }
+
+    if !graph.steps.is_empty() {
+        let n = graph.steps.len();
+        out.push('\n');
+        let _ = writeln!(
+            out,
+            "<details><summary>{n} step{}</summary>",
+            if n == 1 { "" } else { "s" }
+        );
+        out.push('\n');
+        for s in &graph.steps {
+            let what = match s.action {
+                Action::Wait => format!("wait {} {}", md(&s.resource), md(&step_call(s))),
+                _ => format!("{} {} ({})", s.action, md(&s.resource), md(&s.api)),
+            };
+            let _ = write!(out, "{}. {what}", s.id);
+            if !s.depends_on.is_empty() {
+                let deps: Vec<String> = s.depends_on.iter().map(usize::to_string).collect();
+                let _ = write!(out, " — after {}", deps.join(", "));
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str("</details>\n");
+    }
+
+    if !blocked.is_empty() {
+        out.push('\n');
+        out.push_str("#### Blocked\n\n");
+        for e in blocked {
+            if let Disposition::Blocked { why } = &e.disposition {
+                let _ = writeln!(out, "- **{} {}**: {}", e.kind, md(&e.id), md(why));
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// DOT and Mermaid
+// ---------------------------------------------------------------------------------------
+
+/// A step's node label: `action kind id`, or `wait <until>` for waits (their cluster names
+/// the resource).
+fn node_label(s: &Step) -> String {
+    match (s.action, &s.until) {
+        (Action::Wait, Some(until)) => format!("wait {}", clean(until)),
+        (Action::Wait, None) => "wait".to_string(),
+        _ => format!("{} {} {}", s.action, s.kind, clean(&s.resource)),
+    }
+}
+
+/// A resource's cluster label: `kind id (name)`.
+fn cluster_label(graph: &Graph, kind: Kind, id: &str) -> String {
+    match name_of(graph, kind, id) {
+        Some(name) => format!("{kind} {} ({})", clean(id), clean(name)),
+        None => format!("{kind} {}", clean(id)),
+    }
+}
+
+/// A DOT quoted string (`"` and `\` escaped; control characters were escaped by [`clean`]).
+fn dot_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The step graph in Graphviz DOT (`decom graph --format dot`): one node `s<id>` per step,
+/// a `cluster_<n>` per resource, an edge from each dependency to its step. Waits are
+/// dashed.
+pub fn dot(graph: &Graph) -> String {
+    let mut out = String::new();
+    out.push_str("digraph decom {\n");
+    let title = format!(
+        "decom plan {} ({})",
+        clean(&graph.plan),
+        short(&graph.plan_fingerprint)
+    );
+    let _ = writeln!(out, "  label={};", dot_str(&title));
+    out.push_str("  labelloc=t;\n");
+    out.push_str("  rankdir=LR;\n");
+    out.push_str("  node [shape=box, fontname=\"Helvetica\"];\n");
+    for (n, ((kind, id), steps)) in by_resource(graph).into_iter().enumerate() {
+        let _ = writeln!(out, "  subgraph cluster_{n} {{");
+        let _ = writeln!(
+            out,
+            "    label={};",
+            dot_str(&cluster_label(graph, kind, id))
+        );
+        for s in steps {
+            let style = if s.action == Action::Wait {
+                ", style=dashed"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "    s{} [label={}{style}];",
+                s.id,
+                dot_str(&node_label(s))
+            );
+        }
+        out.push_str("  }\n");
+    }
+    for s in &graph.steps {
+        for d in &s.depends_on {
+            let _ = writeln!(out, "  s{d} -> s{};", s.id);
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// A Mermaid quoted label: characters Mermaid would interpret become entity codes.
+fn mermaid_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '#' => out.push_str("#35;"),
+            '&' => out.push_str("#amp;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '`' => out.push_str("#96;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The step graph as a Mermaid flowchart (`decom graph --format mermaid`; GitHub renders it
+/// in a ```` ```mermaid ```` block): one node `s<id>` per step, a `subgraph r<n>` per
+/// resource, an edge from each dependency to its step. Waits are drawn as stadiums.
+pub fn mermaid(graph: &Graph) -> String {
+    let mut out = String::new();
+    out.push_str("flowchart LR\n");
+    let _ = writeln!(
+        out,
+        "%% decom plan {} ({})",
+        clean(&graph.plan).replace("%%", "% %"),
+        short(&graph.plan_fingerprint)
+    );
+    for (n, ((kind, id), steps)) in by_resource(graph).into_iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  subgraph r{n}[{}]",
+            mermaid_str(&cluster_label(graph, kind, id))
+        );
+        for s in steps {
+            let label = mermaid_str(&node_label(s));
+            if s.action == Action::Wait {
+                let _ = writeln!(out, "    s{}([{label}])", s.id);
+            } else {
+                let _ = writeln!(out, "    s{}[{label}]", s.id);
+            }
+        }
+        out.push_str("  end\n");
+    }
+    for s in &graph.steps {
+        for d in &s.depends_on {
+            let _ = writeln!(out, "  s{d} --> s{}", s.id);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::client_token;
+
+    const FP: &str = "3f2a9c1b7d4e5f60718293a4b5c6d7e8f9012345abcdef0123456789abcdef01";
+
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        id: usize,
+        kind: Kind,
+        resource: &str,
+        action: Action,
+        api: &str,
+        until: Option<&str>,
+        reason: &str,
+        depends_on: Vec<usize>,
+    ) -> Step {
+        Step {
+            id,
+            kind,
+            resource: resource.to_string(),
+            region: "cn-hangzhou".to_string(),
+            parent: None,
+            action,
+            api: api.to_string(),
+            until: until.map(str::to_string),
+            reason: reason.to_string(),
+            depends_on,
+            client_token: action
+                .is_mutation()
+                .then(|| client_token(FP, kind, resource, action, 0)),
+            state: format!("st-{resource}"),
+            level: id,
+        }
+    }
+
+    /// A circuit (Enabled: terminate, wait, delete) after the VBR on it, a VBR of another
+    /// account that cannot be removed, and a target that is already gone.
+    fn sample() -> Graph {
+        let pc = Kind::PhysicalConnection;
+        let vbr = Kind::VirtualBorderRouter;
+        Graph {
+            plan: "retire-dc1".to_string(),
+            plan_fingerprint: FP.to_string(),
+            steps: vec![
+                step(0, vbr, "vbr-1", Action::Delete, "DeleteVirtualBorderRouter", None, "the VBR itself", vec![]),
+                step(
+                    1,
+                    pc,
+                    "pc-1",
+                    Action::Terminate,
+                    "TerminatePhysicalConnection",
+                    None,
+                    "Enabled circuits are terminated before deletion",
+                    vec![0],
+                ),
+                step(
+                    2,
+                    pc,
+                    "pc-1",
+                    Action::Wait,
+                    "DescribePhysicalConnections",
+                    Some("Terminated"),
+                    "DeletePhysicalConnection needs Terminated",
+                    vec![1],
+                ),
+                step(3, pc, "pc-1", Action::Delete, "DeletePhysicalConnection", None, "the circuit itself", vec![2]),
+            ],
+            entries: vec![
+                Entry {
+                    kind: pc,
+                    id: "pc-1".to_string(),
+                    region: "cn-hangzhou".to_string(),
+                    name: "legacy-dc1".to_string(),
+                    status: "Enabled".to_string(),
+                    disposition: Disposition::Destroy,
+                    reason: "target (plan line 4)".to_string(),
+                    steps: vec![1, 2, 3],
+                },
+                Entry {
+                    kind: vbr,
+                    id: "vbr-9".to_string(),
+                    region: "cn-hangzhou".to_string(),
+                    name: String::new(),
+                    status: "active".to_string(),
+                    disposition: Disposition::Blocked {
+                        why: "vbr-9 belongs to account 1234567890123456 and is active: only that account can \
+                              delete it (DeleteVirtualBorderRouter would answer \
+                              Forbidden.OperationNotAllowedByUser)"
+                            .to_string(),
+                    },
+                    reason: "target (plan line 6)".to_string(),
+                    steps: vec![],
+                },
+                Entry {
+                    kind: vbr,
+                    id: "vbr-1".to_string(),
+                    region: "cn-hangzhou".to_string(),
+                    name: "dc1-vbr".to_string(),
+                    status: "active".to_string(),
+                    disposition: Disposition::Destroy,
+                    reason: "vbr-1 sits on pc-1 (cascade)".to_string(),
+                    steps: vec![0],
+                },
+                Entry {
+                    kind: pc,
+                    id: "pc-old".to_string(),
+                    region: "cn-hangzhou".to_string(),
+                    name: String::new(),
+                    status: String::new(),
+                    disposition: Disposition::AlreadyGone,
+                    reason: "target (plan line 8): not found, already gone".to_string(),
+                    steps: vec![],
+                },
+            ],
+            deletions: 2,
+            max_deletions: Some(10),
+        }
+    }
+
+    fn edges(g: &Graph) -> usize {
+        g.steps.iter().map(|s| s.depends_on.len()).sum()
+    }
+
+    #[test]
+    fn human_snapshot() {
+        insta::assert_snapshot!(human(&sample(), false));
+    }
+
+    #[test]
+    fn human_has_no_ansi_without_color_and_has_it_with() {
+        let g = sample();
+        assert!(!human(&g, false).contains('\x1b'));
+        let c = human(&g, true);
+        assert!(c.contains("\x1b[31m-\x1b[0m physical_connection pc-1"));
+        assert!(c.contains("\x1b[1;33m!\x1b[0m virtual_border_router vbr-9"));
+        assert!(c.contains("\x1b[2m= physical_connection pc-old"));
+    }
+
+    #[test]
+    fn human_lines_are_short_and_clean() {
+        for color in [false, true] {
+            for line in human(&sample(), color).lines() {
+                assert_eq!(line, line.trim_end(), "trailing whitespace: {line:?}");
+                if !color {
+                    assert!(line.chars().count() <= WIDTH, "too long: {line:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn human_summary_and_refusal() {
+        let mut g = sample();
+        let out = human(&g, false);
+        assert!(
+            out.lines()
+                .any(|l| l == "2 to destroy, 1 already gone, 1 blocked")
+        );
+        assert!(!out.contains("refused"));
+        g.max_deletions = Some(1);
+        let out = human(&g, false);
+        assert!(out.ends_with("refused: 2 deletions exceed policy.max_deletions 1\n"));
+        assert!(markdown(&g).contains("> **refused: 2 deletions exceed policy.max_deletions 1**"));
+        assert_eq!(json(&g)["summary"]["over_blast_radius"], true);
+    }
+
+    #[test]
+    fn human_escapes_control_characters() {
+        let mut g = sample();
+        g.entries[0].name = "evil\x1b[2Jname\nnext".to_string();
+        let out = human(&g, false);
+        assert!(!out.contains('\x1b'));
+        assert!(out.contains("(evil\\u{1b}[2Jname\\nnext)"));
+    }
+
+    #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!(serde_json::to_string_pretty(&json(&sample())).unwrap());
+    }
+
+    #[test]
+    fn json_lists_every_step_with_its_token() {
+        let g = sample();
+        let v = json(&g);
+        assert_eq!(v["format_version"], 1);
+        let steps = v["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), g.steps.len());
+        for (s, j) in g.steps.iter().zip(steps) {
+            assert_eq!(j["resource"], s.resource.as_str());
+            assert_eq!(j["client_token"].as_str(), s.client_token.as_deref());
+        }
+        let blocked = &v["resources"][1];
+        assert_eq!(blocked["disposition"], "blocked");
+        assert!(
+            blocked["why"]
+                .as_str()
+                .unwrap()
+                .contains("1234567890123456")
+        );
+        assert!(v["resources"][0].get("why").is_none());
+    }
+
+    #[test]
+    fn markdown_snapshot() {
+        insta::assert_snapshot!(markdown(&sample()));
+    }
+
+    #[test]
+    fn markdown_escapes_pipes_in_cells() {
+        let mut g = sample();
+        g.entries[0].name = "dc1 | primary".to_string();
+        g.entries[0].reason = "a|b".to_string();
+        let out = markdown(&g);
+        let row = out
+            .lines()
+            .find(|l| l.starts_with("| destroy | physical_connection | pc-1 "))
+            .unwrap();
+        assert!(row.contains("pc-1 (dc1 \\| primary)"), "{row}");
+        assert!(row.contains("a\\|b"), "{row}");
+        // Unescaped pipes: the same number of cell borders as the header.
+        let borders = |l: &str| l.replace("\\|", "").matches('|').count();
+        let header = out.lines().find(|l| l.starts_with("| | kind")).unwrap();
+        assert_eq!(borders(row), borders(header));
+    }
+
+    #[test]
+    fn dot_snapshot() {
+        insta::assert_snapshot!(dot(&sample()));
+    }
+
+    #[test]
+    fn mermaid_snapshot() {
+        insta::assert_snapshot!(mermaid(&sample()));
+    }
+
+    #[test]
+    fn drawings_have_one_node_per_step_and_one_edge_per_dependency() {
+        let g = sample();
+        let is_node = |l: &str, open: &[char]| {
+            let l = l.trim_start();
+            l.strip_prefix('s').is_some_and(|rest| {
+                let digits = rest.chars().take_while(char::is_ascii_digit).count();
+                digits > 0 && rest[digits..].starts_with(open)
+            })
+        };
+        let d = dot(&g);
+        assert_eq!(
+            d.lines()
+                .filter(|l| is_node(l, &[' ']))
+                .filter(|l| l.contains("[label="))
+                .count(),
+            g.steps.len()
+        );
+        assert_eq!(d.lines().filter(|l| l.contains(" -> ")).count(), edges(&g));
+        assert_eq!(d.matches("subgraph cluster_").count(), 2);
+        let m = mermaid(&g);
+        assert_eq!(
+            m.lines().filter(|l| is_node(l, &['[', '('])).count(),
+            g.steps.len()
+        );
+        assert_eq!(m.lines().filter(|l| l.contains(" --> ")).count(), edges(&g));
+        assert_eq!(m.lines().filter(|l| l.trim() == "end").count(), 2);
+    }
+
+    #[test]
+    fn drawings_quote_labels() {
+        let mut g = sample();
+        g.steps[0].resource = "vbr-\"x\"\\<y>#1".to_string();
+        let d = dot(&g);
+        assert!(
+            d.contains(r#"s0 [label="delete virtual_border_router vbr-\"x\"\\<y>#1"];"#),
+            "{d}"
+        );
+        let m = mermaid(&g);
+        assert!(
+            m.contains(r#"s0["delete virtual_border_router vbr-#quot;x#quot;\#lt;y#gt;#35;1"]"#),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn empty_graph_renders() {
+        let g = Graph {
+            plan: "empty".to_string(),
+            plan_fingerprint: "abc".to_string(),
+            steps: vec![],
+            entries: vec![],
+            deletions: 0,
+            max_deletions: None,
+        };
+        assert_eq!(
+            human(&g, false),
+            "Plan: empty (fingerprint abc)\n\n0 to destroy, 0 already gone, 0 blocked\n"
+        );
+        assert!(!markdown(&g).contains("<details>"));
+        assert_eq!(json(&g)["summary"]["max_deletions"], Value::Null);
+        assert!(dot(&g).ends_with("node [shape=box, fontname=\"Helvetica\"];\n}\n"));
+        assert!(mermaid(&g).starts_with("flowchart LR\n"));
+    }
+
+    #[test]
+    fn wrap_keeps_every_word() {
+        let text = "word ".repeat(60);
+        let lines = wrap("    why:", &text);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| l.chars().count() <= WIDTH));
+        assert_eq!(
+            lines
+                .iter()
+                .flat_map(|l| l.split_whitespace())
+                .filter(|w| *w == "word")
+                .count(),
+            60
+        );
+        assert!(lines[1].starts_with("         word"));
+    }
+}
