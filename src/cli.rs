@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions, parse-then-validate into library calls, and the
 //! mapping of every outcome to an exit code from [`crate::exit`].
 
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -73,6 +74,9 @@ pub enum Command {
     },
     /// Read-only preview: discover the targets and their blockers, show every step and why.
     Plan(PlanArgs),
+    /// Execute a plan (or a plan saved with `plan --out`): concurrently, idempotently,
+    /// resumably, with progress and a final report.
+    Apply(ApplyArgs),
     /// The step graph of a plan, as DOT or Mermaid.
     Graph(GraphArgs),
     /// Send one signed API request and print the JSON answer (like the aliyun CLI).
@@ -135,6 +139,47 @@ pub struct PlanArgs {
     /// Save the plan (steps, ClientTokens, state fingerprints) for `decom apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
+}
+
+/// `decom apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file, or a plan saved with `decom plan --out`.
+    pub plan: std::path::PathBuf,
+    /// Do not ask for confirmation (required without a TTY).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Steps in flight at most.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub parallelism: u32,
+    /// Stop scheduling at the first failure (in-flight steps finish).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Where the journal and lock live.
+    #[arg(long, default_value = ".decom", env = "DECOM_STATE_DIR")]
+    pub state_dir: std::path::PathBuf,
+    /// Before the plan's window opens, sleep until it does instead of exiting 4.
+    #[arg(long)]
+    pub wait_for_window: bool,
+    /// Deadline of every step, overriding the per-kind defaults (e.g. 90s, 20m).
+    #[arg(long, value_parser = parse_duration)]
+    pub step_timeout: Option<std::time::Duration>,
+    /// First poll of a wait after its call (e.g. 2s; shorter against the emulator).
+    #[arg(long, value_parser = parse_duration, default_value = "2s")]
+    pub poll_interval: std::time::Duration,
+    /// Longest interval between polls / retries.
+    #[arg(long, value_parser = parse_duration, default_value = "20s")]
+    pub max_interval: std::time::Duration,
+    /// Multiply the documented API quotas (a rehearsal against a scaled emulator).
+    #[arg(long, default_value_t = 1.0)]
+    pub rate_scale: f64,
+    /// Output: human (progress + report), json (JSON lines), markdown (report).
+    #[arg(long, short, value_enum, default_value = "human")]
+    pub output: OutputFormat,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::emulator::world::Dur::parse(s).map(|d| d.0)
 }
 
 /// Graph formats.
@@ -212,6 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate { plan } => validate_command(&plan),
         Command::Plan(args) => plan_command(&cli.global, args).await,
         Command::Graph(args) => graph_command(&cli.global, args).await,
+        Command::Apply(args) => apply_command(&cli.global, args).await,
         Command::Api(args) => api_command(&cli.global, args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => serve_command(args).await,
         Command::Emulator(EmulatorCommand::Check { world }) => {
@@ -371,7 +417,8 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<u8> {
 /// Register SIGINT and SIGTERM handlers now, and return a future that completes on either.
 /// Registering before announcing readiness means a signal sent right after the banner is
 /// never lost.
-pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static>
+{
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -429,7 +476,14 @@ pub struct SavedPlan {
 }
 
 /// Discover and build the graph of a plan file with a read-only client.
-pub async fn preview(global: &GlobalArgs, path: &std::path::Path) -> anyhow::Result<(crate::plan::Plan, crate::discover::Inventory, crate::graph::Graph)> {
+pub async fn preview(
+    global: &GlobalArgs,
+    path: &std::path::Path,
+) -> anyhow::Result<(
+    crate::plan::Plan,
+    crate::discover::Inventory,
+    crate::graph::Graph,
+)> {
     let plan = load_plan(path)?;
     let client = read_client(global)?;
     let inventory = crate::discover::discover(&client, &plan).await?;
@@ -460,13 +514,19 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
         };
         std::fs::write(out, serde_json::to_string_pretty(&saved)?)
             .with_context(|| format!("cannot write {}", out.display()))?;
-        eprintln!("saved the plan to {} (apply it with: decom apply {})", out.display(), out.display());
+        eprintln!(
+            "saved the plan to {} (apply it with: decom apply {})",
+            out.display(),
+            out.display()
+        );
     }
-    if let (Some(want), Some(have)) = (&plan.account, &inventory.account) {
-        if want != have {
-            eprintln!("refused: the plan is for account {want}, but these credentials belong to account {have}");
-            return Ok(exit::REFUSED);
-        }
+    if let (Some(want), Some(have)) = (&plan.account, &inventory.account)
+        && want != have
+    {
+        eprintln!(
+            "refused: the plan is for account {want}, but these credentials belong to account {have}"
+        );
+        return Ok(exit::REFUSED);
     }
     let (destroy, _, blocked) = graph.summary();
     if graph.over_blast_radius() {
@@ -479,9 +539,17 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
     }
     if blocked > 0 {
         eprintln!("error: {blocked} resource(s) cannot be removed; see the blocked section above");
-        return Ok(if graph.blocked_by_protection() { exit::REFUSED } else { exit::ERROR });
+        return Ok(if graph.blocked_by_protection() {
+            exit::REFUSED
+        } else {
+            exit::ERROR
+        });
     }
-    Ok(if args.detailed_exitcode && destroy > 0 { exit::CHANGES_PENDING } else { exit::SUCCESS })
+    Ok(if args.detailed_exitcode && destroy > 0 {
+        exit::CHANGES_PENDING
+    } else {
+        exit::SUCCESS
+    })
 }
 
 async fn graph_command(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<u8> {
@@ -492,4 +560,271 @@ async fn graph_command(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<u
     };
     println!("{}", text.trim_end());
     Ok(exit::SUCCESS)
+}
+
+/// A plan argument: a plan file, or a saved plan (JSON with a `graph`).
+fn load_plan_or_saved(
+    path: &std::path::Path,
+) -> anyhow::Result<(crate::plan::Plan, Option<SavedPlan>)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.trim_start().starts_with('{') {
+        let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
+            format!("{} is not a saved plan (decom plan --out)", path.display())
+        })?;
+        let plan = load_plan(std::path::Path::new(&saved.plan_file))?;
+        if plan.fingerprint != saved.graph.plan_fingerprint {
+            bail!(
+                "{} was saved from a different version of {}: plan again",
+                path.display(),
+                saved.plan_file
+            );
+        }
+        return Ok((plan, Some(saved)));
+    }
+    Ok((load_plan(path)?, None))
+}
+
+/// What changed between a saved plan and the live state: steps that appeared, and steps
+/// whose resource changed (by state fingerprint). Steps the journal says finished are fine.
+fn staleness(
+    saved: &crate::graph::Graph,
+    live: &crate::graph::Graph,
+    history: &crate::exec::journal::History,
+) -> Vec<String> {
+    let saved_steps: BTreeMap<
+        (crate::model::Kind, String, crate::model::Action),
+        &crate::graph::Step,
+    > = saved
+        .steps
+        .iter()
+        .map(|s| ((s.kind, s.resource.clone(), s.action), s))
+        .collect();
+    let mut changes = Vec::new();
+    for s in &live.steps {
+        let key = (s.kind, s.resource.clone(), s.action);
+        match saved_steps.get(&key) {
+            None if !history.outcomes.contains_key(&key) => {
+                changes.push(format!("new step: {} {} {}", s.action, s.kind, s.resource));
+            }
+            Some(old) if old.state != s.state && !history.outcomes.contains_key(&key) => {
+                changes.push(format!(
+                    "{} {} changed since the plan was saved",
+                    s.kind, s.resource
+                ));
+            }
+            _ => {}
+        }
+    }
+    changes.dedup();
+    changes
+}
+
+fn confirm(prompt: &str) -> bool {
+    use std::io::BufRead as _;
+    eprint!("{prompt} Type 'yes' to continue: ");
+    let _ = std::io::Write::flush(&mut std::io::stderr());
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim() == "yes"
+}
+
+async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u8> {
+    use std::io::IsTerminal as _;
+    let (plan, saved) = load_plan_or_saved(&args.plan)?;
+    let (mut config, transport) = connection(global)?;
+    // The executor owns retries (by error class, with its rate limiter).
+    config.retry = RetryPolicy::none();
+    let client = WriteClient::new(config, transport);
+
+    // 1. Account guard, before anything else.
+    let identity = crate::api::ops::sts::get_caller_identity(&client.reader()).await?;
+    if let Some(want) = &plan.account
+        && *want != identity.account_id
+    {
+        eprintln!(
+            "refused: the plan is for account {want}, but these credentials belong to account {} ({})",
+            identity.account_id, identity.arn
+        );
+        return Ok(exit::REFUSED);
+    }
+    // 2. Schedule window.
+    if let Some(w) = &plan.window {
+        let now = jiff::Timestamp::now();
+        if now > w.not_after {
+            eprintln!(
+                "not due: the plan's window closed at {}; nothing done",
+                w.not_after
+            );
+            return Ok(exit::NOT_DUE);
+        }
+        if now < w.not_before {
+            if !args.wait_for_window {
+                eprintln!(
+                    "not due: the plan's window opens at {} (use --wait-for-window to wait); nothing done",
+                    w.not_before
+                );
+                return Ok(exit::NOT_DUE);
+            }
+            let wait = now.duration_until(w.not_before).unsigned_abs();
+            eprintln!(
+                "waiting {}s for the window to open at {}",
+                wait.as_secs(),
+                w.not_before
+            );
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                _ = tokio::signal::ctrl_c() => {
+                    eprintln!("interrupted while waiting for the window; nothing done");
+                    return Ok(exit::PARTIAL);
+                }
+            }
+        }
+    }
+    // 3. Lock and journal.
+    let dir =
+        crate::exec::journal::Journal::dir_for(&args.state_dir, &plan.name, &plan.fingerprint);
+    let mut journal = crate::exec::journal::Journal::open(&dir)?;
+    if let Some(stale) = &journal.took_over {
+        eprintln!("note: took over a stale lock from {stale}");
+    }
+    let history = crate::exec::journal::Journal::history(&dir)?;
+    if history.last_run_unfinished {
+        eprintln!(
+            "resuming: the last apply of this plan did not finish; finished steps are skipped, in-flight ones re-checked with the same ClientTokens"
+        );
+    }
+    // 4. Discover and build the graph from the live state.
+    let inventory = crate::discover::discover(&client.reader(), &plan).await?;
+    let graph = crate::graph::build(&plan, &inventory)?;
+    // 5. Saved-plan staleness.
+    if let Some(saved) = &saved {
+        let changes = staleness(&saved.graph, &graph, &history);
+        if !changes.is_empty() {
+            eprintln!(
+                "refused: the live state changed since {} was saved:",
+                args.plan.display()
+            );
+            for c in &changes {
+                eprintln!("  - {c}");
+            }
+            eprintln!("run decom plan again and review the new preview");
+            return Ok(exit::REFUSED);
+        }
+    }
+    // 6. Protect rules, blockers and blast radius.
+    let (_, gone, blocked) = graph.summary();
+    if blocked > 0 {
+        eprint!("{}", crate::render::human(&graph, false));
+        let code = if graph.blocked_by_protection() {
+            exit::REFUSED
+        } else {
+            exit::ERROR
+        };
+        eprintln!("refused: {blocked} resource(s) cannot be removed (see above); nothing done");
+        return Ok(code);
+    }
+    if graph.over_blast_radius() {
+        eprintln!(
+            "refused: {} deletions exceed policy.max_deletions {}; nothing done",
+            graph.deletions,
+            graph.max_deletions.unwrap_or(0)
+        );
+        return Ok(exit::REFUSED);
+    }
+    if graph.steps.is_empty() {
+        eprintln!("nothing to do: {gone} target(s) already gone");
+        if args.output == OutputFormat::Json {
+            println!(
+                "{}",
+                serde_json::json!({"event": "report", "format_version": 1, "complete": true, "steps": []})
+            );
+        }
+        return Ok(exit::SUCCESS);
+    }
+    // 7. Confirmation.
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("refused: no TTY to confirm on; review with `decom plan` and pass --yes");
+            return Ok(exit::REFUSED);
+        }
+        eprint!("{}", crate::render::human(&graph, use_color()));
+        let prompt = format!(
+            "Apply {} step(s), deleting {} resource(s), in account {}?",
+            graph.steps.len(),
+            graph.deletions,
+            identity.account_id
+        );
+        if !confirm(&prompt) {
+            eprintln!("cancelled; nothing done");
+            return Ok(exit::REFUSED);
+        }
+    }
+    // 8. Execute, with Ctrl-C: first stops scheduling, second exits at once.
+    let opts = crate::exec::Options {
+        parallelism: args.parallelism as usize,
+        fail_fast: args.fail_fast,
+        poll_initial: args.poll_interval,
+        poll_max: args.max_interval.max(args.poll_interval),
+        retry_initial: args.poll_interval,
+        retry_max: args.max_interval.max(args.poll_interval),
+        step_timeout: args.step_timeout,
+        rate_scale: args.rate_scale,
+        rate_overrides: Default::default(),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let interrupt = shutdown_signal()?;
+    let stopper = tokio::spawn(async move {
+        interrupt.await;
+        let _ = stop_tx.send(true);
+        // A second signal: exit at once (every journal line is already flushed).
+        if let Ok(second) = shutdown_signal() {
+            second.await;
+            eprintln!("\ninterrupted twice: exiting now; rerun decom apply to resume");
+            std::process::exit(i32::from(exit::PARTIAL));
+        }
+    });
+    let mode = match args.output {
+        OutputFormat::Json => crate::progress::Mode::Json,
+        _ if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() => {
+            crate::progress::Mode::Bars
+        }
+        _ => crate::progress::Mode::Lines,
+    };
+    let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    let reporter = tokio::spawn(crate::progress::consume(ev_rx, graph.clone(), mode));
+    let report = crate::exec::run(
+        client.clone(),
+        &graph,
+        opts,
+        &history,
+        Some(&mut journal),
+        ev_tx,
+        stop_rx,
+    )
+    .await;
+    let _ = reporter.await;
+    stopper.abort();
+    drop(journal);
+    match args.output {
+        OutputFormat::Json => {
+            let mut v = crate::progress::report_json(&report);
+            v["event"] = serde_json::json!("report");
+            println!("{v}");
+        }
+        OutputFormat::Markdown => println!("{}", crate::progress::report_markdown(&report)),
+        OutputFormat::Human => print!("{}", crate::progress::report_human(&report)),
+    }
+    let calls: u64 = client.call_counts().values().sum();
+    tracing::info!(calls, "API calls");
+    if report.complete() {
+        Ok(exit::SUCCESS)
+    } else {
+        if report.interrupted {
+            eprintln!(
+                "interrupted: rerun `decom apply {}` to resume (same ClientTokens, nothing is repeated)",
+                args.plan.display()
+            );
+        }
+        Ok(exit::PARTIAL)
+    }
 }

@@ -72,7 +72,10 @@ impl Resource {
     /// A short fingerprint of what steps rely on (status, parent, owner, facts).
     pub fn state_fingerprint(&self) -> String {
         use sha2::Digest as _;
-        let text = format!("{}|{:?}|{:?}|{:?}", self.status, self.parent, self.owner, self.facts);
+        let text = format!(
+            "{}|{:?}|{:?}|{:?}",
+            self.status, self.parent, self.owner, self.facts
+        );
         hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8])
     }
 }
@@ -181,7 +184,10 @@ fn pc_resource(region: &str, p: &vpc::PhysicalConnection) -> Resource {
     r.name = p.name.clone();
     r.status = p.status.clone();
     r.tags = p.tags.clone();
-    r.facts.insert("hosted_connections".into(), p.virtual_physical_connection_count.clone());
+    r.facts.insert(
+        "hosted_connections".into(),
+        p.virtual_physical_connection_count.clone(),
+    );
     r
 }
 
@@ -191,7 +197,7 @@ fn vbr_resource(region: &str, v: &vpc::VirtualBorderRouter) -> Resource {
     r.status = v.status.to_ascii_lowercase();
     r.tags = v.tags.clone();
     r.parent = Some(v.physical_connection_id.clone());
-    let cens: Vec<String> = v.cens().into_iter().map(|c| c.cen_id.clone()).collect();
+    let cens: Vec<String> = v.cens().map(|c| c.cen_id.clone()).collect();
     if !cens.is_empty() {
         r.facts.insert("cens".into(), cens.join(","));
     }
@@ -204,17 +210,32 @@ fn ri_resource(region: &str, i: &vpc::RouterInterface) -> Resource {
     r.status = i.status.clone();
     r.parent = Some(i.router_id.clone());
     r.facts.insert("charge_type".into(), i.charge_type.clone());
-    r.facts.insert("business_status".into(), i.business_status.clone());
+    r.facts
+        .insert("business_status".into(), i.business_status.clone());
     r
 }
 
-fn tr_attachment_resource(kind: Kind, id: &str, tr: &str, status: &str, name: &str, tags: &Tags, parent: &str, region: &str) -> Resource {
-    let mut r = Resource::new(kind, id, region);
-    r.status = status.to_string();
-    r.name = name.to_string();
-    r.tags = tags.clone();
-    r.parent = (!parent.is_empty()).then(|| parent.to_string());
-    r.facts.insert("transit_router".into(), tr.to_string());
+/// The fields both TR attachment kinds share.
+struct TrAttachmentFields<'a> {
+    kind: Kind,
+    id: &'a str,
+    transit_router: &'a str,
+    status: &'a str,
+    name: &'a str,
+    tags: &'a Tags,
+    /// The attached VBR or IPsec connection.
+    parent: &'a str,
+    region: &'a str,
+}
+
+fn tr_attachment_resource(f: TrAttachmentFields<'_>) -> Resource {
+    let mut r = Resource::new(f.kind, f.id, f.region);
+    r.status = f.status.to_string();
+    r.name = f.name.to_string();
+    r.tags = f.tags.clone();
+    r.parent = (!f.parent.is_empty()).then(|| f.parent.to_string());
+    r.facts
+        .insert("transit_router".into(), f.transit_router.to_string());
     r
 }
 
@@ -222,7 +243,9 @@ fn tr_attachment_resource(kind: Kind, id: &str, tr: &str, status: &str, name: &s
 pub async fn discover(client: &ReadClient, plan: &Plan) -> Result<Inventory, DiscoverError> {
     let identity = crate::api::ops::sts::get_caller_identity(client).await?;
     let mut inv = Inventory {
-        account: Some(identity.account_id).filter(|a| !a.is_empty()).or_else(|| plan.account.clone()),
+        account: Some(identity.account_id)
+            .filter(|a| !a.is_empty())
+            .or_else(|| plan.account.clone()),
         ..Inventory::default()
     };
     resolve_targets(client, plan, &mut inv).await?;
@@ -237,12 +260,19 @@ fn selector_target(t: &Target, why: &str) -> DiscoverError {
     }
 }
 
-async fn resolve_targets(client: &ReadClient, plan: &Plan, inv: &mut Inventory) -> Result<(), DiscoverError> {
+async fn resolve_targets(
+    client: &ReadClient,
+    plan: &Plan,
+    inv: &mut Inventory,
+) -> Result<(), DiscoverError> {
     // Group id targets per (kind, region) so each group is one batched query.
     let mut by_id: BTreeMap<(Kind, String), Vec<String>> = BTreeMap::new();
     for t in &plan.targets {
         if let Selector::Id(id) = &t.selector {
-            by_id.entry((t.kind, t.region.clone())).or_default().push(id.clone());
+            by_id
+                .entry((t.kind, t.region.clone()))
+                .or_default()
+                .push(id.clone());
         }
     }
     for ((kind, region), ids) in by_id {
@@ -264,15 +294,30 @@ async fn resolve_targets(client: &ReadClient, plan: &Plan, inv: &mut Inventory) 
     // Resolutions.
     for (i, t) in plan.targets.iter().enumerate() {
         let found = match &t.selector {
-            Selector::Id(id) => inv.get(t.kind, id).map(|r| vec![r.key()]).unwrap_or_default(),
+            Selector::Id(id) => inv
+                .get(t.kind, id)
+                .map(|r| vec![r.key()])
+                .unwrap_or_default(),
             Selector::Match(m) => inv
                 .resources
                 .values()
                 .filter(|r| r.kind == t.kind && (!t.kind.is_regional() || r.region == t.region))
                 .filter(|r| m.matches(&r.name, &r.tags))
-                .filter(|r| m.physical_connection.as_deref().is_none_or(|pc| r.parent.as_deref() == Some(pc)))
-                .filter(|r| m.transit_router.as_deref().is_none_or(|tr| r.fact("transit_router") == tr))
-                .filter(|r| m.vpn_gateway.as_deref().is_none_or(|g| r.parent.as_deref() == Some(g)))
+                .filter(|r| {
+                    m.physical_connection
+                        .as_deref()
+                        .is_none_or(|pc| r.parent.as_deref() == Some(pc))
+                })
+                .filter(|r| {
+                    m.transit_router
+                        .as_deref()
+                        .is_none_or(|tr| r.fact("transit_router") == tr)
+                })
+                .filter(|r| {
+                    m.vpn_gateway
+                        .as_deref()
+                        .is_none_or(|g| r.parent.as_deref() == Some(g))
+                })
                 .map(Resource::key)
                 .collect(),
         };
@@ -282,7 +327,12 @@ async fn resolve_targets(client: &ReadClient, plan: &Plan, inv: &mut Inventory) 
 }
 
 /// Look resources up by id; ids that do not exist are simply not returned.
-async fn fetch_by_ids(client: &ReadClient, kind: Kind, region: &str, ids: Vec<String>) -> Result<Vec<Resource>, CallError> {
+async fn fetch_by_ids(
+    client: &ReadClient,
+    kind: Kind,
+    region: &str,
+    ids: Vec<String>,
+) -> Result<Vec<Resource>, CallError> {
     let c = client.clone();
     let region_s = region.to_string();
     Ok(match kind {
@@ -328,11 +378,16 @@ async fn fetch_by_ids(client: &ReadClient, kind: Kind, region: &str, ids: Vec<St
                         bgp_group_id: Some(id),
                         ..Default::default()
                     };
-                    absent_ok(vpc::describe_bgp_groups(&c, &region, &f).await).map(Option::unwrap_or_default)
+                    absent_ok(vpc::describe_bgp_groups(&c, &region, &f).await)
+                        .map(Option::unwrap_or_default)
                 }
             })
             .await?;
-            groups.into_iter().flatten().map(|g| bgp_group_resource(region, &g)).collect()
+            groups
+                .into_iter()
+                .flatten()
+                .map(|g| bgp_group_resource(region, &g))
+                .collect()
         }
         Kind::BgpPeer => {
             let peers = concurrently(ids, move |id| {
@@ -342,11 +397,16 @@ async fn fetch_by_ids(client: &ReadClient, kind: Kind, region: &str, ids: Vec<St
                         bgp_peer_id: Some(id),
                         ..Default::default()
                     };
-                    absent_ok(vpc::describe_bgp_peers(&c, &region, &f).await).map(Option::unwrap_or_default)
+                    absent_ok(vpc::describe_bgp_peers(&c, &region, &f).await)
+                        .map(Option::unwrap_or_default)
                 }
             })
             .await?;
-            peers.into_iter().flatten().map(|p| bgp_peer_resource(region, &p)).collect()
+            peers
+                .into_iter()
+                .flatten()
+                .map(|p| bgp_peer_resource(region, &p))
+                .collect()
         }
         Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
             let found = concurrently(ids, move |id| {
@@ -359,11 +419,15 @@ async fn fetch_by_ids(client: &ReadClient, kind: Kind, region: &str, ids: Vec<St
                     };
                     let mut out = Vec::new();
                     if kind == Kind::TransitRouterVbrAttachment {
-                        for a in absent_ok(cbn::list_transit_router_vbr_attachments(&c, &q).await)?.unwrap_or_default() {
+                        for a in absent_ok(cbn::list_transit_router_vbr_attachments(&c, &q).await)?
+                            .unwrap_or_default()
+                        {
                             out.push(vbr_attachment_resource(&a, &region));
                         }
                     } else {
-                        for a in absent_ok(cbn::list_transit_router_vpn_attachments(&c, &q).await)?.unwrap_or_default() {
+                        for a in absent_ok(cbn::list_transit_router_vpn_attachments(&c, &q).await)?
+                            .unwrap_or_default()
+                        {
                             out.push(vpn_tr_attachment_resource(&a, &region));
                         }
                     }
@@ -376,7 +440,10 @@ async fn fetch_by_ids(client: &ReadClient, kind: Kind, region: &str, ids: Vec<St
         Kind::VpnAttachment => {
             let found = concurrently(ids, move |id| {
                 let (c, region) = (c.clone(), region_s.clone());
-                async move { absent_ok(vpc::describe_vpn_attachments(&c, &region, Some(&id)).await).map(Option::unwrap_or_default) }
+                async move {
+                    absent_ok(vpc::describe_vpn_attachments(&c, &region, Some(&id)).await)
+                        .map(Option::unwrap_or_default)
+                }
             })
             .await?;
             found
@@ -399,7 +466,9 @@ async fn fetch_by_ids(client: &ReadClient, kind: Kind, region: &str, ids: Vec<St
                 .map(|v| vpn_connection_resource(region, &v))
                 .collect()
         }
-        Kind::RouteTableAssociation | Kind::RouteTablePropagation | Kind::TransitRouterRouteEntry => Vec::new(),
+        Kind::RouteTableAssociation
+        | Kind::RouteTablePropagation
+        | Kind::TransitRouterRouteEntry => Vec::new(),
     })
 }
 
@@ -421,31 +490,42 @@ fn bgp_peer_resource(region: &str, p: &vpc::BgpPeer) -> Resource {
 }
 
 fn vbr_attachment_resource(a: &cbn::TransitRouterVbrAttachment, fallback_region: &str) -> Resource {
-    let region = if a.vbr_region_id.is_empty() { fallback_region } else { &a.vbr_region_id };
-    tr_attachment_resource(
-        Kind::TransitRouterVbrAttachment,
-        &a.transit_router_attachment_id,
-        &a.transit_router_id,
-        &a.status,
-        &a.transit_router_attachment_name,
-        &a.tags,
-        &a.vbr_id,
+    let region = if a.vbr_region_id.is_empty() {
+        fallback_region
+    } else {
+        &a.vbr_region_id
+    };
+    tr_attachment_resource(TrAttachmentFields {
+        kind: Kind::TransitRouterVbrAttachment,
+        id: &a.transit_router_attachment_id,
+        transit_router: &a.transit_router_id,
+        status: &a.status,
+        name: &a.transit_router_attachment_name,
+        tags: &a.tags,
+        parent: &a.vbr_id,
         region,
-    )
+    })
 }
 
-fn vpn_tr_attachment_resource(a: &cbn::TransitRouterVpnAttachment, fallback_region: &str) -> Resource {
-    let region = if a.vpn_region_id.is_empty() { fallback_region } else { &a.vpn_region_id };
-    tr_attachment_resource(
-        Kind::TransitRouterVpnAttachment,
-        &a.transit_router_attachment_id,
-        &a.transit_router_id,
-        &a.status,
-        &a.transit_router_attachment_name,
-        &a.tags,
-        &a.vpn_id,
+fn vpn_tr_attachment_resource(
+    a: &cbn::TransitRouterVpnAttachment,
+    fallback_region: &str,
+) -> Resource {
+    let region = if a.vpn_region_id.is_empty() {
+        fallback_region
+    } else {
+        &a.vpn_region_id
+    };
+    tr_attachment_resource(TrAttachmentFields {
+        kind: Kind::TransitRouterVpnAttachment,
+        id: &a.transit_router_attachment_id,
+        transit_router: &a.transit_router_id,
+        status: &a.status,
+        name: &a.transit_router_attachment_name,
+        tags: &a.tags,
+        parent: &a.vpn_id,
         region,
-    )
+    })
 }
 
 fn vpn_attachment_resource(region: &str, a: &vpc::VpnAttachment) -> Resource {
@@ -454,7 +534,8 @@ fn vpn_attachment_resource(region: &str, a: &vpc::VpnAttachment) -> Resource {
     r.status = "attached".into();
     r.tags = a.tags.clone();
     if !a.transit_router_id.is_empty() {
-        r.facts.insert("transit_router".into(), a.transit_router_id.clone());
+        r.facts
+            .insert("transit_router".into(), a.transit_router_id.clone());
     }
     r
 }
@@ -462,22 +543,33 @@ fn vpn_attachment_resource(region: &str, a: &vpc::VpnAttachment) -> Resource {
 fn vpn_connection_resource(region: &str, v: &vpc::VpnConnection) -> Resource {
     let mut r = Resource::new(Kind::VpnConnection, &v.vpn_connection_id, region);
     r.name = v.name.clone();
-    r.status = if v.state.is_empty() { "active".into() } else { v.state.clone() };
+    r.status = if v.state.is_empty() {
+        "active".into()
+    } else {
+        v.state.clone()
+    };
     r.tags = v.tags.clone();
     r.parent = Some(v.vpn_gateway_id.clone());
     r
 }
 
 /// Everything of a kind in a target's scope, for selector matching.
-async fn list_for_selector(client: &ReadClient, t: &Target) -> Result<Vec<Resource>, DiscoverError> {
-    let Selector::Match(m) = &t.selector else { return Ok(Vec::new()) };
+async fn list_for_selector(
+    client: &ReadClient,
+    t: &Target,
+) -> Result<Vec<Resource>, DiscoverError> {
+    let Selector::Match(m) = &t.selector else {
+        return Ok(Vec::new());
+    };
     let region = t.region.as_str();
     Ok(match t.kind {
-        Kind::PhysicalConnection => vpc::describe_physical_connections(client, region, &Default::default())
-            .await?
-            .iter()
-            .map(|p| pc_resource(region, p))
-            .collect(),
+        Kind::PhysicalConnection => {
+            vpc::describe_physical_connections(client, region, &Default::default())
+                .await?
+                .iter()
+                .map(|p| pc_resource(region, p))
+                .collect()
+        }
         Kind::VirtualBorderRouter => {
             let f = vpc::VbrFilter {
                 physical_connection_ids: m.physical_connection.iter().cloned().collect(),
@@ -490,11 +582,13 @@ async fn list_for_selector(client: &ReadClient, t: &Target) -> Result<Vec<Resour
                 .map(|v| vbr_resource(region, v))
                 .collect()
         }
-        Kind::RouterInterface => vpc::describe_router_interfaces(client, region, &Default::default())
-            .await?
-            .iter()
-            .map(|i| ri_resource(region, i))
-            .collect(),
+        Kind::RouterInterface => {
+            vpc::describe_router_interfaces(client, region, &Default::default())
+                .await?
+                .iter()
+                .map(|i| ri_resource(region, i))
+                .collect()
+        }
         Kind::BgpGroup => vpc::describe_bgp_groups(client, region, &Default::default())
             .await?
             .iter()
@@ -507,7 +601,10 @@ async fn list_for_selector(client: &ReadClient, t: &Target) -> Result<Vec<Resour
             .collect(),
         Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
             let Some(tr) = &m.transit_router else {
-                return Err(selector_target(t, "a transit-router attachment selector needs transit_router (the API lists attachments per transit router)"));
+                return Err(selector_target(
+                    t,
+                    "a transit-router attachment selector needs transit_router (the API lists attachments per transit router)",
+                ));
             };
             let q = cbn::AttachmentQuery {
                 transit_router_id: Some(tr.clone()),
@@ -544,7 +641,9 @@ async fn list_for_selector(client: &ReadClient, t: &Target) -> Result<Vec<Resour
                 .map(|v| vpn_connection_resource(region, v))
                 .collect()
         }
-        Kind::RouteTableAssociation | Kind::RouteTablePropagation | Kind::TransitRouterRouteEntry => Vec::new(),
+        Kind::RouteTableAssociation
+        | Kind::RouteTablePropagation
+        | Kind::TransitRouterRouteEntry => Vec::new(),
     })
 }
 
@@ -562,19 +661,30 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
         .filter(|r| r.kind == Kind::PhysicalConnection)
         .map(|r| (r.region.clone(), r.id.clone()))
         .collect();
-    for r in inv.resources.values().filter(|r| r.kind == Kind::VirtualBorderRouter) {
+    for r in inv
+        .resources
+        .values()
+        .filter(|r| r.kind == Kind::VirtualBorderRouter)
+    {
         if let Some(pc) = &r.parent {
             pcs.insert((r.region.clone(), pc.clone()));
         }
     }
     let c = client.clone();
-    let on_pcs = concurrently(pcs.into_iter().collect(), move |(region, pc): (String, String)| {
-        let c = c.clone();
-        async move {
-            let list = absent_ok(vpc::describe_virtual_border_routers_for_physical_connection(&c, &region, &pc).await)?.unwrap_or_default();
-            Ok((region, pc, list))
-        }
-    })
+    let on_pcs = concurrently(
+        pcs.into_iter().collect(),
+        move |(region, pc): (String, String)| {
+            let c = c.clone();
+            async move {
+                let list = absent_ok(
+                    vpc::describe_virtual_border_routers_for_physical_connection(&c, &region, &pc)
+                        .await,
+                )?
+                .unwrap_or_default();
+                Ok((region, pc, list))
+            }
+        },
+    )
     .await?;
     let mut own_vbrs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (region, pc, list) in on_pcs {
@@ -584,7 +694,9 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
                 continue;
             }
             let account = inv.account.clone();
-            let foreign = account.as_deref().is_some_and(|a| !v.vbr_owner_uid.is_empty() && v.vbr_owner_uid != a);
+            let foreign = account
+                .as_deref()
+                .is_some_and(|a| !v.vbr_owner_uid.is_empty() && v.vbr_owner_uid != a);
             let entry = inv
                 .resources
                 .entry((Kind::VirtualBorderRouter, v.vbr_id.clone()))
@@ -594,12 +706,22 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
             if foreign {
                 entry.owner = Some(v.vbr_owner_uid.clone());
             } else {
-                own_vbrs.entry(region.clone()).or_default().push(v.vbr_id.clone());
+                own_vbrs
+                    .entry(region.clone())
+                    .or_default()
+                    .push(v.vbr_id.clone());
             }
         }
     }
     for (region, ids) in own_vbrs {
-        let missing: Vec<String> = ids.into_iter().filter(|id| inv.get(Kind::VirtualBorderRouter, id).is_none_or(|r| r.name.is_empty() && r.tags.is_empty() && !r.facts.contains_key("cens"))).collect();
+        let missing: Vec<String> = ids
+            .into_iter()
+            .filter(|id| {
+                inv.get(Kind::VirtualBorderRouter, id).is_none_or(|r| {
+                    r.name.is_empty() && r.tags.is_empty() && !r.facts.contains_key("cens")
+                })
+            })
+            .collect();
         if missing.is_empty() {
             continue;
         }
@@ -623,8 +745,15 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
     // Level 2: router interfaces, BGP groups and peers, TR attachments of every VBR we may
     // delete (foreign VBRs are deleted as a whole by the circuit owner, or not at all).
     let mut vbrs_by_region: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in inv.resources.values().filter(|r| r.kind == Kind::VirtualBorderRouter && r.owner.is_none()) {
-        vbrs_by_region.entry(r.region.clone()).or_default().push(r.id.clone());
+    for r in inv
+        .resources
+        .values()
+        .filter(|r| r.kind == Kind::VirtualBorderRouter && r.owner.is_none())
+    {
+        vbrs_by_region
+            .entry(r.region.clone())
+            .or_default()
+            .push(r.id.clone());
     }
     for (region, vbrs) in &vbrs_by_region {
         let wanted: BTreeSet<&str> = vbrs.iter().map(String::as_str).collect();
@@ -644,32 +773,62 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
             let per_vbr = concurrently(vbrs.clone(), move |vbr| {
                 let (c, region) = (c.clone(), reg.clone());
                 async move {
-                    let g = vpc::describe_bgp_groups(&c, &region, &vpc::BgpGroupFilter { router_id: Some(vbr.clone()), ..Default::default() }).await?;
+                    let g = vpc::describe_bgp_groups(
+                        &c,
+                        &region,
+                        &vpc::BgpGroupFilter {
+                            router_id: Some(vbr.clone()),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
                     let p = if g.is_empty() {
                         Vec::new()
                     } else {
-                        vpc::describe_bgp_peers(&c, &region, &vpc::BgpPeerFilter { router_id: Some(vbr), ..Default::default() }).await?
+                        vpc::describe_bgp_peers(
+                            &c,
+                            &region,
+                            &vpc::BgpPeerFilter {
+                                router_id: Some(vbr),
+                                ..Default::default()
+                            },
+                        )
+                        .await?
                     };
                     Ok((g, p))
                 }
             })
             .await?;
             let (groups, peers): (Vec<_>, Vec<_>) = per_vbr.into_iter().unzip();
-            (ris, groups.into_iter().flatten().collect(), peers.into_iter().flatten().collect())
+            (
+                ris,
+                groups.into_iter().flatten().collect(),
+                peers.into_iter().flatten().collect(),
+            )
         };
         for i in ris.iter().filter(|i| wanted.contains(i.router_id.as_str())) {
             inv.insert(ri_resource(region, i));
         }
-        for g in groups.iter().filter(|g| wanted.contains(g.router_id.as_str())) {
+        for g in groups
+            .iter()
+            .filter(|g| wanted.contains(g.router_id.as_str()))
+        {
             inv.insert(bgp_group_resource(region, g));
         }
-        for p in peers.iter().filter(|p| wanted.contains(p.router_id.as_str())) {
+        for p in peers
+            .iter()
+            .filter(|p| wanted.contains(p.router_id.as_str()))
+        {
             inv.insert(bgp_peer_resource(region, p));
         }
     }
     // TR VBR attachments: per (CEN, region) of the VBRs that report an associated CEN.
     let mut cen_regions: BTreeSet<(String, String)> = BTreeSet::new();
-    for r in inv.resources.values().filter(|r| r.kind == Kind::VirtualBorderRouter && r.owner.is_none()) {
+    for r in inv
+        .resources
+        .values()
+        .filter(|r| r.kind == Kind::VirtualBorderRouter && r.owner.is_none())
+    {
         for cen in r.fact("cens").split(',').filter(|c| !c.is_empty()) {
             cen_regions.insert((cen.to_string(), r.region.clone()));
         }
@@ -683,20 +842,30 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
                 region_id: Some(region.clone()),
                 ..Default::default()
             };
-            Ok((region, cbn::list_transit_router_vbr_attachments(&c, &q).await?))
+            Ok((
+                region,
+                cbn::list_transit_router_vbr_attachments(&c, &q).await?,
+            ))
         }
     })
     .await?;
     for (region, list) in lists {
         for a in list {
-            if inv.get(Kind::VirtualBorderRouter, &a.vbr_id).is_some_and(|v| v.owner.is_none()) {
+            if inv
+                .get(Kind::VirtualBorderRouter, &a.vbr_id)
+                .is_some_and(|v| v.owner.is_none())
+            {
                 inv.insert(vbr_attachment_resource(&a, &region));
             }
         }
     }
     // TR VPN attachments of TR-bound IPsec connections.
     let mut vpn_trs: BTreeMap<String, String> = BTreeMap::new();
-    for r in inv.resources.values().filter(|r| r.kind == Kind::VpnAttachment) {
+    for r in inv
+        .resources
+        .values()
+        .filter(|r| r.kind == Kind::VpnAttachment)
+    {
         if !r.fact("transit_router").is_empty() {
             vpn_trs.insert(r.fact("transit_router").to_string(), r.region.clone());
         }
@@ -709,7 +878,10 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
                 transit_router_id: Some(tr),
                 ..Default::default()
             };
-            Ok((region, cbn::list_transit_router_vpn_attachments(&c, &q).await?))
+            Ok((
+                region,
+                cbn::list_transit_router_vpn_attachments(&c, &q).await?,
+            ))
         }
     })
     .await?;
@@ -725,7 +897,12 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
     let atts: Vec<(String, String)> = inv
         .resources
         .values()
-        .filter(|r| matches!(r.kind, Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment))
+        .filter(|r| {
+            matches!(
+                r.kind,
+                Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment
+            )
+        })
         .map(|r| (r.id.clone(), r.region.clone()))
         .collect();
     let c = client.clone();
@@ -744,12 +921,22 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
     .await?;
     let mut tables: BTreeSet<String> = BTreeSet::new();
     for (att, region, assoc, prop) in links {
-        for (kind, list) in [(Kind::RouteTableAssociation, assoc), (Kind::RouteTablePropagation, prop)] {
+        for (kind, list) in [
+            (Kind::RouteTableAssociation, assoc),
+            (Kind::RouteTablePropagation, prop),
+        ] {
             for l in list {
-                let mut r = Resource::new(kind, format!("{att}/{}", l.transit_router_route_table_id), &region);
+                let mut r = Resource::new(
+                    kind,
+                    format!("{att}/{}", l.transit_router_route_table_id),
+                    &region,
+                );
                 r.status = l.status.clone();
                 r.parent = Some(att.clone());
-                r.facts.insert("route_table".into(), l.transit_router_route_table_id.clone());
+                r.facts.insert(
+                    "route_table".into(),
+                    l.transit_router_route_table_id.clone(),
+                );
                 tables.insert(l.transit_router_route_table_id.clone());
                 inv.insert(r);
             }
@@ -758,7 +945,12 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
     let c = client.clone();
     let routes = concurrently(tables.into_iter().collect(), move |vtb| {
         let c = c.clone();
-        async move { Ok((vtb.clone(), cbn::list_transit_router_route_entries(&c, &vtb, Some("All")).await?)) }
+        async move {
+            Ok((
+                vtb.clone(),
+                cbn::list_transit_router_route_entries(&c, &vtb, Some("All")).await?,
+            ))
+        }
     })
     .await?;
     for (vtb, list) in routes {
@@ -767,20 +959,34 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
             let Some(att) = inv
                 .resources
                 .values()
-                .find(|r| matches!(r.kind, Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment) && r.id == next)
+                .find(|r| {
+                    matches!(
+                        r.kind,
+                        Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment
+                    ) && r.id == next
+                })
                 .cloned()
             else {
                 continue;
             };
-            if e.transit_router_route_entry_type.eq_ignore_ascii_case("Propagated") {
+            if e.transit_router_route_entry_type
+                .eq_ignore_ascii_case("Propagated")
+            {
                 continue;
             }
-            let mut r = Resource::new(Kind::TransitRouterRouteEntry, &e.transit_router_route_entry_id, &att.region);
+            let mut r = Resource::new(
+                Kind::TransitRouterRouteEntry,
+                &e.transit_router_route_entry_id,
+                &att.region,
+            );
             r.name = e.transit_router_route_entry_name.clone();
             r.status = e.transit_router_route_entry_status.clone();
             r.parent = Some(att.id.clone());
             r.facts.insert("route_table".into(), vtb.clone());
-            r.facts.insert("destination".into(), e.transit_router_route_entry_destination_cidr_block.clone());
+            r.facts.insert(
+                "destination".into(),
+                e.transit_router_route_entry_destination_cidr_block.clone(),
+            );
             inv.insert(r);
         }
     }
@@ -794,12 +1000,21 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
     let c = client.clone();
     let statuses = concurrently(gws.into_iter().collect(), move |(region, gw)| {
         let c = c.clone();
-        async move { Ok((gw.clone(), absent_ok(vpc::describe_vpn_gateway(&c, &region, &gw).await)?)) }
+        async move {
+            Ok((
+                gw.clone(),
+                absent_ok(vpc::describe_vpn_gateway(&c, &region, &gw).await)?,
+            ))
+        }
     })
     .await?;
     for (gw, g) in statuses {
         let status = g.map(|g| g.status).unwrap_or_default();
-        for r in inv.resources.values_mut().filter(|r| r.kind == Kind::VpnConnection && r.parent.as_deref() == Some(gw.as_str())) {
+        for r in inv
+            .resources
+            .values_mut()
+            .filter(|r| r.kind == Kind::VpnConnection && r.parent.as_deref() == Some(gw.as_str()))
+        {
             r.facts.insert("vpn_gateway_status".into(), status.clone());
         }
     }

@@ -104,7 +104,8 @@ pub struct Graph {
 impl Graph {
     /// `N to destroy, M already gone, K blocked`.
     pub fn summary(&self) -> (usize, usize, usize) {
-        let count = |f: fn(&Disposition) -> bool| self.entries.iter().filter(|e| f(&e.disposition)).count();
+        let count =
+            |f: fn(&Disposition) -> bool| self.entries.iter().filter(|e| f(&e.disposition)).count();
         (
             count(|d| *d == Disposition::Destroy),
             count(|d| *d == Disposition::AlreadyGone),
@@ -114,14 +115,15 @@ impl Graph {
 
     /// True when the blast-radius limit is exceeded.
     pub fn over_blast_radius(&self) -> bool {
-        self.max_deletions.is_some_and(|m| self.deletions > m as usize)
+        self.max_deletions
+            .is_some_and(|m| self.deletions > m as usize)
     }
 
     /// True when some entry is blocked only by protect rules (a safety rail).
     pub fn blocked_by_protection(&self) -> bool {
-        self.entries
-            .iter()
-            .any(|e| matches!(&e.disposition, Disposition::Blocked { why } if why.contains("protected")))
+        self.entries.iter().any(
+            |e| matches!(&e.disposition, Disposition::Blocked { why } if why.contains("protected")),
+        )
     }
 
     /// The petgraph of the steps (node weight = step id).
@@ -146,11 +148,18 @@ pub enum GraphError {
 }
 
 /// The namespace of decom's ClientTokens (UUIDv5).
-const TOKEN_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6465_636f_6d2d_746f_6b65_6e73_2d76_3100);
+const TOKEN_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6465_636f_6d2d_746f_6b65_6e73_2d76_3100);
 
 /// The ClientToken of one step: UUIDv5 of (plan fingerprint, resource, step, generation).
 /// Deterministic, so `plan`, `apply` and every retry and resume agree.
-pub fn client_token(plan_fingerprint: &str, kind: Kind, id: &str, action: Action, generation: u32) -> String {
+pub fn client_token(
+    plan_fingerprint: &str,
+    kind: Kind,
+    id: &str,
+    action: Action,
+    generation: u32,
+) -> String {
     let name = format!("{plan_fingerprint}/{kind}/{id}/{action}/{generation}");
     uuid::Uuid::new_v5(&TOKEN_NAMESPACE, name.as_bytes()).to_string()
 }
@@ -164,10 +173,14 @@ struct Draft {
     reason: String,
 }
 
+/// A step template: action, API operation, status waited for, reason.
+type StepSpec = (Action, &'static str, Option<&'static str>, String);
+
 /// The steps that remove `r`, given its status; `Err` when the status allows none.
-fn steps_for(r: &Resource) -> Result<Vec<(Action, &'static str, Option<&'static str>, String)>, String> {
+fn steps_for(r: &Resource) -> Result<Vec<StepSpec>, String> {
     let s = r.status.as_str();
-    let w = |api: &'static str, until: &'static str, why: String| (Action::Wait, api, Some(until), why);
+    let w =
+        |api: &'static str, until: &'static str, why: String| (Action::Wait, api, Some(until), why);
     Ok(match r.kind {
         Kind::PhysicalConnection => {
             let d = (Action::Delete, "DeletePhysicalConnection", None, "the circuit itself".to_string());
@@ -249,7 +262,11 @@ fn steps_for(r: &Resource) -> Result<Vec<(Action, &'static str, Option<&'static 
 
 /// Blockers of `r` that need cascade (separate resources), and parts of `r` that go with it.
 fn dependents(inv: &Inventory, r: &Resource) -> (Vec<Key>, Vec<Key>) {
-    let keys = |kind: Kind| inv.children(kind, &r.id).map(Resource::key).collect::<Vec<_>>();
+    let keys = |kind: Kind| {
+        inv.children(kind, &r.id)
+            .map(Resource::key)
+            .collect::<Vec<_>>()
+    };
     match r.kind {
         Kind::PhysicalConnection => (keys(Kind::VirtualBorderRouter), vec![]),
         Kind::VirtualBorderRouter => {
@@ -303,7 +320,10 @@ fn unremovable(inv: &Inventory, r: &Resource) -> Option<String> {
                     r.id
                 ))
             } else if r.fact("business_status") == "FinancialLocked" && r.status == "Active" {
-                Some(format!("{} is financially locked: settle the overdue bill first (Forbidden.FinancialLocked)", r.id))
+                Some(format!(
+                    "{} is financially locked: settle the overdue bill first (Forbidden.FinancialLocked)",
+                    r.id
+                ))
             } else {
                 None
             }
@@ -326,8 +346,13 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 Selector::Match(_) => t.describe(),
             };
             let reason = match &t.selector {
-                Selector::Id(_) => format!("target (plan line {}): not found, already gone", t.line),
-                Selector::Match(_) => format!("target (plan line {}): the selector matched nothing", t.line),
+                Selector::Id(_) => {
+                    format!("target (plan line {}): not found, already gone", t.line)
+                }
+                Selector::Match(_) => format!(
+                    "target (plan line {}): the selector matched nothing",
+                    t.line
+                ),
             };
             gone.push(Entry {
                 kind: t.kind,
@@ -354,7 +379,9 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
     while i < order.len() {
         let key = order[i].clone();
         i += 1;
-        let Some(r) = inv.resources.get(&key) else { continue };
+        let Some(r) = inv.resources.get(&key) else {
+            continue;
+        };
         if let Some(p) = plan.policy.protect.reason(&r.id, &r.name, &r.tags) {
             blocked.insert(key.clone(), format!("{} is {p}", r.id));
             continue;
@@ -365,13 +392,19 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         }
         let (cascade, parts) = dependents(inv, r);
         let mut not_cascaded: Vec<String> = Vec::new();
-        for (k, is_part) in cascade.iter().map(|k| (k, false)).chain(parts.iter().map(|k| (k, true))) {
+        for (k, is_part) in cascade
+            .iter()
+            .map(|k| (k, false))
+            .chain(parts.iter().map(|k| (k, true)))
+        {
             blockers_of.entry(key.clone()).or_default().push(k.clone());
             let dep = &inv.resources[k];
             let verb = match (dep.kind, r.kind) {
                 (Kind::VirtualBorderRouter, _) => "sits on",
                 (Kind::BgpPeer, _) => "is a peer of",
-                (Kind::RouteTableAssociation | Kind::RouteTablePropagation, _) => "is a route-table link of",
+                (Kind::RouteTableAssociation | Kind::RouteTablePropagation, _) => {
+                    "is a route-table link of"
+                }
                 (Kind::TransitRouterRouteEntry, _) => "routes via",
                 (Kind::TransitRouterVpnAttachment, Kind::VpnAttachment) => "binds",
                 _ => "is attached to",
@@ -384,7 +417,14 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 not_cascaded.push(text);
                 continue;
             }
-            why.insert(k.clone(), if is_part { text } else { format!("{text} (cascade)") });
+            why.insert(
+                k.clone(),
+                if is_part {
+                    text
+                } else {
+                    format!("{text} (cascade)")
+                },
+            );
             order.push(k.clone());
         }
         if !not_cascaded.is_empty() {
@@ -393,8 +433,16 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 format!(
                     "{}; set policy.cascade: true to remove {} too, or remove {} first",
                     not_cascaded.join("; "),
-                    if not_cascaded.len() == 1 { "it" } else { "them" },
-                    if not_cascaded.len() == 1 { "it" } else { "them" },
+                    if not_cascaded.len() == 1 {
+                        "it"
+                    } else {
+                        "them"
+                    },
+                    if not_cascaded.len() == 1 {
+                        "it"
+                    } else {
+                        "them"
+                    },
                 ),
             );
         }
@@ -408,7 +456,10 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             }
             if let Some(k) = kids.iter().find(|k| blocked.contains_key(*k)) {
                 let inner = &blocked[k];
-                blocked.insert(parent.clone(), format!("{} cannot be removed: {inner}", parent.1));
+                blocked.insert(
+                    parent.clone(),
+                    format!("{} cannot be removed: {inner}", parent.1),
+                );
                 changed = true;
             }
         }
@@ -430,7 +481,9 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
     let mut first_last: BTreeMap<Key, (usize, usize)> = BTreeMap::new();
     let mut entries: Vec<Entry> = Vec::new();
     for key in &order {
-        let Some(r) = inv.resources.get(key) else { continue };
+        let Some(r) = inv.resources.get(key) else {
+            continue;
+        };
         let mut entry = Entry {
             kind: r.kind,
             id: r.id.clone(),
@@ -463,7 +516,11 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 }
                 first_last.insert(key.clone(), (start, drafts.len() - 1));
             }
-            Err(e) => entry.disposition = Disposition::Blocked { why: format!("{}: {e}", r.id) },
+            Err(e) => {
+                entry.disposition = Disposition::Blocked {
+                    why: format!("{}: {e}", r.id),
+                }
+            }
         }
         entries.push(entry);
     }
@@ -471,12 +528,14 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
     // first; IPsec connections of one VPN gateway one at a time.
     let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); drafts.len()];
     for (first, last) in first_last.values() {
-        for s in first + 1..=*last {
-            deps[s].insert(s - 1);
+        for (s, d) in deps.iter_mut().enumerate().take(*last + 1).skip(first + 1) {
+            d.insert(s - 1);
         }
     }
     for (parent, kids) in &blockers_of {
-        let Some((pf, _)) = first_last.get(parent) else { continue };
+        let Some((pf, _)) = first_last.get(parent) else {
+            continue;
+        };
         for k in kids {
             if let Some((_, kl)) = first_last.get(k) {
                 deps[*pf].insert(*kl);
@@ -506,7 +565,10 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
     }
     let sorted = petgraph::algo::toposort(&g, None).map_err(|c| {
         let d = &drafts[g[c.node_id()]];
-        GraphError::Cycle(format!("{} {} {} is part of a cycle", d.action, d.key.0, d.key.1))
+        GraphError::Cycle(format!(
+            "{} {} {} is part of a cycle",
+            d.action, d.key.0, d.key.1
+        ))
     })?;
     let mut level = vec![0usize; drafts.len()];
     for n in &sorted {
@@ -525,7 +587,8 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         .map(|&s| {
             let d = &drafts[s];
             let r = &inv.resources[&d.key];
-            let takes_token = d.action.is_mutation() && crate::api::actions::lookup(d.api).is_some_and(|a| a.client_token);
+            let takes_token = d.action.is_mutation()
+                && crate::api::actions::lookup(d.api).is_some_and(|a| a.client_token);
             let mut depends_on: Vec<usize> = deps[s].iter().map(|x| new_id[*x]).collect();
             depends_on.sort_unstable();
             Step {
@@ -539,14 +602,19 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 until: d.until.clone(),
                 reason: d.reason.clone(),
                 depends_on,
-                client_token: takes_token.then(|| client_token(&plan.fingerprint, d.key.0, &d.key.1, d.action, 0)),
+                client_token: takes_token
+                    .then(|| client_token(&plan.fingerprint, d.key.0, &d.key.1, d.action, 0)),
                 state: r.state_fingerprint(),
                 level: level[s],
             }
         })
         .collect();
     for e in &mut entries {
-        e.steps = steps.iter().filter(|s| s.kind == e.kind && s.resource == e.id).map(|s| s.id).collect();
+        e.steps = steps
+            .iter()
+            .filter(|s| s.kind == e.kind && s.resource == e.id)
+            .map(|s| s.id)
+            .collect();
     }
     entries.extend(gone);
     let deletions = entries
@@ -565,7 +633,12 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
 }
 
 /// Mark `k` and, if it is not blocked, everything it needs removed first.
-fn mark_needed(k: &Key, blockers_of: &BTreeMap<Key, Vec<Key>>, blocked: &BTreeMap<Key, String>, needed: &mut BTreeSet<Key>) {
+fn mark_needed(
+    k: &Key,
+    blockers_of: &BTreeMap<Key, Vec<Key>>,
+    blocked: &BTreeMap<Key, String>,
+    needed: &mut BTreeSet<Key>,
+) {
     if blocked.contains_key(k) || !needed.insert(k.clone()) {
         return;
     }
@@ -581,9 +654,24 @@ mod tests {
     #[test]
     fn client_tokens_are_deterministic_and_short() {
         let a = client_token("fp", Kind::PhysicalConnection, "pc-1", Action::Terminate, 0);
-        assert_eq!(a, client_token("fp", Kind::PhysicalConnection, "pc-1", Action::Terminate, 0));
-        assert_ne!(a, client_token("fp", Kind::PhysicalConnection, "pc-1", Action::Terminate, 1));
-        assert_ne!(a, client_token("fp2", Kind::PhysicalConnection, "pc-1", Action::Terminate, 0));
+        assert_eq!(
+            a,
+            client_token("fp", Kind::PhysicalConnection, "pc-1", Action::Terminate, 0)
+        );
+        assert_ne!(
+            a,
+            client_token("fp", Kind::PhysicalConnection, "pc-1", Action::Terminate, 1)
+        );
+        assert_ne!(
+            a,
+            client_token(
+                "fp2",
+                Kind::PhysicalConnection,
+                "pc-1",
+                Action::Terminate,
+                0
+            )
+        );
         assert!(a.len() <= 64 && a.is_ascii());
     }
 }

@@ -7,6 +7,8 @@
 //! - [`plan`]: the plan file format, loading and validation with source locations.
 //! - [`discover`]: read-only discovery of targets and their blockers (the inventory).
 //! - [`graph`]: the petgraph DAG of steps, blocker explanations, ClientTokens.
+//! - [`progress`]: apply reporters (progress bars, log lines, JSON lines) and the final
+//!   report.
 //! - [`render`]: previews and reports: human diff, JSON, Markdown, DOT, Mermaid.
 //! - [`exec`]: the executor: scheduler, retries by error class, rate limits, waits,
 //!   journal and lock.
@@ -18,10 +20,11 @@
 pub mod api;
 pub mod cli;
 pub mod discover;
-pub mod graph;
 pub mod emulator;
 pub mod exec;
 pub mod exit;
+pub mod graph;
 pub mod model;
 pub mod plan;
+pub mod progress;
 pub mod render;

@@ -7,11 +7,11 @@
 //! operation's own rules ([`ops`]) over the world's state ([`state`]), and the audit log.
 //! The HTTP front ([`server`]) and the in-process [`Transport`] are thin layers over it.
 
-pub mod worldgen;
 pub mod ops;
 pub mod server;
 pub mod state;
 pub mod world;
+pub mod worldgen;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -561,7 +561,10 @@ fn verify_fail(e: VerifyError) -> Fail {
 
 /// The product a request is for (from its version), for the `Recommend` link.
 fn product_of(req: &WireRequest) -> String {
-    let version = req.header("x-acs-version").or_else(|| req.query_param("Version")).unwrap_or_default();
+    let version = req
+        .header("x-acs-version")
+        .or_else(|| req.query_param("Version"))
+        .unwrap_or_default();
     Product::from_version(version).map_or_else(|| "Vpc".to_string(), |p| p.to_string())
 }
 

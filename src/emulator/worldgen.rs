@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use serde_saphyr::{Location, Spanned};
 
 use super::world::{
-    AccessKey, BgpGroup, BgpPeer, Cen, Dur, Faults, PhysicalConnection, RateLimits, RouterInterface, Timings, TrAttachment,
-    TrRouteEntry, TransitRouter, VirtualBorderRouter, VpnConnection, VpnGateway, World,
+    AccessKey, BgpGroup, BgpPeer, Cen, Dur, Faults, PhysicalConnection, RateLimits,
+    RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter, VirtualBorderRouter,
+    VpnConnection, VpnGateway, World,
 };
 
 /// The account of generated worlds.
@@ -29,7 +30,7 @@ impl Gen {
         Gen(seed ^ 0x5DEE_CE66_D1CE_4E5B)
     }
     /// Next 64 random bits.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -38,11 +39,11 @@ impl Gen {
     }
     /// Uniform in `0..n` (0 when n is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
+        if n == 0 { 0 } else { self.next_u64() % n }
     }
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
-        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
     }
     /// One of `items`.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -139,7 +140,16 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
     for c in 0..shape.circuits {
         let ri = g.below(REGIONS.len() as u64) as usize;
         let region = REGIONS[ri];
-        let mut statuses = vec!["Enabled", "Enabled", "Enabled", "Enabled", "Confirmed", "Terminated", "Canceled", "Rejected"];
+        let mut statuses = vec![
+            "Enabled",
+            "Enabled",
+            "Enabled",
+            "Enabled",
+            "Confirmed",
+            "Terminated",
+            "Canceled",
+            "Rejected",
+        ];
         if shape.awkward {
             statuses.push("Allocating");
         }
@@ -161,7 +171,11 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
             let vbr_id = format!("vbr-gen{c:05}x{v}");
             let foreign = g.chance(0.1);
             let status = if foreign {
-                if shape.awkward && g.chance(0.3) { "active" } else { "unconfirmed" }
+                if shape.awkward && g.chance(0.3) {
+                    "active"
+                } else {
+                    "unconfirmed"
+                }
             } else {
                 *g.pick(&["active", "active", "active", "terminated", "unconfirmed"])
             };
@@ -184,8 +198,14 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                     id: format!("ri-gen{c:05}x{v}"),
                     region: region.into(),
                     vbr: vbr_id.clone(),
-                    status: g.pick(&["Active", "Active", "Inactive", "Idle"]).to_string(),
-                    charge_type: if prepaid { "PrePaid".into() } else { "PostPaid".into() },
+                    status: g
+                        .pick(&["Active", "Active", "Inactive", "Idle"])
+                        .to_string(),
+                    charge_type: if prepaid {
+                        "PrePaid".into()
+                    } else {
+                        "PostPaid".into()
+                    },
                     route_entries: 0,
                     financial_locked: false,
                     name: String::new(),
@@ -220,8 +240,16 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                     vbr: Some(vbr_id.clone()),
                     vpn_connection: None,
                     status: "Attached".into(),
-                    associations: if g.chance(0.7) { vec![vtb.clone()] } else { vec![] },
-                    propagations: if g.chance(0.5) { vec![vtb.clone()] } else { vec![] },
+                    associations: if g.chance(0.7) {
+                        vec![vtb.clone()]
+                    } else {
+                        vec![]
+                    },
+                    propagations: if g.chance(0.5) {
+                        vec![vtb.clone()]
+                    } else {
+                        vec![]
+                    },
                     name: String::new(),
                     tags: BTreeMap::new(),
                 }));
@@ -275,7 +303,11 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                 vbr: None,
                 vpn_connection: Some(vco),
                 status: "Attached".into(),
-                associations: if g.chance(0.7) { vec![trs[ri].route_tables[0].clone()] } else { vec![] },
+                associations: if g.chance(0.7) {
+                    vec![trs[ri].route_tables[0].clone()]
+                } else {
+                    vec![]
+                },
                 propagations: vec![],
                 name: String::new(),
                 tags: BTreeMap::new(),
@@ -308,7 +340,10 @@ pub fn resource_count(w: &World) -> usize {
     w.physical_connections.len()
         + w.virtual_border_routers.len()
         + w.router_interfaces.len()
-        + w.bgp_groups.iter().map(|g| 1 + g.value.peers.len()).sum::<usize>()
+        + w.bgp_groups
+            .iter()
+            .map(|g| 1 + g.value.peers.len())
+            .sum::<usize>()
         + w.transit_router_attachments
             .iter()
             .map(|a| 1 + a.value.associations.len() + a.value.propagations.len())

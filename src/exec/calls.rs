@@ -15,17 +15,25 @@ pub struct Probe {
 
 impl Probe {
     fn gone() -> Probe {
-        Probe { state: "gone".into() }
+        Probe {
+            state: "gone".into(),
+        }
     }
     fn of(status: &str) -> Probe {
-        Probe { state: status.to_string() }
+        Probe {
+            state: status.to_string(),
+        }
     }
 }
 
 /// The rate-limit key of a step's calls: (product, region, action).
 pub fn limit_key(step: &Step, action: &str) -> (Product, String, String) {
     let product = crate::api::actions::lookup(action).map_or(Product::Vpc, |a| a.product);
-    let region = if product == Product::Vpc { step.region.clone() } else { "global".into() };
+    let region = if product == Product::Vpc {
+        step.region.clone()
+    } else {
+        "global".into()
+    };
     (product, region, action.to_string())
 }
 
@@ -56,12 +64,24 @@ fn link(id: &str) -> (&str, &str) {
 pub async fn mutate(w: &WriteClient, step: &Step, token: Option<&str>) -> Result<(), CallError> {
     let (r, id) = (step.region.as_str(), step.resource.as_str());
     match (step.kind, step.action) {
-        (Kind::PhysicalConnection, Action::Cancel) => vpc::cancel_physical_connection(w, r, id, token).await,
-        (Kind::PhysicalConnection, Action::Terminate) => vpc::terminate_physical_connection(w, r, id, token).await,
-        (Kind::PhysicalConnection, Action::Delete) => vpc::delete_physical_connection(w, r, id, token).await,
-        (Kind::VirtualBorderRouter, Action::Delete) => vpc::delete_virtual_border_router(w, r, id, token).await,
-        (Kind::RouterInterface, Action::Deactivate) => vpc::deactivate_router_interface(w, r, id).await,
-        (Kind::RouterInterface, Action::Delete) => vpc::delete_router_interface(w, r, id, token).await,
+        (Kind::PhysicalConnection, Action::Cancel) => {
+            vpc::cancel_physical_connection(w, r, id, token).await
+        }
+        (Kind::PhysicalConnection, Action::Terminate) => {
+            vpc::terminate_physical_connection(w, r, id, token).await
+        }
+        (Kind::PhysicalConnection, Action::Delete) => {
+            vpc::delete_physical_connection(w, r, id, token).await
+        }
+        (Kind::VirtualBorderRouter, Action::Delete) => {
+            vpc::delete_virtual_border_router(w, r, id, token).await
+        }
+        (Kind::RouterInterface, Action::Deactivate) => {
+            vpc::deactivate_router_interface(w, r, id).await
+        }
+        (Kind::RouterInterface, Action::Delete) => {
+            vpc::delete_router_interface(w, r, id, token).await
+        }
         (Kind::BgpPeer, Action::Delete) => vpc::delete_bgp_peer(w, r, id, token).await,
         (Kind::BgpGroup, Action::Delete) => vpc::delete_bgp_group(w, r, id, token).await,
         (Kind::RouteTableAssociation, Action::Dissociate) => {
@@ -73,10 +93,19 @@ pub async fn mutate(w: &WriteClient, step: &Step, token: Option<&str>) -> Result
             cbn::disable_transit_router_route_table_propagation(w, att, vtb, token).await
         }
         (Kind::TransitRouterRouteEntry, Action::Delete) => {
-            cbn::delete_transit_router_route_entry(w, &cbn::RouteEntryRef::Id(id.to_string()), token).await
+            cbn::delete_transit_router_route_entry(
+                w,
+                &cbn::RouteEntryRef::Id(id.to_string()),
+                token,
+            )
+            .await
         }
-        (Kind::TransitRouterVbrAttachment, Action::Delete) => cbn::delete_transit_router_vbr_attachment(w, id, false, token).await,
-        (Kind::TransitRouterVpnAttachment, Action::Delete) => cbn::delete_transit_router_vpn_attachment(w, id, false, token).await,
+        (Kind::TransitRouterVbrAttachment, Action::Delete) => {
+            cbn::delete_transit_router_vbr_attachment(w, id, false, token).await
+        }
+        (Kind::TransitRouterVpnAttachment, Action::Delete) => {
+            cbn::delete_transit_router_vpn_attachment(w, id, false, token).await
+        }
         (Kind::VpnAttachment, Action::Delete) => vpc::delete_vpn_attachment(w, r, id, token).await,
         (Kind::VpnConnection, Action::Delete) => vpc::delete_vpn_connection(w, r, id, token).await,
         (kind, action) => {
@@ -94,14 +123,20 @@ pub async fn mutate(w: &WriteClient, step: &Step, token: Option<&str>) -> Result
 pub async fn probe(w: &WriteClient, step: &Step) -> Result<Probe, CallError> {
     let c = w.reader();
     let (r, id) = (step.region.as_str(), step.resource.as_str());
-    let one = |v: Vec<String>| v.into_iter().next().map_or_else(Probe::gone, |s| Probe::of(&s));
+    let one = |v: Vec<String>| {
+        v.into_iter()
+            .next()
+            .map_or_else(Probe::gone, |s| Probe::of(&s))
+    };
     let res = match step.kind {
         Kind::PhysicalConnection => {
             let f = vpc::PhysicalConnectionFilter {
                 physical_connection_ids: vec![id.to_string()],
                 ..Default::default()
             };
-            vpc::describe_physical_connections(&c, r, &f).await.map(|v| one(v.into_iter().map(|p| p.status).collect()))
+            vpc::describe_physical_connections(&c, r, &f)
+                .await
+                .map(|v| one(v.into_iter().map(|p| p.status).collect()))
         }
         Kind::VirtualBorderRouter => {
             let f = vpc::VbrFilter {
@@ -111,28 +146,39 @@ pub async fn probe(w: &WriteClient, step: &Step) -> Result<Probe, CallError> {
             };
             vpc::describe_virtual_border_routers(&c, r, &f)
                 .await
-                .map(|v| one(v.into_iter().map(|x| x.status.to_ascii_lowercase()).collect()))
+                .map(|v| {
+                    one(v
+                        .into_iter()
+                        .map(|x| x.status.to_ascii_lowercase())
+                        .collect())
+                })
         }
         Kind::RouterInterface => {
             let f = vpc::RouterInterfaceFilter {
                 router_interface_ids: vec![id.to_string()],
                 ..Default::default()
             };
-            vpc::describe_router_interfaces(&c, r, &f).await.map(|v| one(v.into_iter().map(|x| x.status).collect()))
+            vpc::describe_router_interfaces(&c, r, &f)
+                .await
+                .map(|v| one(v.into_iter().map(|x| x.status).collect()))
         }
         Kind::BgpGroup => {
             let f = vpc::BgpGroupFilter {
                 bgp_group_id: Some(id.to_string()),
                 ..Default::default()
             };
-            vpc::describe_bgp_groups(&c, r, &f).await.map(|v| one(v.into_iter().map(|x| x.status).collect()))
+            vpc::describe_bgp_groups(&c, r, &f)
+                .await
+                .map(|v| one(v.into_iter().map(|x| x.status).collect()))
         }
         Kind::BgpPeer => {
             let f = vpc::BgpPeerFilter {
                 bgp_peer_id: Some(id.to_string()),
                 ..Default::default()
             };
-            vpc::describe_bgp_peers(&c, r, &f).await.map(|v| one(v.into_iter().map(|x| x.status).collect()))
+            vpc::describe_bgp_peers(&c, r, &f)
+                .await
+                .map(|v| one(v.into_iter().map(|x| x.status).collect()))
         }
         Kind::RouteTableAssociation | Kind::RouteTablePropagation => {
             let (att, vtb) = link(id);
@@ -145,7 +191,13 @@ pub async fn probe(w: &WriteClient, step: &Step) -> Result<Probe, CallError> {
             } else {
                 cbn::list_transit_router_route_table_propagations(&c, &q).await
             };
-            list.map(|v| one(v.into_iter().filter(|l| l.transit_router_route_table_id == vtb).map(|l| l.status).collect()))
+            list.map(|v| {
+                one(v
+                    .into_iter()
+                    .filter(|l| l.transit_router_route_table_id == vtb)
+                    .map(|l| l.status)
+                    .collect())
+            })
         }
         Kind::TransitRouterRouteEntry => Ok(Probe::of("unknown")),
         Kind::TransitRouterVbrAttachment => {
@@ -153,25 +205,39 @@ pub async fn probe(w: &WriteClient, step: &Step) -> Result<Probe, CallError> {
                 transit_router_attachment_id: Some(id.to_string()),
                 ..Default::default()
             };
-            cbn::list_transit_router_vbr_attachments(&c, &q).await.map(|v| one(v.into_iter().map(|a| a.status).collect()))
+            cbn::list_transit_router_vbr_attachments(&c, &q)
+                .await
+                .map(|v| one(v.into_iter().map(|a| a.status).collect()))
         }
         Kind::TransitRouterVpnAttachment => {
             let q = cbn::AttachmentQuery {
                 transit_router_attachment_id: Some(id.to_string()),
                 ..Default::default()
             };
-            cbn::list_transit_router_vpn_attachments(&c, &q).await.map(|v| one(v.into_iter().map(|a| a.status).collect()))
+            cbn::list_transit_router_vpn_attachments(&c, &q)
+                .await
+                .map(|v| one(v.into_iter().map(|a| a.status).collect()))
         }
-        Kind::VpnAttachment => vpc::describe_vpn_attachments(&c, r, Some(id)).await.map(|v| {
-            if v.is_empty() { Probe::gone() } else { Probe::of("attached") }
-        }),
+        Kind::VpnAttachment => vpc::describe_vpn_attachments(&c, r, Some(id))
+            .await
+            .map(|v| {
+                if v.is_empty() {
+                    Probe::gone()
+                } else {
+                    Probe::of("attached")
+                }
+            }),
         Kind::VpnConnection => match step.action {
             // The wait after DeleteVpnConnection watches the gateway.
             Action::Wait => match &step.parent {
-                Some(gw) => vpc::describe_vpn_gateway(&c, r, gw).await.map(|g| Probe::of(&g.status)),
+                Some(gw) => vpc::describe_vpn_gateway(&c, r, gw)
+                    .await
+                    .map(|g| Probe::of(&g.status)),
                 None => Ok(Probe::of("active")),
             },
-            _ => vpc::describe_vpn_connection(&c, r, id).await.map(|_| Probe::of("active")),
+            _ => vpc::describe_vpn_connection(&c, r, id)
+                .await
+                .map(|_| Probe::of("active")),
         },
     };
     match res {
@@ -201,7 +267,9 @@ pub fn already_applied(step: &Step, probe: &Probe) -> bool {
         Action::Dissociate => matches!(s, "Dissociating" | "gone"),
         Action::DisablePropagation => matches!(s, "Disabling" | "gone"),
         Action::Delete => match step.kind {
-            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => matches!(s, "Detaching" | "gone"),
+            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
+                matches!(s, "Detaching" | "gone")
+            }
             Kind::VpnConnection | Kind::TransitRouterRouteEntry => false,
             _ => s == "gone",
         },

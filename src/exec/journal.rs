@@ -121,7 +121,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
 }
 
 fn now() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// The lock's contents.
@@ -156,9 +158,18 @@ impl Journal {
     pub fn dir_for(state_dir: &Path, plan_name: &str, fingerprint: &str) -> PathBuf {
         let safe: String = plan_name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
-        state_dir.join(format!("{safe}-{}", &fingerprint[..fingerprint.len().min(12)]))
+        state_dir.join(format!(
+            "{safe}-{}",
+            &fingerprint[..fingerprint.len().min(12)]
+        ))
     }
 
     /// Read what earlier runs recorded (empty when there is no journal).
@@ -172,18 +183,32 @@ impl Journal {
         let mut h = History::default();
         for line in text.lines() {
             // A line cut by a crash mid-write is skipped; every complete line counts.
-            let Ok(rec) = serde_json::from_str::<Record>(line) else { continue };
+            let Ok(rec) = serde_json::from_str::<Record>(line) else {
+                continue;
+            };
             match rec {
                 Record::Begin { .. } => {
                     h.runs += 1;
                     h.last_run_unfinished = true;
                 }
                 Record::End { .. } => h.last_run_unfinished = false,
-                Record::Started { kind, resource, action, generation, .. } => {
+                Record::Started {
+                    kind,
+                    resource,
+                    action,
+                    generation,
+                    ..
+                } => {
                     let g = h.generations.entry((kind, resource, action)).or_default();
                     *g = (*g).max(generation);
                 }
-                Record::Finished { kind, resource, action, outcome, .. } => {
+                Record::Finished {
+                    kind,
+                    resource,
+                    action,
+                    outcome,
+                    ..
+                } => {
                     h.outcomes.insert((kind, resource, action), outcome);
                 }
             }
@@ -209,7 +234,9 @@ impl Journal {
                     break;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let held: Option<LockInfo> = std::fs::read_to_string(&lock).ok().and_then(|t| serde_json::from_str(&t).ok());
+                    let held: Option<LockInfo> = std::fs::read_to_string(&lock)
+                        .ok()
+                        .and_then(|t| serde_json::from_str(&t).ok());
                     match held {
                         Some(h) if alive(h.pid) && h.pid != info.pid => {
                             return Err(JournalError::Locked {
@@ -221,7 +248,10 @@ impl Journal {
                         }
                         held => {
                             took_over = Some(match held {
-                                Some(h) => format!("pid {} on {} since {} (no longer running)", h.pid, h.host, h.since),
+                                Some(h) => format!(
+                                    "pid {} on {} since {} (no longer running)",
+                                    h.pid, h.host, h.since
+                                ),
                                 None => "an unreadable lock file".to_string(),
                             });
                             std::fs::remove_file(&lock).map_err(io(&lock))?;
@@ -232,7 +262,11 @@ impl Journal {
             }
         }
         let path = dir.join("journal.jsonl");
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
         Ok(Journal {
             dir: dir.to_path_buf(),
             file,
@@ -285,7 +319,10 @@ impl Journal {
 
     /// `End`, and sync to disk.
     pub fn end(&mut self, interrupted: bool) {
-        self.write(&Record::End { time: now(), interrupted });
+        self.write(&Record::End {
+            time: now(),
+            interrupted,
+        });
         let _ = self.file.sync_all();
     }
 
@@ -314,18 +351,29 @@ mod tests {
         {
             let mut j = Journal::open(&d).unwrap();
             j.begin("fp", 3);
-            let k = (Kind::PhysicalConnection, "pc-1".to_string(), Action::Terminate);
+            let k = (
+                Kind::PhysicalConnection,
+                "pc-1".to_string(),
+                Action::Terminate,
+            );
             j.started(&k, 0, Some("t0"));
             j.started(&k, 1, Some("t1"));
             j.finished(&k, "done", None);
         }
         // A crash mid-line: the cut line is ignored, the run counts as unfinished.
-        let mut f = OpenOptions::new().append(true).open(d.join("journal.jsonl")).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(d.join("journal.jsonl"))
+            .unwrap();
         write!(f, "{{\"event\":\"finished\",\"ki").unwrap();
         let h = Journal::history(&d).unwrap();
         assert_eq!(h.runs, 1);
         assert!(h.last_run_unfinished);
-        let k = (Kind::PhysicalConnection, "pc-1".to_string(), Action::Terminate);
+        let k = (
+            Kind::PhysicalConnection,
+            "pc-1".to_string(),
+            Action::Terminate,
+        );
         assert_eq!(h.generations[&k], 1);
         assert_eq!(h.outcomes[&k], "done");
     }
@@ -337,10 +385,18 @@ mod tests {
         // Our own pid holds it: a second open from "another process" is simulated by
         // writing a lock of pid 1 (always alive on Linux).
         drop(j);
-        std::fs::write(dir.path().join("lock"), r#"{"pid":1,"host":"ci","since":"2026-01-01T00:00:00Z"}"#).unwrap();
+        std::fs::write(
+            dir.path().join("lock"),
+            r#"{"pid":1,"host":"ci","since":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
         let err = Journal::open(dir.path()).unwrap_err();
         assert!(err.to_string().contains("pid 1 on ci"), "{err}");
-        std::fs::write(dir.path().join("lock"), r#"{"pid":4000000,"host":"ci","since":"2026-01-01T00:00:00Z"}"#).unwrap();
+        std::fs::write(
+            dir.path().join("lock"),
+            r#"{"pid":4000000,"host":"ci","since":"2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
         let j = Journal::open(dir.path()).unwrap();
         assert!(j.took_over.as_deref().unwrap().contains("pid 4000000"));
         drop(j);

@@ -136,7 +136,10 @@ mod tests {
             l.acquire(&k).await;
         }
         let took = start.elapsed().as_secs_f64();
-        assert!((9.9..=10.1).contains(&took), "50 more calls at 5/s take 10 s, took {took}");
+        assert!(
+            (9.9..=10.1).contains(&took),
+            "50 more calls at 5/s take 10 s, took {took}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -149,7 +152,11 @@ mod tests {
         assert_eq!(l.rate(&k), Some(0.5));
         let before = Instant::now();
         l.acquire(&k).await;
-        assert_eq!(before.elapsed(), Duration::from_secs(2), "one token at 0.5/s");
+        assert_eq!(
+            before.elapsed(),
+            Duration::from_secs(2),
+            "one token at 0.5/s"
+        );
         for _ in 0..20 {
             l.succeeded(&k);
         }
@@ -164,7 +171,11 @@ mod tests {
     async fn keys_are_independent_and_scale_applies() {
         let l = Limiter::new(10.0, HashMap::new());
         let a = key("DeletePhysicalConnection");
-        let b = (Product::Vpc, "cn-hangzhou".into(), "DeletePhysicalConnection".into());
+        let b = (
+            Product::Vpc,
+            "cn-hangzhou".into(),
+            "DeletePhysicalConnection".into(),
+        );
         let start = Instant::now();
         for _ in 0..250 {
             l.acquire(&a).await;

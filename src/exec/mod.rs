@@ -255,7 +255,7 @@ pub async fn run(
         plan_fingerprint: graph.plan_fingerprint.clone(),
     });
     let _ = events.send(Event::Begin { steps: n });
-    if let Some(j) = journal.as_deref_mut() {
+    if let Some(j) = journal.as_mut() {
         j.begin(&graph.plan_fingerprint, n);
     }
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -285,7 +285,7 @@ pub async fn run(
             let key = key_of(&step);
             let generation = history.generations.get(&key).copied().unwrap_or(0);
             let token = token_for(&ctx.plan_fingerprint, &step, generation);
-            if let Some(j) = journal.as_deref_mut() {
+            if let Some(j) = journal.as_mut() {
                 j.started(&key, generation, token.as_deref());
             }
             let _ = events.send(Event::Started { step: id });
@@ -309,7 +309,7 @@ pub async fn run(
         };
         let step = &graph.steps[done.id];
         let key = key_of(step);
-        if let Some(j) = journal.as_deref_mut() {
+        if let Some(j) = journal.as_mut() {
             if done.generation > 0 {
                 j.started(&key, done.generation, done.token.as_deref());
             }
@@ -344,8 +344,12 @@ pub async fn run(
                     continue;
                 }
                 let outcome = Outcome::Skipped { because: done.id };
-                if let Some(j) = journal.as_deref_mut() {
-                    j.finished(&key_of(&graph.steps[d]), outcome.word(), Some(format!("step {} failed", done.id)));
+                if let Some(j) = journal.as_mut() {
+                    j.finished(
+                        &key_of(&graph.steps[d]),
+                        outcome.word(),
+                        Some(format!("step {} failed", done.id)),
+                    );
                 }
                 let _ = events.send(Event::Finished {
                     step: d,
@@ -377,7 +381,7 @@ pub async fn run(
             })
         })
         .collect();
-    if let Some(j) = journal.as_deref_mut() {
+    if let Some(j) = journal.as_mut() {
         j.end(interrupted);
     }
     Report {
@@ -389,7 +393,9 @@ pub async fn run(
 
 fn detail(o: &Outcome) -> Option<String> {
     match o {
-        Outcome::Failed { code, request_id, .. } => Some(match request_id {
+        Outcome::Failed {
+            code, request_id, ..
+        } => Some(match request_id {
             Some(r) => format!("{code} (request id {r})"),
             None => code.clone(),
         }),
@@ -403,7 +409,13 @@ fn token_for(plan_fingerprint: &str, step: &Step, generation: u32) -> Option<Str
     match (&step.client_token, generation) {
         (None, _) => None,
         (Some(t), 0) => Some(t.clone()),
-        (Some(_), g) => Some(client_token(plan_fingerprint, step.kind, &step.resource, step.action, g)),
+        (Some(_), g) => Some(client_token(
+            plan_fingerprint,
+            step.kind,
+            &step.resource,
+            step.action,
+            g,
+        )),
     }
 }
 
@@ -425,7 +437,11 @@ async fn run_step(ctx: Arc<Ctx>, step: Step, generation: u32) -> Done {
     }
 }
 
-async fn mutation_step(ctx: &Ctx, step: &Step, mut generation: u32) -> (Outcome, u32, u32, Option<String>) {
+async fn mutation_step(
+    ctx: &Ctx,
+    step: &Step,
+    mut generation: u32,
+) -> (Outcome, u32, u32, Option<String>) {
     let deadline = Instant::now() + ctx.opts.deadline(step.kind);
     let key = calls::limit_key(step, &step.api);
     let mut token = token_for(&ctx.plan_fingerprint, step, generation);
@@ -448,7 +464,11 @@ async fn mutation_step(ctx: &Ctx, step: &Step, mut generation: u32) -> (Outcome,
         });
         match class {
             ErrorClass::Gone => {
-                let o = if attempts == 1 { Outcome::AlreadyGone } else { Outcome::Done };
+                let o = if attempts == 1 {
+                    Outcome::AlreadyGone
+                } else {
+                    Outcome::Done
+                };
                 return (o, attempts, generation, token);
             }
             ErrorClass::Throttled => ctx.limiter.throttled(&key),

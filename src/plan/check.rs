@@ -61,7 +61,9 @@ struct Entry<'n> {
 /// The plan's default region, as far as targets are concerned.
 enum DefaultRegion {
     Absent,
-    Invalid,
+    /// Already reported; targets still get checked (for duplicates and protect conflicts)
+    /// against this text, but no plan is built.
+    Invalid(String),
     Valid(String),
 }
 
@@ -123,7 +125,10 @@ impl Cx<'_> {
         } else if message.contains("budget breached") {
             format!("the YAML is too large for a plan ({message})")
         } else if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-            let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+            let key = rest
+                .split(", set DuplicateKeyPolicy")
+                .next()
+                .unwrap_or(rest);
             format!("duplicate key {key:?}")
         } else {
             format!("invalid YAML: {message}")
@@ -186,7 +191,10 @@ impl Cx<'_> {
                 }),
                 None => self.err(
                     &k.referenced,
-                    format!("keys in {what} must be plain words, found {}", k.value.what()),
+                    format!(
+                        "keys in {what} must be plain words, found {}",
+                        k.value.what()
+                    ),
                     None,
                 ),
             }
@@ -277,7 +285,7 @@ impl Cx<'_> {
             None => DefaultRegion::Absent,
             Some(e) => match self.region(e.value) {
                 Some(r) => DefaultRegion::Valid(r),
-                None => DefaultRegion::Invalid,
+                None => DefaultRegion::Invalid(self.scalar(e.value).unwrap_or_default()),
             },
         };
         let window = f.remove("window").map(|e| self.window(e.value));
@@ -305,7 +313,7 @@ impl Cx<'_> {
             region: match region {
                 DefaultRegion::Valid(r) => Some(r),
                 DefaultRegion::Absent => None,
-                DefaultRegion::Invalid => return None,
+                DefaultRegion::Invalid(_) => return None,
             },
             window: window.flatten(),
             policy: policy?,
@@ -342,7 +350,8 @@ impl Cx<'_> {
     }
 
     fn name(&mut self, n: &SNode) -> Option<String> {
-        const EXPECTED: &str = "a name made of letters, digits, '.', '_' and '-', at most 128 characters";
+        const EXPECTED: &str =
+            "a name made of letters, digits, '.', '_' and '-', at most 128 characters";
         let name = self.scalar_or_err(n, "name", EXPECTED)?;
         let problem = if name.is_empty() {
             Some("name is empty".to_string())
@@ -466,7 +475,10 @@ impl Cx<'_> {
                 ref other => {
                     self.err(
                         &e.value.referenced,
-                        format!("policy.cascade must be true or false, found {}", other.what()),
+                        format!(
+                            "policy.cascade must be true or false, found {}",
+                            other.what()
+                        ),
                         Some("true or false".into()),
                     );
                     ok = false;
@@ -493,7 +505,10 @@ impl Cx<'_> {
                     ref other => {
                         self.err(
                             &e.value.referenced,
-                            format!("policy.max_deletions must be a number, found {}", other.what()),
+                            format!(
+                                "policy.max_deletions must be a number, found {}",
+                                other.what()
+                            ),
                             expected,
                         );
                         ok = false;
@@ -569,7 +584,11 @@ impl Cx<'_> {
         let expected = "a name or a glob with * and ?, e.g. \"legacy-*\"";
         let g = self.scalar_or_err(n, what, expected)?;
         if g.is_empty() {
-            self.err(&n.referenced, format!("{what} is empty"), Some(expected.into()));
+            self.err(
+                &n.referenced,
+                format!("{what} is empty"),
+                Some(expected.into()),
+            );
             return None;
         }
         Some(g)
@@ -583,7 +602,11 @@ impl Cx<'_> {
         };
         for e in entries {
             if e.key.is_empty() {
-                self.err(&e.key_node.referenced, format!("empty tag key in {what}"), None);
+                self.err(
+                    &e.key_node.referenced,
+                    format!("empty tag key in {what}"),
+                    None,
+                );
                 continue;
             }
             match self.scalar(e.value) {
@@ -592,7 +615,11 @@ impl Cx<'_> {
                 }
                 None => self.err(
                     &e.value.referenced,
-                    format!("tag {:?} in {what} has {} as its value", e.key, e.value.value.what()),
+                    format!(
+                        "tag {:?} in {what} has {} as its value",
+                        e.key,
+                        e.value.value.what()
+                    ),
                     Some("a value; write \"\" for an empty one".into()),
                 ),
             }
@@ -602,7 +629,8 @@ impl Cx<'_> {
 
     /// Check an id's characters and length (not its prefix).
     fn id_chars(&mut self, n: &SNode, id: &str) -> bool {
-        let expected = Some("an id made of letters, digits, '-' and '_', at most 64 characters".to_string());
+        let expected =
+            Some("an id made of letters, digits, '-' and '_', at most 64 characters".to_string());
         if id.is_empty() {
             self.err(&n.referenced, "the id is empty", expected);
             return false;
@@ -786,11 +814,7 @@ impl Cx<'_> {
                 if let Some(h) = did_you_mean(key, &["region"]) {
                     message = format!("{message}; {h}");
                 }
-                self.err(
-                    at,
-                    message,
-                    Some("only region next to the kind".into()),
-                );
+                self.err(at, message, Some("only region next to the kind".into()));
             } else {
                 let hint = match key.as_str() {
                     "id" | "selector" => Some(
@@ -810,7 +834,11 @@ impl Cx<'_> {
         }
         if kinds.is_empty() {
             if unknown.is_empty() {
-                self.err(&item.referenced, "the target names no kind", Some(kinds_list()));
+                self.err(
+                    &item.referenced,
+                    "the target names no kind",
+                    Some(kinds_list()),
+                );
             }
             return None;
         }
@@ -830,7 +858,7 @@ impl Cx<'_> {
             Some(e) => self.region(e.value),
             None => match default {
                 DefaultRegion::Valid(r) => Some(r.clone()),
-                DefaultRegion::Invalid => None,
+                DefaultRegion::Invalid(r) => Some(r.clone()),
                 DefaultRegion::Absent => {
                     self.err(
                         &item.referenced,
@@ -1013,13 +1041,15 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(d[i - 2][j - 2] + 1);
             }

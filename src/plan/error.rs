@@ -74,7 +74,11 @@ fn render_one(out: &mut String, file: &str, e: &PlanError) {
     let caret_pad: String = src
         .chars()
         .chain(std::iter::repeat(' '))
-        .take(usize::try_from(e.column.saturating_sub(1)).unwrap_or(0).min(4096))
+        .take(
+            usize::try_from(e.column.saturating_sub(1))
+                .unwrap_or(0)
+                .min(4096),
+        )
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
     let _ = write!(

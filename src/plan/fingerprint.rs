@@ -24,7 +24,10 @@ fn sorted(items: &[String]) -> String {
 }
 
 fn tags(t: &std::collections::BTreeMap<String, String>) -> String {
-    let items: Vec<String> = t.iter().map(|(k, v)| format!("{}:{}", q(k), q(v))).collect();
+    let items: Vec<String> = t
+        .iter()
+        .map(|(k, v)| format!("{}:{}", q(k), q(v)))
+        .collect();
     format!("{{{}}}", items.join(","))
 }
 

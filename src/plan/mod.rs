@@ -26,7 +26,7 @@
 //!   - vpn_attachment: { tags: { decommission: "2026-q4" } }
 //! ```
 //!
-//! Loading is two passes: the YAML is read into a located tree ([`node`]), then every field is
+//! Loading is two passes: the YAML is read into a located tree (`node.rs`), then every field is
 //! checked and every problem is collected with its line and column, so one run of
 //! `decom validate` shows all of them ([`PlanErrors`] renders them like rustc does).
 //!

@@ -47,7 +47,11 @@ fn one(text: &str, line: u64, column: u64, needle: &str) -> PlanError {
     assert_eq!(errs.len(), 1, "{errs:#?}");
     let e = errs.into_iter().next().unwrap();
     assert_eq!((e.line, e.column), (line, column), "{e:#?}");
-    assert!(e.summary().contains(needle), "{:?} lacks {needle:?}", e.summary());
+    assert!(
+        e.summary().contains(needle),
+        "{:?} lacks {needle:?}",
+        e.summary()
+    );
     let want = text.split('\n').nth(usize::try_from(line - 1).unwrap());
     assert_eq!(e.source_line.as_deref(), want);
     e
@@ -89,7 +93,10 @@ fn full_plan_round_trips() {
     assert_eq!(t.len(), 4);
     assert_eq!(t[0].kind, Kind::PhysicalConnection);
     assert_eq!(t[0].selector, Selector::Id("pc-119mfjzm7".into()));
-    assert_eq!((t[0].region.as_str(), t[0].line, t[0].column), ("cn-shanghai", 16, 5));
+    assert_eq!(
+        (t[0].region.as_str(), t[0].line, t[0].column),
+        ("cn-shanghai", 16, 5)
+    );
     assert_eq!(t[0].describe(), "physical_connection pc-119mfjzm7");
     assert_eq!(t[1].kind, Kind::VpnAttachment);
     assert_eq!((t[1].region.as_str(), t[1].line), ("ap-southeast-2", 17));
@@ -150,7 +157,9 @@ fn scalars_keep_their_text() {
     assert_eq!(tags["on"], "yes");
     assert_eq!(tags["cost"], "0042");
     assert_eq!(tags["n"], "12");
-    let plan = ok(&format!("{HEAD}account: 1234567890123456\ntargets:\n  - physical_connection: pc-1\n"));
+    let plan = ok(&format!(
+        "{HEAD}account: 1234567890123456\ntargets:\n  - physical_connection: pc-1\n"
+    ));
     assert_eq!(plan.account.as_deref(), Some("1234567890123456"));
 }
 
@@ -160,7 +169,12 @@ fn scalars_keep_their_text() {
 fn yaml_syntax_errors_are_located() {
     let e = one("version: 1\nname: [x\n", 2, 7, "invalid YAML");
     assert!(e.message.contains("bracket"), "{e:?}");
-    one("version: 1\nversion: 1\n", 2, 1, "duplicate key \"version\"");
+    one(
+        "version: 1\nversion: 1\n",
+        2,
+        1,
+        "duplicate key \"version\"",
+    );
     one("version: 1\n---\nname: x\n", 2, 1, "single YAML document");
     one("- a\n\t- b\n", 1, 3, "tab");
 }
@@ -169,7 +183,12 @@ fn yaml_syntax_errors_are_located() {
 fn empty_and_non_mapping_plans() {
     one("", 1, 1, "the plan is empty");
     one("# nothing\n", 2, 1, "the plan is empty");
-    one("- physical_connection: pc-1\n", 1, 1, "the plan must be a mapping, found a list");
+    one(
+        "- physical_connection: pc-1\n",
+        1,
+        1,
+        "the plan must be a mapping, found a list",
+    );
     let errs = errors("name: x\n");
     let msgs: Vec<&str> = errs.iter().map(|e| e.message.as_str()).collect();
     assert_eq!(
@@ -203,8 +222,13 @@ fn unknown_top_level_key() {
         "did you mean \"targets\"?",
     );
     // A policy key at the top level says where it belongs.
-    let errs = errors(&format!("{HEAD}cascade: true\ntargets:\n  - physical_connection: pc-1\n"));
-    assert!(errs[0].message.contains("cascade belongs under policy:"), "{errs:?}");
+    let errs = errors(&format!(
+        "{HEAD}cascade: true\ntargets:\n  - physical_connection: pc-1\n"
+    ));
+    assert!(
+        errs[0].message.contains("cascade belongs under policy:"),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -218,13 +242,17 @@ fn unknown_keys_in_sections() {
         "unknown key \"timezone\" in window",
     );
     one(
-        &format!("{HEAD}policy:\n  cascade: true\n  dry_run: true\ntargets:\n  - physical_connection: pc-1\n"),
+        &format!(
+            "{HEAD}policy:\n  cascade: true\n  dry_run: true\ntargets:\n  - physical_connection: pc-1\n"
+        ),
         6,
         3,
         "unknown key \"dry_run\" in policy",
     );
     one(
-        &format!("{HEAD}policy:\n  protect:\n    tag: {{ env: prod }}\ntargets:\n  - physical_connection: pc-1\n"),
+        &format!(
+            "{HEAD}policy:\n  protect:\n    tag: {{ env: prod }}\ntargets:\n  - physical_connection: pc-1\n"
+        ),
         6,
         5,
         "unknown key \"tag\" in policy.protect; did you mean \"tags\"?",
@@ -241,7 +269,8 @@ fn unknown_keys_in_sections() {
 
 #[test]
 fn unknown_kind_is_located_at_the_key() {
-    let text = format!("{HEAD}targets:\n  - physical_connection: pc-0\n\n  - physical_conection: pc-1\n");
+    let text =
+        format!("{HEAD}targets:\n  - physical_connection: pc-0\n\n  - physical_conection: pc-1\n");
     let e = one(&text, 7, 5, "unknown kind \"physical_conection\"");
     assert!(e.message.contains("did you mean \"physical_connection\"?"));
     assert!(
@@ -269,12 +298,19 @@ fn unknown_kind_is_located_at_the_key() {
         "the target names no kind",
     );
     one(
-        &format!("{HEAD}targets:\n  - {{ physical_connection: pc-1, virtual_border_router: vbr-1 }}\n"),
+        &format!(
+            "{HEAD}targets:\n  - {{ physical_connection: pc-1, virtual_border_router: vbr-1 }}\n"
+        ),
         5,
         34,
         "exactly one kind",
     );
-    one(&format!("{HEAD}targets:\n  - pc-1\n"), 5, 5, "a target must be a mapping, found a string");
+    one(
+        &format!("{HEAD}targets:\n  - pc-1\n"),
+        5,
+        5,
+        "a target must be a mapping, found a string",
+    );
 }
 
 #[test]
@@ -287,9 +323,24 @@ fn wrong_id_prefix() {
     );
     assert_eq!(e.expected.as_deref(), Some("an id starting with \"vbr-\""));
     // bgp- is a prefix of neither bgpg- ids nor the other way round.
-    one(&format!("{HEAD}targets:\n  - bgp_group: bgp-1\n"), 5, 16, "starting with \"bgpg-\"");
-    one(&format!("{HEAD}targets:\n  - physical_connection: pc-\n"), 5, 26, "nothing after its prefix");
-    one(&format!("{HEAD}targets:\n  - physical_connection: 42\n"), 5, 26, "id \"42\"");
+    one(
+        &format!("{HEAD}targets:\n  - bgp_group: bgp-1\n"),
+        5,
+        16,
+        "starting with \"bgpg-\"",
+    );
+    one(
+        &format!("{HEAD}targets:\n  - physical_connection: pc-\n"),
+        5,
+        26,
+        "nothing after its prefix",
+    );
+    one(
+        &format!("{HEAD}targets:\n  - physical_connection: 42\n"),
+        5,
+        26,
+        "id \"42\"",
+    );
     // Link ids in selectors are checked the same way; a transit router is not an attachment.
     one(
         &format!("{HEAD}targets:\n  - vpn_attachment: {{ transit_router: tr-attach-1 }}\n"),
@@ -314,15 +365,27 @@ fn invalid_id_characters() {
         "id \"pc-1 2\" contains ' '",
     );
     assert!(e.expected.unwrap().contains("letters, digits"));
-    one(&format!("{HEAD}targets:\n  - physical_connection: pc-ü\n"), 5, 26, "contains 'ü'");
     one(
-        &format!("{HEAD}policy:\n  protect:\n    ids: [\"vbr/1\"]\ntargets:\n  - physical_connection: pc-1\n"),
+        &format!("{HEAD}targets:\n  - physical_connection: pc-ü\n"),
+        5,
+        26,
+        "contains 'ü'",
+    );
+    one(
+        &format!(
+            "{HEAD}policy:\n  protect:\n    ids: [\"vbr/1\"]\ntargets:\n  - physical_connection: pc-1\n"
+        ),
         6,
         11,
         "contains '/'",
     );
     let long = format!("pc-{}", "a".repeat(62));
-    one(&format!("{HEAD}targets:\n  - physical_connection: {long}\n"), 5, 26, "longer than 64");
+    one(
+        &format!("{HEAD}targets:\n  - physical_connection: {long}\n"),
+        5,
+        26,
+        "longer than 64",
+    );
 }
 
 #[test]
@@ -330,7 +393,12 @@ fn duplicate_targets_point_at_the_second() {
     let text = format!(
         "{HEAD}targets:\n  - physical_connection: pc-1\n  - physical_connection: pc-2\n  - physical_connection: pc-1\n"
     );
-    let e = one(&text, 7, 5, "duplicate target: physical_connection pc-1 in cn-shanghai");
+    let e = one(
+        &text,
+        7,
+        5,
+        "duplicate target: physical_connection pc-1 in cn-shanghai",
+    );
     assert!(e.message.contains("already listed at line 5"), "{e:?}");
     // Same id in another region, or another kind with the same id: not duplicates.
     ok(&format!(
@@ -338,7 +406,9 @@ fn duplicate_targets_point_at_the_second() {
     ));
     // The same selector twice is a duplicate too.
     one(
-        &format!("{HEAD}targets:\n  - vpn_connection: {{ name: a* }}\n  - vpn_connection: {{name: \"a*\"}}\n"),
+        &format!(
+            "{HEAD}targets:\n  - vpn_connection: {{ name: a* }}\n  - vpn_connection: {{name: \"a*\"}}\n"
+        ),
         6,
         5,
         "already listed at line 5",
@@ -353,8 +423,31 @@ fn unknown_regions_list_the_closest() {
         9,
         "unknown region \"cn-shangai\"",
     );
-    assert!(e.expected.unwrap().starts_with("a known region; closest: cn-shanghai, "));
-    // A bad default is reported once, not again for every target that uses it.
+    assert!(
+        e.expected
+            .unwrap()
+            .starts_with("a known region; closest: cn-shanghai, ")
+    );
+    // A bad default is reported once, not again for every target that uses it; the targets
+    // are still checked.
+    let errs = errors(
+        "version: 1\nname: t\nregion: mars\npolicy: { protect: { ids: [pc-2] } }\ntargets:\n  - physical_connection: pc-1\n  - physical_connection: pc-2\n  - physical_connection: pc-1\n",
+    );
+    let got: Vec<(u64, &str)> = errs.iter().map(|e| (e.line, e.message.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (3, "unknown region \"mars\""),
+            (
+                7,
+                "target physical_connection pc-2 is also protected by policy.protect.ids (line 4)"
+            ),
+            (
+                8,
+                "duplicate target: physical_connection pc-1 in mars is already listed at line 6"
+            ),
+        ]
+    );
     one(
         "version: 1\nname: t\nregion: mars\ntargets:\n  - physical_connection: pc-1\n  - physical_connection: pc-2\n",
         3,
@@ -382,9 +475,19 @@ fn missing_region() {
 
 #[test]
 fn empty_or_missing_targets() {
-    one(&format!("{HEAD}targets: []\n"), 4, 10, "the plan has no targets");
+    one(
+        &format!("{HEAD}targets: []\n"),
+        4,
+        10,
+        "the plan has no targets",
+    );
     // An empty value is located just after its key.
-    one(&format!("{HEAD}targets:\n"), 4, 8, "targets must be a list, found nothing");
+    one(
+        &format!("{HEAD}targets:\n"),
+        4,
+        8,
+        "targets must be a list, found nothing",
+    );
     one(HEAD, 1, 1, "missing the required key \"targets\"");
 }
 
@@ -436,7 +539,12 @@ fn selectors() {
         21,
         "would select every vpn_attachment",
     );
-    one(&format!("{HEAD}targets:\n  - vpn_attachment:\n"), 5, 19, "has no id or selector");
+    one(
+        &format!("{HEAD}targets:\n  - vpn_attachment:\n"),
+        5,
+        19,
+        "has no id or selector",
+    );
     one(
         &format!("{HEAD}targets:\n  - vpn_attachment: [vco-1, vco-2]\n"),
         5,
@@ -466,11 +574,28 @@ fn window_checks() {
     );
     assert!(e.expected.is_some());
     // Equal instants written with different offsets are not a window either.
-    one(&text("2026-12-01T02:00:00+08:00", "2026-11-30T18:00:00Z"), 6, 14, "is not after");
-    one(&text("2026-12-01", "2026-12-02T00:00:00Z"), 5, 15, "window.not_before \"2026-12-01\" is not a timestamp");
-    one(&text("2026-12-01T02:00:00+08:00", "tomorrow"), 6, 14, "is not a timestamp");
     one(
-        &format!("{HEAD}window:\n  not_before: 2026-12-01T02:00:00Z\ntargets:\n  - physical_connection: pc-1\n"),
+        &text("2026-12-01T02:00:00+08:00", "2026-11-30T18:00:00Z"),
+        6,
+        14,
+        "is not after",
+    );
+    one(
+        &text("2026-12-01", "2026-12-02T00:00:00Z"),
+        5,
+        15,
+        "window.not_before \"2026-12-01\" is not a timestamp",
+    );
+    one(
+        &text("2026-12-01T02:00:00+08:00", "tomorrow"),
+        6,
+        14,
+        "is not a timestamp",
+    );
+    one(
+        &format!(
+            "{HEAD}window:\n  not_before: 2026-12-01T02:00:00Z\ntargets:\n  - physical_connection: pc-1\n"
+        ),
         5,
         3,
         "window is missing the required key \"not_after\"",
@@ -501,24 +626,84 @@ fn version_name_account_and_limits() {
         "unsupported plan version 2",
     );
     assert_eq!(e.expected.as_deref(), Some("1"));
-    one(&format!("version: \"1\"\nname: t\nregion: cn-shanghai\n{targets}"), 1, 10, "version must be a number");
-    one(&format!("name: t\nregion: cn-shanghai\n{targets}"), 1, 1, "missing the required key \"version\"");
-    one(&format!("version: 1\nname: \"\"\nregion: cn-shanghai\n{targets}"), 2, 7, "name is empty");
-    one(&format!("version: 1\nname: a b\nregion: cn-shanghai\n{targets}"), 2, 7, "contains ' '");
-    one(&format!("version: 1\nregion: cn-shanghai\n{targets}"), 1, 1, "missing the required key \"name\"");
-    one(&format!("{HEAD}account: \"12-34\"\n{targets}"), 4, 10, "account \"12-34\" is not an account id");
-    one(&format!("{HEAD}account: [1]\n{targets}"), 4, 10, "account must be a single value, found a list");
+    one(
+        &format!("version: \"1\"\nname: t\nregion: cn-shanghai\n{targets}"),
+        1,
+        10,
+        "version must be a number",
+    );
+    one(
+        &format!("name: t\nregion: cn-shanghai\n{targets}"),
+        1,
+        1,
+        "missing the required key \"version\"",
+    );
+    one(
+        &format!("version: 1\nname: \"\"\nregion: cn-shanghai\n{targets}"),
+        2,
+        7,
+        "name is empty",
+    );
+    one(
+        &format!("version: 1\nname: a b\nregion: cn-shanghai\n{targets}"),
+        2,
+        7,
+        "contains ' '",
+    );
+    one(
+        &format!("version: 1\nregion: cn-shanghai\n{targets}"),
+        1,
+        1,
+        "missing the required key \"name\"",
+    );
+    one(
+        &format!("{HEAD}account: \"12-34\"\n{targets}"),
+        4,
+        10,
+        "account \"12-34\" is not an account id",
+    );
+    one(
+        &format!("{HEAD}account: [1]\n{targets}"),
+        4,
+        10,
+        "account must be a single value, found a list",
+    );
     one(
         &format!("{HEAD}policy:\n  max_deletions: 0\n{targets}"),
         5,
         18,
         "policy.max_deletions is 0; it must be at least 1",
     );
-    one(&format!("{HEAD}policy:\n  max_deletions: -3\n{targets}"), 5, 18, "at least 1");
-    one(&format!("{HEAD}policy:\n  max_deletions: 4294967296\n{targets}"), 5, 18, "too large");
-    one(&format!("{HEAD}policy:\n  max_deletions: ten\n{targets}"), 5, 18, "must be a number");
-    one(&format!("{HEAD}policy:\n  cascade: yes\n{targets}"), 5, 12, "true or false");
-    one(&format!("{HEAD}policy:\n  protect:\n    names: [\"\"]\n{targets}"), 6, 13, "is empty");
+    one(
+        &format!("{HEAD}policy:\n  max_deletions: -3\n{targets}"),
+        5,
+        18,
+        "at least 1",
+    );
+    one(
+        &format!("{HEAD}policy:\n  max_deletions: 4294967296\n{targets}"),
+        5,
+        18,
+        "too large",
+    );
+    one(
+        &format!("{HEAD}policy:\n  max_deletions: ten\n{targets}"),
+        5,
+        18,
+        "must be a number",
+    );
+    one(
+        &format!("{HEAD}policy:\n  cascade: yes\n{targets}"),
+        5,
+        12,
+        "true or false",
+    );
+    one(
+        &format!("{HEAD}policy:\n  protect:\n    names: [\"\"]\n{targets}"),
+        6,
+        13,
+        "is empty",
+    );
 }
 
 #[test]
@@ -538,7 +723,15 @@ fn many_errors_are_reported_together_in_order() {
     let got: Vec<(u64, u64)> = errs.iter().map(|e| (e.line, e.column)).collect();
     assert_eq!(
         got,
-        [(1, 10), (3, 10), (6, 18), (8, 5), (9, 28), (11, 13), (12, 21)],
+        [
+            (1, 10),
+            (3, 10),
+            (6, 18),
+            (8, 5),
+            (9, 28),
+            (11, 13),
+            (12, 21)
+        ],
         "{errs:#?}"
     );
     let rendered = parse("plans/x.yaml", text).unwrap_err().to_string();
@@ -547,7 +740,8 @@ fn many_errors_are_reported_together_in_order() {
 
 #[test]
 fn rendering_is_rustc_like() {
-    let text = format!("{HEAD}targets:\n  - physical_connection: pc-1\n  - physical_conection: pc-1\n");
+    let text =
+        format!("{HEAD}targets:\n  - physical_connection: pc-1\n  - physical_conection: pc-1\n");
     let err = parse("plans/x.yaml", &text).unwrap_err();
     let expected = "error: unknown kind \"physical_conection\"; did you mean \"physical_connection\"? \
 (expected one of: physical_connection, virtual_border_router, router_interface, bgp_group, bgp_peer, \
@@ -563,16 +757,29 @@ transit_router_vbr_attachment, transit_router_vpn_attachment, vpn_attachment, vp
     text.push_str(&"# padding\n".repeat(8));
     text.push_str("colour: red\ntargets:\n  - bgp_group: bgp-1\n");
     let rendered = parse("p.yaml", &text).unwrap_err().to_string();
-    assert!(rendered.contains("\n   --> p.yaml:12:1\n    |\n 12 | colour: red\n    | ^\n\nerror: "), "{rendered}");
-    assert!(rendered.ends_with(" 14 |   - bgp_group: bgp-1\n    |                ^"), "{rendered}");
+    assert!(
+        rendered.contains("\n   --> p.yaml:12:1\n    |\n 12 | colour: red\n    | ^\n\nerror: "),
+        "{rendered}"
+    );
+    assert!(
+        rendered.ends_with(" 14 |   - bgp_group: bgp-1\n    |                ^"),
+        "{rendered}"
+    );
 }
 
 #[test]
 fn unreadable_file() {
     let err = load(Path::new("/nonexistent/plan.yaml")).unwrap_err();
     assert_eq!(err.errors[0].line, 0);
-    assert!(err.to_string().starts_with("error: cannot read the plan file: "), "{err}");
-    assert!(err.to_string().ends_with("\n  --> /nonexistent/plan.yaml"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("error: cannot read the plan file: "),
+        "{err}"
+    );
+    assert!(
+        err.to_string().ends_with("\n  --> /nonexistent/plan.yaml"),
+        "{err}"
+    );
 }
 
 // ---- fingerprint ------------------------------------------------------------------------------
@@ -617,9 +824,18 @@ version: 1
     changed("max_deletions: 40", "max_deletions: 41");
     changed("06:00:00+08:00", "06:00:01+08:00");
     changed("vbr-keepme", "vbr-keepyou");
-    changed("name: decommission-shanghai-dc1", "name: decommission-shanghai-dc2");
-    changed("account: \"1234567890123456\"", "account: \"1234567890123457\"");
-    changed("  - physical_connection: pc-119mfjzm7\n", "  - physical_connection: pc-119mfjzm7\n  - bgp_peer: bgp-1\n");
+    changed(
+        "name: decommission-shanghai-dc1",
+        "name: decommission-shanghai-dc2",
+    );
+    changed(
+        "account: \"1234567890123456\"",
+        "account: \"1234567890123457\"",
+    );
+    changed(
+        "  - physical_connection: pc-119mfjzm7\n",
+        "  - physical_connection: pc-119mfjzm7\n  - bgp_peer: bgp-1\n",
+    );
 }
 
 // ---- policy helpers ---------------------------------------------------------------------------
@@ -632,27 +848,40 @@ fn protect_reasons() {
         names: vec!["prod-*".into()],
     };
     let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     };
     assert_eq!(
         protect.reason("vbr-keep", "x", &tags(&[])).as_deref(),
         Some("protected by policy.protect.ids vbr-keep")
     );
     assert_eq!(
-        protect.reason("pc-1", "x", &tags(&[("site", "dc2"), ("env", "prod")])).as_deref(),
+        protect
+            .reason("pc-1", "x", &tags(&[("site", "dc2"), ("env", "prod")]))
+            .as_deref(),
         Some("protected by policy.protect.tags env=prod")
     );
     assert_eq!(
-        protect.reason("pc-1", "x", &tags(&[("keep", "yes")])).as_deref(),
+        protect
+            .reason("pc-1", "x", &tags(&[("keep", "yes")]))
+            .as_deref(),
         Some("protected by policy.protect.tags keep=yes")
     );
     assert_eq!(
         protect.reason("pc-1", "prod-core", &tags(&[])).as_deref(),
         Some("protected by policy.protect.names prod-*")
     );
-    assert_eq!(protect.reason("pc-1", "dev-core", &tags(&[("env", "dev")])), None);
+    assert_eq!(
+        protect.reason("pc-1", "dev-core", &tags(&[("env", "dev")])),
+        None
+    );
     assert_eq!(protect.reason("pc-1", "", &tags(&[("env", "")])), None);
-    assert_eq!(Protect::default().reason("pc-1", "prod-core", &tags(&[("env", "prod")])), None);
+    assert_eq!(
+        Protect::default().reason("pc-1", "prod-core", &tags(&[("env", "prod")])),
+        None
+    );
 }
 
 #[test]
@@ -669,7 +898,10 @@ fn match_checks_name_and_all_tags() {
     ]);
     assert!(m.matches("legacy-dc1", &tags));
     assert!(!m.matches("dc1", &tags));
-    assert!(!m.matches("legacy-dc1", &BTreeMap::from([("a".to_string(), "1".to_string())])));
+    assert!(!m.matches(
+        "legacy-dc1",
+        &BTreeMap::from([("a".to_string(), "1".to_string())])
+    ));
     let by_link = Match {
         physical_connection: Some("pc-1".into()),
         ..Match::default()
@@ -691,7 +923,11 @@ fn every_example_plan_loads() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("# "), "{} must start with a comment", path.display());
+        assert!(
+            text.starts_with("# "),
+            "{} must start with a comment",
+            path.display()
+        );
         let plan = load(&path).unwrap_or_else(|e| panic!("{e}"));
         names.push(path.file_name().unwrap().to_string_lossy().into_owned());
         assert!(!plan.targets.is_empty());
@@ -731,7 +967,10 @@ fn every_example_plan_loads() {
     assert!(!blocked.policy.cascade);
     let protected = load(&dir.join("protected-blocker.yaml")).unwrap();
     assert_eq!(protected.policy.protect.ids, ["vbr-uf6prod00000004"]);
-    assert_eq!(protected.targets[0].describe(), "physical_connection pc-uf6prodcore00004");
+    assert_eq!(
+        protected.targets[0].describe(),
+        "physical_connection pc-uf6prodcore00004"
+    );
 }
 
 // ---- robustness ------------------------------------------------------------------------------
@@ -816,7 +1055,10 @@ fn source_lines_follow_yaml_line_breaks() {
         assert_eq!(e.source_line.as_deref(), Some("colour: red"), "{nl:?}");
     }
     let errs = errors("\u{feff}version: 2\n");
-    let e = errs.iter().find(|e| e.message.contains("version 2")).unwrap();
+    let e = errs
+        .iter()
+        .find(|e| e.message.contains("version 2"))
+        .unwrap();
     assert_eq!((e.line, e.column), (1, 10));
     assert_eq!(e.source_line.as_deref(), Some("version: 2"));
 }

@@ -412,6 +412,47 @@ fn lenient_bool(value: Option<&Value>) -> Option<bool> {
 #[cfg(test)]
 mod testkit;
 
+/// Resource tags as key → value.
+pub type Tags = std::collections::BTreeMap<String, String>;
+
+/// Deserialize tags in every shape the APIs use: a list of `{Key, Value}` (or
+/// `{TagKey, TagValue}`), or an object wrapping such a list (`{"Tag": [...]}`,
+/// `{"tags": [...]}`), or `null`/absent. Use with
+/// `#[serde(default, alias = "Tag", deserialize_with = "tags")]`.
+pub fn tags<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tags, D::Error> {
+    fn collect(v: &serde_json::Value, out: &mut Tags) {
+        match v {
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    let key = item
+                        .get("Key")
+                        .or_else(|| item.get("TagKey"))
+                        .and_then(|k| k.as_str());
+                    let value = item.get("Value").or_else(|| item.get("TagValue"));
+                    if let Some(k) = key {
+                        let value = match value {
+                            Some(serde_json::Value::String(s)) => s.clone(),
+                            Some(serde_json::Value::Null) | None => String::new(),
+                            Some(other) => other.to_string(),
+                        };
+                        out.insert(k.to_string(), value);
+                    }
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for inner in map.values() {
+                    collect(inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let mut out = Tags::new();
+    collect(&value, &mut out);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -702,42 +743,4 @@ mod tests {
         assert_eq!(lenient_bool(Some(&json!(1))), None);
         assert_eq!(lenient_bool(None), None);
     }
-}
-
-/// Resource tags as key → value.
-pub type Tags = std::collections::BTreeMap<String, String>;
-
-/// Deserialize tags in every shape the APIs use: a list of `{Key, Value}` (or
-/// `{TagKey, TagValue}`), or an object wrapping such a list (`{"Tag": [...]}`,
-/// `{"tags": [...]}`), or `null`/absent. Use with
-/// `#[serde(default, alias = "Tag", deserialize_with = "tags")]`.
-pub fn tags<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tags, D::Error> {
-    fn collect(v: &serde_json::Value, out: &mut Tags) {
-        match v {
-            serde_json::Value::Array(items) => {
-                for item in items {
-                    let key = item.get("Key").or_else(|| item.get("TagKey")).and_then(|k| k.as_str());
-                    let value = item.get("Value").or_else(|| item.get("TagValue"));
-                    if let Some(k) = key {
-                        let value = match value {
-                            Some(serde_json::Value::String(s)) => s.clone(),
-                            Some(serde_json::Value::Null) | None => String::new(),
-                            Some(other) => other.to_string(),
-                        };
-                        out.insert(k.to_string(), value);
-                    }
-                }
-            }
-            serde_json::Value::Object(map) => {
-                for inner in map.values() {
-                    collect(inner, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let value = serde_json::Value::deserialize(deserializer)?;
-    let mut out = Tags::new();
-    collect(&value, &mut out);
-    Ok(out)
 }
