@@ -235,7 +235,12 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            if let Some(plan_errors) = e.downcast_ref::<PlanLoadError>() {
+                // Already rendered rustc-style, one `error:` block per problem.
+                eprintln!("{plan_errors}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
             ExitCode::from(exit::ERROR)
         }
     }
@@ -631,13 +636,20 @@ fn confirm(prompt: &str) -> bool {
 async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u8> {
     use std::io::IsTerminal as _;
     let (plan, saved) = load_plan_or_saved(&args.plan)?;
-    let (mut config, transport) = connection(global)?;
-    // The executor owns retries (by error class, with its rate limiter).
-    config.retry = RetryPolicy::none();
-    let client = WriteClient::new(config, transport);
+    let (config, transport) = connection(global)?;
+    // Reads (identity, discovery) retry on their own; the executor owns the retries of its
+    // steps (by error class, with its rate limiter), so its client does not retry.
+    let reader = ReadClient::new(config.clone(), transport.clone());
+    let client = WriteClient::new(
+        ClientConfig {
+            retry: RetryPolicy::none(),
+            ..config
+        },
+        transport,
+    );
 
     // 1. Account guard, before anything else.
-    let identity = crate::api::ops::sts::get_caller_identity(&client.reader()).await?;
+    let identity = crate::api::ops::sts::get_caller_identity(&reader).await?;
     if let Some(want) = &plan.account
         && *want != identity.account_id
     {
@@ -694,7 +706,7 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         );
     }
     // 4. Discover and build the graph from the live state.
-    let inventory = crate::discover::discover(&client.reader(), &plan).await?;
+    let inventory = crate::discover::discover(&reader, &plan).await?;
     let graph = crate::graph::build(&plan, &inventory)?;
     // 5. Saved-plan staleness.
     if let Some(saved) = &saved {
@@ -814,7 +826,7 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         OutputFormat::Markdown => println!("{}", crate::progress::report_markdown(&report)),
         OutputFormat::Human => print!("{}", crate::progress::report_human(&report)),
     }
-    let calls: u64 = client.call_counts().values().sum();
+    let calls: u64 = client.call_counts().values().sum::<u64>() + reader.call_counts().values().sum::<u64>();
     tracing::info!(calls, "API calls");
     if report.complete() {
         Ok(exit::SUCCESS)
