@@ -60,6 +60,11 @@ pub enum Disposition {
         /// The explanation.
         why: String,
     },
+    /// A selector matched it but a protect rule keeps it: left alone, not an error.
+    Kept {
+        /// The protect rule.
+        why: String,
+    },
 }
 
 /// One resource the plan considered.
@@ -111,6 +116,11 @@ impl Graph {
             count(|d| *d == Disposition::AlreadyGone),
             count(|d| matches!(d, Disposition::Blocked { .. })),
         )
+    }
+
+    /// Resources a selector matched that protect rules keep.
+    pub fn kept(&self) -> usize {
+        self.entries.iter().filter(|e| matches!(e.disposition, Disposition::Kept { .. })).count()
     }
 
     /// True when the blast-radius limit is exceeded.
@@ -338,6 +348,15 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
     let mut why: BTreeMap<Key, String> = BTreeMap::new();
     let mut order: Vec<Key> = Vec::new();
     let mut gone: Vec<Entry> = Vec::new();
+    // Resources named by id somewhere in the plan (a protected one of those is an error);
+    // resources found only by selectors are simply left alone when protected.
+    let by_id: BTreeSet<Key> = inv
+        .resolutions
+        .iter()
+        .filter(|r| matches!(plan.targets[r.target].selector, Selector::Id(_)))
+        .flat_map(|r| r.found.iter().cloned())
+        .collect();
+    let mut kept: BTreeMap<Key, String> = BTreeMap::new();
     for res in &inv.resolutions {
         let t = &plan.targets[res.target];
         if res.found.is_empty() {
@@ -373,6 +392,8 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         }
     }
     // 2. Blockers (cascade) and parts, breadth first; blocked reasons propagate upwards.
+    // The first `targets_end` entries of `order` are the plan's targets.
+    let targets_end = order.len();
     let mut blocked: BTreeMap<Key, String> = BTreeMap::new();
     let mut blockers_of: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
     let mut i = 0;
@@ -383,7 +404,11 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             continue;
         };
         if let Some(p) = plan.policy.protect.reason(&r.id, &r.name, &r.tags) {
-            blocked.insert(key.clone(), format!("{} is {p}", r.id));
+            if i <= targets_end && !by_id.contains(&key) {
+                kept.insert(key.clone(), format!("matched by a selector but {p}: left alone"));
+            } else {
+                blocked.insert(key.clone(), format!("{} is {p}", r.id));
+            }
             continue;
         }
         if let Some(u) = unremovable(inv, r) {
@@ -484,6 +509,19 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         let Some(r) = inv.resources.get(key) else {
             continue;
         };
+        if let Some(k) = kept.get(key) {
+            entries.push(Entry {
+                kind: r.kind,
+                id: r.id.clone(),
+                region: r.region.clone(),
+                name: r.name.clone(),
+                status: r.status.clone(),
+                disposition: Disposition::Kept { why: k.clone() },
+                reason: why.get(key).cloned().unwrap_or_default(),
+                steps: vec![],
+            });
+            continue;
+        }
         let mut entry = Entry {
             kind: r.kind,
             id: r.id.clone(),

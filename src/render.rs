@@ -37,7 +37,12 @@ fn short(fingerprint: &str) -> &str {
 /// `N to destroy, M already gone, K blocked`.
 fn summary_line(graph: &Graph) -> String {
     let (destroy, gone, blocked) = graph.summary();
-    format!("{destroy} to destroy, {gone} already gone, {blocked} blocked")
+    let mut line = format!("{destroy} to destroy, {gone} already gone, {blocked} blocked");
+    let kept = graph.kept();
+    if kept > 0 {
+        let _ = write!(line, ", {kept} left alone (protected)");
+    }
+    line
 }
 
 /// `refused: N deletions exceed policy.max_deletions M`, when the blast radius is exceeded.
@@ -63,6 +68,8 @@ fn step(graph: &Graph, id: usize) -> Option<&Step> {
 /// The entries in preview order: resources to destroy in execution order (by the
 /// smallest level of their steps, then the first step), then blocked ones, then those
 /// already gone; each group otherwise in the graph's order.
+/// Protected resources that selectors matched are listed with the blocked ones, marked
+/// as left alone.
 fn sections(graph: &Graph) -> (Vec<&Entry>, Vec<&Entry>, Vec<&Entry>) {
     let mut destroy: Vec<&Entry> = Vec::new();
     let mut blocked: Vec<&Entry> = Vec::new();
@@ -70,7 +77,7 @@ fn sections(graph: &Graph) -> (Vec<&Entry>, Vec<&Entry>, Vec<&Entry>) {
     for e in &graph.entries {
         match e.disposition {
             Disposition::Destroy => destroy.push(e),
-            Disposition::Blocked { .. } => blocked.push(e),
+            Disposition::Blocked { .. } | Disposition::Kept { .. } => blocked.push(e),
             Disposition::AlreadyGone => gone.push(e),
         }
     }
@@ -206,8 +213,10 @@ fn resource_line(e: &Entry) -> String {
     let status = match (&e.disposition, e.status.is_empty()) {
         (Disposition::Destroy, false) => format!("{} → gone", clean(&e.status)),
         (Disposition::Destroy, true) => "→ gone".to_string(),
-        (Disposition::Blocked { .. }, false) => format!("{} (stays)", clean(&e.status)),
-        (Disposition::Blocked { .. }, true) => "stays".to_string(),
+        (Disposition::Blocked { .. } | Disposition::Kept { .. }, false) => {
+            format!("{} (stays)", clean(&e.status))
+        }
+        (Disposition::Blocked { .. } | Disposition::Kept { .. }, true) => "stays".to_string(),
         (Disposition::AlreadyGone, _) => "already gone".to_string(),
     };
     let _ = write!(line, "  {status}");
@@ -267,8 +276,15 @@ pub fn human(graph: &Graph, color: bool) -> String {
 
     if !blocked.is_empty() {
         lines.push(String::new());
-        lines.push(p.bold("Blocked, left in place:"));
+        lines.push(p.bold("Blocked or protected, left in place:"));
         for e in blocked {
+            if let Disposition::Kept { why } = &e.disposition {
+                lines.push(p.dim(&format!("~ {}", resource_line(e))));
+                for l in wrap("    kept:", &clean(why)) {
+                    lines.push(p.dim(&l));
+                }
+                continue;
+            }
             lines.push(format!("{} {}", p.warn("!"), resource_line(e)));
             if let Disposition::Blocked { why } = &e.disposition {
                 for (i, l) in wrap("    blocked:", &clean(why)).into_iter().enumerate() {
@@ -319,6 +335,7 @@ pub fn human(graph: &Graph, color: bool) -> String {
 ///     "destroy": N,             // resources that get steps
 ///     "already_gone": M,        // targets not found (or selectors that matched nothing)
 ///     "blocked": K,             // resources left in place, with a reason
+///     "kept": P,                // selector matches that protect rules keep (not an error)
 ///     "deletions": D,           // resources that get a delete step (the blast radius)
 ///     "max_deletions": L|null,  // policy.max_deletions
 ///     "over_blast_radius": bool // true: apply refuses (exit code 5)
@@ -366,6 +383,7 @@ pub fn json(graph: &Graph) -> Value {
             "destroy": destroy,
             "already_gone": gone,
             "blocked": blocked,
+            "kept": graph.kept(),
             "deletions": graph.deletions,
             "max_deletions": graph.max_deletions,
             "over_blast_radius": graph.over_blast_radius(),
@@ -403,11 +421,12 @@ fn entry_json(e: &Entry) -> Value {
             Disposition::Destroy => "destroy",
             Disposition::AlreadyGone => "already_gone",
             Disposition::Blocked { .. } => "blocked",
+            Disposition::Kept { .. } => "kept",
         },
         "reason": e.reason,
         "steps": e.steps,
     });
-    if let Disposition::Blocked { why } = &e.disposition {
+    if let Disposition::Blocked { why } | Disposition::Kept { why } = &e.disposition {
         v["why"] = Value::String(why.clone());
     }
     v
@@ -463,6 +482,7 @@ pub fn markdown(graph: &Graph) -> String {
             let (marker, status) = match &e.disposition {
                 Disposition::Destroy => ("destroy", format!("{} → gone", md(&e.status))),
                 Disposition::Blocked { .. } => ("blocked", format!("{} (stays)", md(&e.status))),
+                Disposition::Kept { .. } => ("kept", format!("{} (stays)", md(&e.status))),
                 Disposition::AlreadyGone => ("gone", "already gone".to_string()),
             };
             let mut id = md(&e.id);
@@ -518,9 +538,9 @@ pub fn markdown(graph: &Graph) -> String {
 
     if !blocked.is_empty() {
         out.push('\n');
-        out.push_str("#### Blocked\n\n");
+        out.push_str("#### Blocked or protected\n\n");
         for e in blocked {
-            if let Disposition::Blocked { why } = &e.disposition {
+            if let Disposition::Blocked { why } | Disposition::Kept { why } = &e.disposition {
                 let _ = writeln!(out, "- **{} {}**: {}", e.kind, md(&e.id), md(why));
             }
         }

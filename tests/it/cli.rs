@@ -7,13 +7,13 @@ use assert_cmd::cargo::cargo_bin;
 use serde_json::Value;
 
 /// A `decom emulator serve` child process, killed on drop.
-struct Served {
+pub struct Served {
     child: Child,
     banner: Value,
 }
 
 impl Served {
-    fn start(world: &str) -> Served {
+    pub fn start(world: &str) -> Served {
         let mut child = Command::new(cargo_bin("decom"))
             .args(["emulator", "serve", "--world", world])
             .stdout(Stdio::piped())
@@ -29,13 +29,13 @@ impl Served {
         Served { child, banner }
     }
 
-    fn endpoint(&self) -> &str {
+    pub fn endpoint(&self) -> &str {
         self.banner["endpoint"].as_str().unwrap()
     }
 
     /// `decom` with this emulator's endpoint and credentials in the environment, and an empty
     /// HOME so no real credential file is read.
-    fn decom(&self, home: &std::path::Path) -> assert_cmd::Command {
+    pub fn decom(&self, home: &std::path::Path) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::new(cargo_bin("decom"));
         cmd.env_clear()
             .env("HOME", home)
@@ -52,7 +52,7 @@ impl Served {
         cmd
     }
 
-    fn audit(&self) -> Vec<Value> {
+    pub fn audit(&self) -> Vec<Value> {
         let addr = self.endpoint().trim_start_matches("http://");
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         write!(

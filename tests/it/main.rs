@@ -3,4 +3,5 @@
 
 mod cli;
 mod emulator;
+mod plan;
 mod support;
