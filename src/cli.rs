@@ -621,6 +621,19 @@ fn staleness(
             _ => {}
         }
     }
+    let live_steps: std::collections::BTreeSet<(crate::model::Kind, String, crate::model::Action)> =
+        live.steps
+            .iter()
+            .map(|s| (s.kind, s.resource.clone(), s.action))
+            .collect();
+    for (key, s) in &saved_steps {
+        if !live_steps.contains(key) && !history.outcomes.contains_key(key) {
+            changes.push(format!(
+                "{} {} {}: no longer needed or possible (the resource is gone or changed since the plan was saved)",
+                s.action, s.kind, s.resource
+            ));
+        }
+    }
     changes.dedup();
     changes
 }
@@ -821,12 +834,13 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         OutputFormat::Json => {
             let mut v = crate::progress::report_json(&report);
             v["event"] = serde_json::json!("report");
-            println!("{v}");
+            emit(&v.to_string());
         }
-        OutputFormat::Markdown => println!("{}", crate::progress::report_markdown(&report)),
-        OutputFormat::Human => print!("{}", crate::progress::report_human(&report)),
+        OutputFormat::Markdown => emit(&crate::progress::report_markdown(&report)),
+        OutputFormat::Human => emit(&crate::progress::report_human(&report)),
     }
-    let calls: u64 = client.call_counts().values().sum::<u64>() + reader.call_counts().values().sum::<u64>();
+    let calls: u64 =
+        client.call_counts().values().sum::<u64>() + reader.call_counts().values().sum::<u64>();
     tracing::info!(calls, "API calls");
     if report.complete() {
         Ok(exit::SUCCESS)
@@ -839,4 +853,12 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         }
         Ok(exit::PARTIAL)
     }
+}
+
+/// Write to stdout, ignoring a closed pipe (a consumer that went away must not turn a
+/// finished apply into a crash).
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", text.trim_end()).and_then(|()| out.flush());
 }

@@ -120,7 +120,10 @@ impl Graph {
 
     /// Resources a selector matched that protect rules keep.
     pub fn kept(&self) -> usize {
-        self.entries.iter().filter(|e| matches!(e.disposition, Disposition::Kept { .. })).count()
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.disposition, Disposition::Kept { .. }))
+            .count()
     }
 
     /// True when the blast-radius limit is exceeded.
@@ -405,7 +408,10 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         };
         if let Some(p) = plan.policy.protect.reason(&r.id, &r.name, &r.tags) {
             if i <= targets_end && !by_id.contains(&key) {
-                kept.insert(key.clone(), format!("matched by a selector but {p}: left alone"));
+                kept.insert(
+                    key.clone(),
+                    format!("matched by a selector but {p}: left alone"),
+                );
             } else {
                 blocked.insert(key.clone(), format!("{} is {p}", r.id));
             }

@@ -62,9 +62,12 @@ pub async fn consume(mut events: UnboundedReceiver<Event>, graph: Graph, mode: M
     let start = Instant::now();
     match mode {
         Mode::Json => {
+            use std::io::Write as _;
             while let Some(e) = events.recv().await {
                 if let Ok(line) = serde_json::to_string(&e) {
-                    println!("{line}");
+                    // A closed stdout (a reader that went away) must not stop the apply.
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
                 }
             }
         }

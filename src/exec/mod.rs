@@ -472,15 +472,15 @@ async fn mutation_step(
                 return (o, attempts, generation, token);
             }
             ErrorClass::Throttled => ctx.limiter.throttled(&key),
-            ErrorClass::Transient => {}
-            ErrorClass::Busy | ErrorClass::Fatal => {
+            ErrorClass::Transient | ErrorClass::Busy | ErrorClass::Fatal => {
                 if err.api().is_some_and(|a| a.needs_new_token()) && generation < 5 {
                     generation += 1;
                     token = token_for(&ctx.plan_fingerprint, step, generation);
                     continue;
                 }
-                // The change may already have happened (a lost answer to a call without a
-                // ClientToken, or a concurrent actor): look before insisting.
+                // The change may already have happened (an answer lost after the commit, a
+                // call without ClientToken repeated, a concurrent actor): look before
+                // insisting. One read instead of a replay, and no false failure.
                 if let Ok(p) = calls::probe(&ctx.client, step).await
                     && calls::already_applied(step, &p)
                 {

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 /// A `decom emulator serve` child process, killed on drop.
 pub struct Served {
-    child: Child,
-    banner: Value,
+    pub child: Child,
+    pub banner: Value,
 }
 
 impl Served {

@@ -1,6 +1,7 @@
 //! decom's integration tests: one binary, the real client and binary against the real
 //! emulator over loopback.
 
+mod apply;
 mod cli;
 mod emulator;
 mod plan;

@@ -1,0 +1,1089 @@
+//! The benchmark of design.md §8: speed and API economy of discovery and apply against the
+//! emulator, over real loopback HTTP, on a large generated world. Not a test: it measures
+//! and prints, it never fails CI.
+//!
+//! ```text
+//! cargo run --release --example bench -- [--resources 2000] [--seed 1] [--scale 20]
+//!     [--parallelism default,10,1] [--timeout 300] [--targets ids|selectors] [--json PATH]
+//! ```
+//!
+//! What it does:
+//!
+//! 1. Generates a world of at least `--resources` resources with `worldgen::generate` (the
+//!    shape of [`base_shape`], scaled: circuits with up to 4 VBRs each and every blocker type,
+//!    VPN gateways with 1–3 IPsec connections, TR-bound IPsec connections; `awkward: false`
+//!    and `prod_share: 0`, so everything is removable and nothing is protected). Its timings
+//!    are those of a scaled-time run (see [`timings`]): time runs `--scale` times faster than
+//!    in the cloud, so the API quotas are multiplied by the same factor
+//!    (`rate_limits.scale`), and the executor's limiter is told the same (`rate_scale`).
+//!    The emulator is served with `server::serve` on 127.0.0.1:0 in a tokio task: every call
+//!    goes through signing, HTTP, verification, rate limits, like against the cloud.
+//! 2. Builds a plan (YAML, parsed with `plan::parse`) that targets everything: every circuit,
+//!    every TR-bound IPsec connection (`vpn_attachment`) and every gateway-bound one
+//!    (`vpn_connection`), by id (default) or by one selector per kind and region
+//!    (`--targets selectors`); `cascade: true`, no protect rules, no blast-radius limit.
+//!    Everything else (VBRs, router interfaces, BGP, TR attachments with their associations,
+//!    propagations and routes) is reached through cascade.
+//! 3. Discovery: wall time and API calls, against the minimum (see [`discovery_minimum`]).
+//! 4. Apply, once per `--parallelism` value, each on a FRESH world (same seed): wall time
+//!    against the lower bound (see [`lower_bound`]), API calls against the minimum (one call
+//!    per mutating step + one poll per wait step), peak memory (VmHWM, reset before each
+//!    phase where the kernel allows it; the emulator lives in the same process and is
+//!    included).
+//! 5. A table, also written as JSON to `target/bench.json`.
+//!
+//! Targets of the issue, for the default parallelism: wall ≤ 1.15 × lower bound, calls ≤
+//! 1.25 × minimum. The benchmark reports whether they are met; it never fails because of them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use serde_json::json;
+use tokio::time::Instant;
+
+use decom::api::http::{HttpOptions, HttpTransport};
+use decom::api::{
+    ClientConfig, Endpoints, Product, ReadClient, RetryPolicy, SignatureVersion, WriteClient,
+    actions,
+};
+use decom::emulator::world::{Dur, Timings, World};
+use decom::emulator::worldgen::{self, Shape};
+use decom::emulator::{Emulator, server};
+use decom::exec::{self, Event, Options, calls, journal::History};
+use decom::graph::{Graph, Step};
+use decom::model::{Action, Kind};
+
+#[derive(Debug, Parser)]
+#[command(about = "decom benchmark: discovery and apply against the emulator over loopback HTTP")]
+struct Args {
+    /// At least this many resources in the generated world (worldgen::resource_count).
+    #[arg(long, default_value_t = 2000)]
+    resources: usize,
+    /// World seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Time scale: transitions are `--scale` times shorter than in the cloud, and every API
+    /// quota is `--scale` times the documented one (emulator and executor alike).
+    #[arg(long, default_value_t = 20.0)]
+    scale: f64,
+    /// Apply runs, comma-separated: `default` (the executor's default parallelism) or numbers.
+    #[arg(long, default_value = "default,10,1")]
+    parallelism: String,
+    /// Abort an apply run after this many seconds (it is then reported as aborted).
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+    /// How the plan names its targets: `ids` (one entry per resource) or `selectors` (one
+    /// name selector per kind and region). Discovery is also measured with the other form.
+    #[arg(long, default_value = "ids")]
+    targets: String,
+    /// Per-request latency of the emulator, in milliseconds.
+    #[arg(long, default_value_t = 5)]
+    latency_ms: u64,
+    /// Where to write the JSON summary (default: <crate>/target/bench.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+// ---------------------------------------------------------------------------------------
+// The world
+
+/// The shape whose scaled copies are generated: ~300 circuits with up to 4 VBRs each give
+/// ~2,000 circuit-side resources; 80 VPN gateways (1–3 connections each) and 150 TR-bound
+/// IPsec connections (90% with a TR attachment) add ~600 more.
+fn base_shape() -> Shape {
+    Shape {
+        circuits: 300,
+        max_vbrs: 4,
+        gateways: 80,
+        tr_ipsec: 150,
+        prod_share: 0.0,
+        awkward: false,
+    }
+}
+
+fn scaled_shape(f: f64) -> Shape {
+    let b = base_shape();
+    let n = |x: usize| ((x as f64 * f).round() as usize).max(1);
+    Shape {
+        circuits: n(b.circuits),
+        gateways: n(b.gateways),
+        tr_ipsec: n(b.tr_ipsec),
+        ..b
+    }
+}
+
+/// The smallest scaled shape (to 1%) with at least `target` resources.
+fn shape_for(seed: u64, target: usize) -> (Shape, usize) {
+    let base = worldgen::resource_count(&worldgen::generate(seed, &base_shape()));
+    let mut f = target as f64 / base as f64;
+    loop {
+        let shape = scaled_shape(f);
+        let n = worldgen::resource_count(&worldgen::generate(seed, &shape));
+        if n >= target {
+            return (shape, n);
+        }
+        f *= (target as f64 / n as f64).max(1.01);
+    }
+}
+
+fn ms(n: u64) -> Dur {
+    Dur(Duration::from_millis(n))
+}
+
+/// Timings of the scaled-time world (in the cloud these take minutes; here seconds):
+///
+/// | transition | duration |
+/// |---|---|
+/// | every request (latency) | `--latency-ms` (5 ms) |
+/// | circuit `Enabled` → `Terminating` → `Terminated` | 3 s |
+/// | circuit cancel (pre-enable states → `Canceled`) | 1 s |
+/// | VBR terminate (not used: generated VBRs are deleted directly) | 1 s |
+/// | router interface `Active` → `Deactivating` → `Inactive` | 700 ms |
+/// | TR attachment `Detaching` → gone | 1.5 s |
+/// | route-table association `Dissociating` → gone | 700 ms |
+/// | route-table propagation `Disabling` → gone | 700 ms |
+/// | VPN gateway `updating` → `active` after DeleteVpnConnection | 1 s |
+fn timings(latency_ms: u64) -> Timings {
+    Timings {
+        latency: ms(latency_ms),
+        terminate_physical_connection: ms(3000),
+        cancel_physical_connection: ms(1000),
+        terminate_vbr: ms(1000),
+        deactivate_router_interface: ms(700),
+        detach_attachment: ms(1500),
+        dissociate: ms(700),
+        disable_propagation: ms(700),
+        vpn_gateway_update: ms(1000),
+    }
+}
+
+fn make_world(args: &Args, shape: &Shape) -> World {
+    let mut w = worldgen::generate(args.seed, shape);
+    w.timings = timings(args.latency_ms);
+    w.rate_limits.enabled = true;
+    w.rate_limits.scale = args.scale;
+    w
+}
+
+/// The region of a transit router, by id.
+fn tr_regions(w: &World) -> HashMap<String, String> {
+    w.cens
+        .iter()
+        .flat_map(|c| c.value.transit_routers.iter())
+        .map(|t| (t.id.clone(), t.region.clone()))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The plan
+
+fn plan_text(w: &World, selectors: bool) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "version: 1");
+    let _ = writeln!(t, "name: bench-teardown-everything");
+    let _ = writeln!(t, "account: \"{}\"", worldgen::ACCOUNT);
+    let _ = writeln!(t, "region: {}", worldgen::REGIONS[0]);
+    let _ = writeln!(t, "policy:\n  cascade: true");
+    let _ = writeln!(t, "targets:");
+    if selectors {
+        // worldgen names: circuits `circuit-N`, TR-bound IPsec `branch-N`, gateway-bound
+        // IPsec `office-G-C`.
+        for region in worldgen::REGIONS {
+            for (kind, glob) in [
+                ("physical_connection", "circuit-*"),
+                ("vpn_attachment", "branch-*"),
+                ("vpn_connection", "office-*"),
+            ] {
+                let _ = writeln!(
+                    t,
+                    "  - {kind}: {{ name: \"{glob}\" }}\n    region: {region}"
+                );
+            }
+        }
+        return t;
+    }
+    for pc in &w.physical_connections {
+        let _ = writeln!(
+            t,
+            "  - physical_connection: {}\n    region: {}",
+            pc.value.id, pc.value.region
+        );
+    }
+    for c in &w.vpn_connections {
+        let kind = if c.value.vpn_gateway.is_some() {
+            "vpn_connection"
+        } else {
+            "vpn_attachment"
+        };
+        let _ = writeln!(
+            t,
+            "  - {kind}: {}\n    region: {}",
+            c.value.id, c.value.region
+        );
+    }
+    t
+}
+
+// ---------------------------------------------------------------------------------------
+// Minimum of discovery
+
+/// The fewest calls any discovery of this plan needs: GetCallerIdentity, then for each
+/// (region, kind) it must enumerate, one page per 50 items — max(1, ceil(n/50)): an empty
+/// list still costs the one call that shows it is empty. Kinds (n counted in the world, in
+/// the region of the resource, or of its transit router for Cbn resources):
+/// circuits, VBRs (own and other accounts': one DescribeVirtualBorderRouters with
+/// IncludeCrossAccountVbr shows owners), router interfaces, BGP groups, BGP peers, TR VBR
+/// attachments, TR VPN attachments, route-table associations, route-table propagations,
+/// TR route entries, VPN attachments (TR-bound IPsec), VPN connections (gateway-bound
+/// IPsec), VPN gateways (the real API has DescribeVpnGateways; the emulator only
+/// DescribeVpnGateway, one gateway per call). Returns (minimum, per (region, kind) n).
+fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>) {
+    let mut n: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
+    for r in worldgen::REGIONS {
+        for k in [
+            "circuits",
+            "vbrs",
+            "router_interfaces",
+            "bgp_groups",
+            "bgp_peers",
+            "tr_vbr_attachments",
+            "tr_vpn_attachments",
+            "associations",
+            "propagations",
+            "route_entries",
+            "vpn_attachments",
+            "vpn_connections",
+            "vpn_gateways",
+        ] {
+            n.insert((r.to_string(), k), 0);
+        }
+    }
+    let mut add = |region: &str, kind: &'static str, k: usize| {
+        *n.entry((region.to_string(), kind)).or_default() += k;
+    };
+    for p in &w.physical_connections {
+        add(&p.value.region, "circuits", 1);
+    }
+    for v in &w.virtual_border_routers {
+        add(&v.value.region, "vbrs", 1);
+    }
+    for r in &w.router_interfaces {
+        add(&r.value.region, "router_interfaces", 1);
+    }
+    for g in &w.bgp_groups {
+        add(&g.value.region, "bgp_groups", 1);
+        add(&g.value.region, "bgp_peers", g.value.peers.len());
+    }
+    let trs = tr_regions(w);
+    let mut att_region: HashMap<String, String> = HashMap::new();
+    for a in &w.transit_router_attachments {
+        let region = trs
+            .get(&a.value.transit_router)
+            .cloned()
+            .unwrap_or_default();
+        let kind = if a.value.vbr.is_some() {
+            "tr_vbr_attachments"
+        } else {
+            "tr_vpn_attachments"
+        };
+        add(&region, kind, 1);
+        add(&region, "associations", a.value.associations.len());
+        add(&region, "propagations", a.value.propagations.len());
+        att_region.insert(a.value.id.clone(), region);
+    }
+    for e in &w.transit_router_route_entries {
+        let region = att_region
+            .get(&e.value.next_hop)
+            .cloned()
+            .unwrap_or_default();
+        add(&region, "route_entries", 1);
+    }
+    for c in &w.vpn_connections {
+        let kind = if c.value.vpn_gateway.is_some() {
+            "vpn_connections"
+        } else {
+            "vpn_attachments"
+        };
+        add(&c.value.region, kind, 1);
+    }
+    for g in &w.vpn_gateways {
+        add(&g.value.region, "vpn_gateways", 1);
+    }
+    let min = 1 + n
+        .values()
+        .map(|k| (k.div_ceil(50)).max(1) as u64)
+        .sum::<u64>();
+    (min, n)
+}
+
+// ---------------------------------------------------------------------------------------
+// Lower bound of apply
+
+/// How long the emulator takes to complete what a wait step waits for.
+fn transition(t: &Timings, s: &Step) -> Option<Duration> {
+    Some(match (s.kind, s.until.as_deref()) {
+        (Kind::PhysicalConnection, Some("Terminated")) => t.terminate_physical_connection.0,
+        (Kind::PhysicalConnection, Some("Canceled")) => t.cancel_physical_connection.0,
+        (Kind::VirtualBorderRouter, Some("terminated")) => t.terminate_vbr.0,
+        (Kind::RouterInterface, Some("Inactive")) => t.deactivate_router_interface.0,
+        (Kind::RouteTableAssociation, _) => t.dissociate.0,
+        (Kind::RouteTablePropagation, _) => t.disable_propagation.0,
+        (Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment, Some("gone")) => {
+            t.detach_attachment.0
+        }
+        (Kind::VpnConnection, _) => t.vpn_gateway_update.0,
+        _ => return None,
+    })
+}
+
+/// The cost of one step in the lower bound: a mutation is one round trip (the emulator's
+/// latency); a wait lasts the emulator's transition for it, and at least the round trip of
+/// the one poll that sees it finished: max(transition, latency).
+fn step_cost(t: &Timings, s: &Step) -> f64 {
+    let l = t.latency.0.as_secs_f64();
+    if s.action == Action::Wait {
+        transition(t, s).map_or(l, |d| d.as_secs_f64().max(l))
+    } else {
+        l
+    }
+}
+
+/// The API action of a step's one minimal call (its mutation, or the poll of a wait).
+fn call_action(s: &Step) -> &str {
+    if s.action == Action::Wait {
+        calls::probe_action(s)
+    } else {
+        &s.api
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct LowerBound {
+    /// Longest path through the graph, each step costing [`step_cost`].
+    critical_path: f64,
+    /// Slowest (product, region, action) key of the executor's limiter: (n − burst) / rate,
+    /// with the limiter's burst (5 s of quota) and rate (quota × scale / 60 s).
+    rate_bound: f64,
+    /// That key.
+    rate_key: String,
+    /// The same with the emulator's own bucket (burst = a full minute of scaled quota):
+    /// what a client that used the API's whole burst could reach.
+    rate_bound_api: f64,
+    /// Sum of step costs: with waits holding a parallelism slot (as in decom's executor and
+    /// in Terraform), wall ≥ work / parallelism.
+    work: f64,
+    /// max(critical path, rate bound): the lower bound of the issue.
+    bound: f64,
+    /// Minimum calls: one per mutating step + one per wait step.
+    min_calls: u64,
+    mutations: u64,
+    waits: u64,
+}
+
+fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
+    let mut finish = vec![0.0f64; g.steps.len()];
+    let mut lb = LowerBound::default();
+    for s in &g.steps {
+        let start = s
+            .depends_on
+            .iter()
+            .map(|d| finish[*d])
+            .fold(0.0f64, f64::max);
+        let c = step_cost(t, s);
+        finish[s.id] = start + c;
+        lb.work += c;
+        if s.action == Action::Wait {
+            lb.waits += 1;
+        } else {
+            lb.mutations += 1;
+        }
+    }
+    lb.critical_path = finish.iter().copied().fold(0.0, f64::max);
+    lb.min_calls = lb.mutations + lb.waits;
+    let mut per_key: BTreeMap<(Product, String, String), u64> = BTreeMap::new();
+    for s in &g.steps {
+        *per_key
+            .entry(calls::limit_key(s, call_action(s)))
+            .or_default() += 1;
+    }
+    for (key, n) in per_key {
+        let per_minute = f64::from(actions::quota_per_minute(&key.2)) * scale;
+        let rate = per_minute / 60.0;
+        let client_burst = (rate * 5.0).clamp(1.0, per_minute.max(1.0));
+        let api_burst = per_minute.max(1.0);
+        let b = ((n as f64 - client_burst).max(0.0)) / rate;
+        let a = ((n as f64 - api_burst).max(0.0)) / rate;
+        if b > lb.rate_bound || lb.rate_key.is_empty() {
+            lb.rate_bound = b;
+            lb.rate_key = format!("{} {} {} ×{n}", key.0, key.1, key.2);
+        }
+        lb.rate_bound_api = lb.rate_bound_api.max(a);
+    }
+    lb.bound = lb.critical_path.max(lb.rate_bound);
+    lb
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory
+
+fn status_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Reset the peak RSS to the current RSS (Linux ≥ 4.0); false when not allowed.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn mib(kib: Option<u64>) -> f64 {
+    kib.map_or(f64::NAN, |k| k as f64 / 1024.0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Emulator over HTTP
+
+struct Served {
+    emulator: Emulator,
+    url: String,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn serve(world: World) -> anyhow::Result<Served> {
+    let emulator = Emulator::new(world);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server::serve(emulator.clone(), listener, async move {
+        let _ = rx.await;
+    }));
+    Ok(Served {
+        emulator,
+        url,
+        shutdown: tx,
+        task,
+    })
+}
+
+impl Served {
+    fn config(&self, retry: RetryPolicy) -> anyhow::Result<ClientConfig> {
+        Ok(ClientConfig {
+            endpoints: Endpoints::parse_override(&self.url)?,
+            credentials: self.emulator.credentials(),
+            signature: SignatureVersion::V3,
+            retry,
+        })
+    }
+
+    async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+fn transport() -> anyhow::Result<Arc<HttpTransport>> {
+    Ok(Arc::new(
+        HttpTransport::new(HttpOptions::default()).map_err(|e| anyhow::anyhow!(e.0))?,
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Discovery
+
+struct Discovery {
+    graph: Graph,
+    calls: u64,
+    by_action: BTreeMap<String, u64>,
+    secs: f64,
+    resources: usize,
+}
+
+async fn discover(served: &Served, plan: &decom::plan::Plan) -> anyhow::Result<Discovery> {
+    let reader = ReadClient::new(served.config(RetryPolicy::default())?, transport()?);
+    let t0 = Instant::now();
+    let inv = decom::discover::discover(&reader, plan).await?;
+    let secs = t0.elapsed().as_secs_f64();
+    let graph = decom::graph::build(plan, &inv)?;
+    let by_action = reader.call_counts();
+    Ok(Discovery {
+        graph,
+        calls: by_action.values().sum(),
+        by_action,
+        secs,
+        resources: inv.resources.len(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Apply
+
+#[derive(Debug, Clone)]
+struct RunResult {
+    label: String,
+    parallelism: usize,
+    wall: f64,
+    lb: LowerBound,
+    calls: u64,
+    client_calls: u64,
+    peak_mib: f64,
+    complete: bool,
+    aborted: bool,
+    steps: usize,
+    finished: usize,
+    counts: BTreeMap<String, usize>,
+    details: serde_json::Value,
+}
+
+fn options(args: &Args, parallelism: usize) -> Options {
+    let t = timings(args.latency_ms);
+    // The shortest transition: the first poll of any wait cannot usefully come earlier.
+    let shortest = [
+        t.deactivate_router_interface.0,
+        t.dissociate.0,
+        t.disable_propagation.0,
+        t.vpn_gateway_update.0,
+        t.detach_attachment.0,
+        t.cancel_physical_connection.0,
+        t.terminate_physical_connection.0,
+    ]
+    .into_iter()
+    .min()
+    .unwrap_or(Duration::from_millis(500));
+    Options {
+        parallelism,
+        poll_initial: shortest,
+        poll_max: Duration::from_secs(3),
+        retry_initial: shortest,
+        retry_max: Duration::from_secs(3),
+        rate_scale: args.scale,
+        ..Options::default()
+    }
+}
+
+fn describe_options(o: &Options) -> String {
+    format!(
+        "parallelism {}, poll_initial {:?}, poll_max {:?} (×1.5 per poll), retry_initial {:?}, retry_max {:?}, rate_scale {}, step_timeout {:?}, fail_fast {}",
+        o.parallelism,
+        o.poll_initial,
+        o.poll_max,
+        o.retry_initial,
+        o.retry_max,
+        o.rate_scale,
+        o.step_timeout,
+        o.fail_fast
+    )
+}
+
+async fn apply_run(
+    args: &Args,
+    shape: &Shape,
+    plan: &decom::plan::Plan,
+    label: &str,
+    parallelism: usize,
+    expected_steps: Option<usize>,
+) -> anyhow::Result<RunResult> {
+    let world = make_world(args, shape);
+    let t = world.timings.clone();
+    let served = serve(world).await?;
+    let d = discover(&served, plan).await?;
+    let graph = d.graph;
+    let (_, _, blocked) = graph.summary();
+    if blocked > 0 {
+        bail!("{blocked} resource(s) are blocked: the benchmark world must be fully removable");
+    }
+    if let Some(n) = expected_steps
+        && n != graph.steps.len()
+    {
+        println!(
+            "  warning: this fresh world gives {} steps, the first gave {n}",
+            graph.steps.len()
+        );
+    }
+    let lb = lower_bound(&graph, &t, args.scale);
+    let opts = options(args, parallelism);
+    println!("  options: {}", describe_options(&opts));
+
+    let client = WriteClient::new(served.config(RetryPolicy::none())?, transport()?);
+    let (ev_tx, mut ev_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let n = graph.steps.len();
+    let audit_before = served.emulator.audit().len();
+    let requests_before = served.emulator.request_count();
+    let peak_reset = reset_peak();
+    let t0 = Instant::now();
+    // Event times (seconds since t0) of every step's start and finish.
+    let recorder = tokio::spawn(async move {
+        let mut started = vec![f64::NAN; n];
+        let mut finished = vec![f64::NAN; n];
+        while let Some(e) = ev_rx.recv().await {
+            let now = t0.elapsed().as_secs_f64();
+            match e {
+                Event::Started { step } => started[step] = now,
+                Event::Finished { step, .. } => finished[step] = now,
+                _ => {}
+            }
+        }
+        (started, finished)
+    });
+    let history = History::default();
+    let limit = Duration::from_secs(args.timeout);
+    let run = exec::run(client.clone(), &graph, opts, &history, None, ev_tx, stop_rx);
+    let report = tokio::time::timeout(limit, run).await.ok();
+    let wall = t0.elapsed().as_secs_f64();
+    let requests = served.emulator.request_count() - requests_before;
+    let peak = status_kib("VmHWM:");
+    let (started, finished) = recorder.await.context("event recorder")?;
+    let client_counts = client.call_counts();
+    let client_calls: u64 = client_counts.values().sum();
+    let audit = served.emulator.audit();
+    let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &audit[audit_before.min(audit.len())..] {
+        if e.result != "ok" {
+            *rejected
+                .entry(format!("{} {}", e.action, e.result))
+                .or_default() += 1;
+        }
+    }
+    let left = served.emulator.with_state(|st| {
+        st.pcs.len()
+            + st.vbrs.len()
+            + st.ris.len()
+            + st.bgp_groups.len()
+            + st.attachments.len()
+            + st.route_entries.len()
+            + st.vpn_connections.len()
+    });
+    served.stop().await;
+
+    let finished_n = finished.iter().filter(|x| !x.is_nan()).count();
+    let aborted = report.is_none();
+    let complete = report.as_ref().is_some_and(|r| r.complete());
+    let counts: BTreeMap<String, usize> = report
+        .as_ref()
+        .map(|r| {
+            r.counts()
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect()
+        })
+        .unwrap_or_default();
+
+    // --- Analysis: where the time and the calls went.
+    // Time each step sat ready but unstarted (no free parallelism slot).
+    let mut queued = Vec::new();
+    for s in &graph.steps {
+        if started[s.id].is_nan() {
+            continue;
+        }
+        let ready = s
+            .depends_on
+            .iter()
+            .map(|d| finished[*d])
+            .fold(0.0f64, f64::max);
+        queued.push((started[s.id] - ready).max(0.0));
+    }
+    let queued_mean = queued.iter().sum::<f64>() / queued.len().max(1) as f64;
+    let queued_max = queued.iter().copied().fold(0.0, f64::max);
+    // Slot-seconds held by waits vs by mutations.
+    let mut held_wait = 0.0;
+    let mut held_mut = 0.0;
+    for s in &graph.steps {
+        let (a, b) = (started[s.id], finished[s.id]);
+        if a.is_nan() || b.is_nan() {
+            continue;
+        }
+        if s.action == Action::Wait {
+            held_wait += b - a;
+        } else {
+            held_mut += b - a;
+        }
+    }
+    // Per wait kind: transition, mean wait, mean polls.
+    let mut per_wait: BTreeMap<String, (usize, f64, f64, u64)> = BTreeMap::new();
+    if let Some(r) = &report {
+        for sr in r.steps.iter().filter(|s| s.step.action == Action::Wait) {
+            let k = format!(
+                "{} until {}",
+                sr.step.kind,
+                sr.step.until.as_deref().unwrap_or("gone")
+            );
+            let e = per_wait.entry(k).or_insert((0, 0.0, 0.0, 0));
+            e.0 += 1;
+            e.1 += sr.elapsed_secs;
+            e.2 = transition(&t, &sr.step).map_or(0.0, |d| d.as_secs_f64());
+            e.3 += u64::from(sr.attempts);
+        }
+    }
+    let reads: u64 = client_counts
+        .iter()
+        .filter(|(a, _)| actions::access_of(a) == actions::Access::Read)
+        .map(|(_, n)| *n)
+        .sum();
+    let writes = client_calls - reads;
+
+    let ratio = wall / lb.bound;
+    let cratio = requests as f64 / lb.min_calls as f64;
+    println!(
+        "  wall {wall:.2} s, lower bound {:.2} s (critical path {:.2} s, rate bound {:.2} s on {}; API-burst rate bound {:.2} s), ratio {ratio:.2}{}",
+        lb.bound,
+        lb.critical_path,
+        lb.rate_bound,
+        lb.rate_key,
+        lb.rate_bound_api,
+        if aborted {
+            format!(
+                "  — ABORTED after {} s: {finished_n} of {n} steps finished (at that pace the run would take ~{:.0} s)",
+                args.timeout,
+                wall * n as f64 / finished_n.max(1) as f64
+            )
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "  work (sum of step costs) {:.1} s / parallelism {parallelism} = {:.2} s: not a bound (a wait that starts late is short), but it shows how much waits holding a slot cost",
+        lb.work,
+        lb.work / parallelism as f64,
+    );
+    println!(
+        "  API calls {requests} (emulator; client counted {client_calls}: {writes} mutating, {reads} reads), minimum {} ({} mutations + {} waits), ratio {cratio:.2}",
+        lb.min_calls, lb.mutations, lb.waits
+    );
+    println!(
+        "  peak memory {:.1} MiB (VmHWM{}; whole process, emulator included)",
+        mib(peak),
+        if peak_reset {
+            ", reset before the run"
+        } else {
+            " since process start"
+        }
+    );
+    println!(
+        "  outcome: {:?}; resources left in the emulator (gateways excluded): {left}",
+        counts
+    );
+    println!(
+        "  time ready-but-queued (no free slot): mean {queued_mean:.2} s, max {queued_max:.2} s; slot-seconds held: waits {held_wait:.0}, mutations {held_mut:.0}"
+    );
+    for (k, (n, sum, d, polls)) in &per_wait {
+        println!(
+            "    wait {k:<52} n={n:<4} transition {d:.2} s, mean wait {:.2} s, mean polls {:.2}",
+            sum / *n as f64,
+            *polls as f64 / *n as f64
+        );
+    }
+    let by_action: Vec<String> = client_counts
+        .iter()
+        .map(|(a, n)| format!("{a} {n}"))
+        .collect();
+    println!("  calls by action: {}", by_action.join(", "));
+    if !rejected.is_empty() {
+        let r: Vec<String> = rejected.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        println!("  rejected mutations: {}", r.join(", "));
+    }
+    let details = json!({
+        "queued_mean_secs": queued_mean,
+        "queued_max_secs": queued_max,
+        "slot_secs_waits": held_wait,
+        "slot_secs_mutations": held_mut,
+        "calls_by_action": client_counts,
+        "rejected_mutations": rejected,
+        "resources_left": left,
+        "waits": per_wait.iter().map(|(k, (n, sum, d, polls))| json!({
+            "wait": k, "n": n, "transition_secs": d,
+            "mean_wait_secs": sum / *n as f64, "mean_polls": *polls as f64 / *n as f64,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(RunResult {
+        label: label.to_string(),
+        parallelism,
+        wall,
+        lb,
+        calls: requests,
+        client_calls,
+        peak_mib: mib(peak),
+        complete,
+        aborted,
+        steps: n,
+        finished: finished_n,
+        counts,
+        details,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn parse_parallelism(s: &str) -> anyhow::Result<Vec<(String, usize)>> {
+    let default = Options::default().parallelism;
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            if x == "default" {
+                Ok((format!("{default} (default)"), default))
+            } else {
+                let n: usize = x
+                    .parse()
+                    .with_context(|| format!("--parallelism: {x:?} is not a number"))?;
+                if n == 0 {
+                    bail!("--parallelism must be at least 1");
+                }
+                Ok((n.to_string(), n))
+            }
+        })
+        .collect()
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if args.scale.is_nan() || args.scale <= 0.0 {
+        bail!("--scale must be positive");
+    }
+    let selectors = match args.targets.as_str() {
+        "ids" => false,
+        "selectors" => true,
+        other => bail!("--targets {other:?}: use ids or selectors"),
+    };
+    let runs = parse_parallelism(&args.parallelism)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(bench(args, selectors, runs))
+}
+
+async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyhow::Result<()> {
+    let (shape, n_resources) = shape_for(args.seed, args.resources);
+    let world = make_world(&args, &shape);
+    let t = world.timings.clone();
+    println!(
+        "decom benchmark — seed {}, time scale {}×, {} worker threads, {} CPUs",
+        args.seed,
+        args.scale,
+        tokio::runtime::Handle::current().metrics().num_workers(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!(
+        "world: {n_resources} resources ({} circuits, {} VBRs, {} router interfaces, {} BGP groups, {} TR attachments, {} TR routes, {} VPN gateways, {} IPsec connections); shape {:?}",
+        world.physical_connections.len(),
+        world.virtual_border_routers.len(),
+        world.router_interfaces.len(),
+        world.bgp_groups.len(),
+        world.transit_router_attachments.len(),
+        world.transit_router_route_entries.len(),
+        world.vpn_gateways.len(),
+        world.vpn_connections.len(),
+        shape
+    );
+    println!(
+        "timings: latency {:?}, terminate circuit {:?}, cancel circuit {:?}, deactivate RI {:?}, detach TR attachment {:?}, dissociate {:?}, disable propagation {:?}, VPN gateway update {:?}; quotas × {}",
+        t.latency.0,
+        t.terminate_physical_connection.0,
+        t.cancel_physical_connection.0,
+        t.deactivate_router_interface.0,
+        t.detach_attachment.0,
+        t.dissociate.0,
+        t.disable_propagation.0,
+        t.vpn_gateway_update.0,
+        args.scale
+    );
+    let plan = decom::plan::parse("<bench plan>", &plan_text(&world, selectors))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let other_plan = decom::plan::parse("<bench plan>", &plan_text(&world, !selectors))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "plan: {} targets ({}), cascade, no protect rules, no max_deletions",
+        plan.targets.len(),
+        if selectors { "selectors" } else { "ids" }
+    );
+
+    // --- Discovery (read-only: the world is unchanged, so one emulator serves both plans).
+    let (min, per_kind) = discovery_minimum(&world);
+    let served = serve(world.clone()).await?;
+    let base_rss = status_kib("VmRSS:");
+    let reset = reset_peak();
+    let d = discover(&served, &plan).await?;
+    let disc_peak = status_kib("VmHWM:");
+    let d2 = discover(&served, &other_plan).await?;
+    served.stop().await;
+    let (destroy, gone, blocked) = d.graph.summary();
+    println!(
+        "discovery: {} calls (minimum {min}, ratio {:.1}), {:.2} s — {} resources found; graph {} steps ({} to destroy, {} gone, {} blocked), peak memory {:.1} MiB (RSS before {:.1} MiB{})",
+        d.calls,
+        d.calls as f64 / min as f64,
+        d.secs,
+        d.resources,
+        d.graph.steps.len(),
+        destroy,
+        gone,
+        blocked,
+        mib(disc_peak),
+        mib(base_rss),
+        if reset { "" } else { ", VmHWM not resettable" }
+    );
+    let by: Vec<String> = d
+        .by_action
+        .iter()
+        .map(|(a, n)| format!("{a} {n}"))
+        .collect();
+    println!("  calls by action: {}", by.join(", "));
+    let mins: Vec<String> = per_kind
+        .iter()
+        .map(|((r, k), n)| format!("{r}/{k} {n}→{}", n.div_ceil(50).max(1)))
+        .collect();
+    println!(
+        "  minimum = 1 (STS) + Σ max(1, ⌈n/50⌉): {}",
+        mins.join(", ")
+    );
+    println!(
+        "  with {} targets instead: {} calls (ratio {:.1}), {:.2} s, {} resources, graph {} steps",
+        if selectors { "id" } else { "selector" },
+        d2.calls,
+        d2.calls as f64 / min as f64,
+        d2.secs,
+        d2.resources,
+        d2.graph.steps.len()
+    );
+    if blocked > 0 {
+        bail!("{blocked} resource(s) blocked: the benchmark world must be fully removable");
+    }
+    let steps = d.graph.steps.len();
+    let lb = lower_bound(&d.graph, &t, args.scale);
+    let waits = d
+        .graph
+        .steps
+        .iter()
+        .filter(|s| s.action == Action::Wait)
+        .count();
+    println!(
+        "graph: {steps} steps ({} mutations, {waits} waits), {} levels; lower bound {:.2} s = max(critical path {:.2} s, rate bound {:.2} s)",
+        steps - waits,
+        d.graph
+            .steps
+            .iter()
+            .map(|s| s.level)
+            .max()
+            .map_or(0, |l| l + 1),
+        lb.bound,
+        lb.critical_path,
+        lb.rate_bound
+    );
+
+    // --- Apply runs, each on a fresh world.
+    let mut results = Vec::new();
+    for (label, p) in &runs {
+        println!("apply, parallelism {label}:");
+        let r = apply_run(&args, &shape, &plan, label, *p, Some(steps)).await?;
+        results.push(r);
+    }
+
+    // --- Table and JSON.
+    println!();
+    println!(
+        "{:<14} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} {:>9}  result",
+        "parallelism", "wall s", "LB s", "wall/LB", "calls", "min", "calls/min", "peak MiB"
+    );
+    for r in &results {
+        println!(
+            "{:<14} {:>8.2} {:>8.2} {:>8.2} {:>7} {:>7} {:>9.2} {:>9.1}  {}",
+            r.label,
+            r.wall,
+            r.lb.bound,
+            r.wall / r.lb.bound,
+            r.calls,
+            r.lb.min_calls,
+            r.calls as f64 / r.lb.min_calls as f64,
+            r.peak_mib,
+            if r.aborted {
+                format!("ABORTED ({}/{} steps)", r.finished, r.steps)
+            } else if r.complete {
+                "complete".to_string()
+            } else {
+                format!("incomplete {:?}", r.counts)
+            }
+        );
+    }
+    if let Some(r) = results.first() {
+        let w = r.wall / r.lb.bound;
+        let c = r.calls as f64 / r.lb.min_calls as f64;
+        println!(
+            "targets (parallelism {}): wall/LB {w:.2} ≤ 1.15 {}; calls/min {c:.2} ≤ 1.25 {}",
+            r.label,
+            if w <= 1.15 { "MET" } else { "MISSED" },
+            if c <= 1.25 { "MET" } else { "MISSED" }
+        );
+    }
+    let path = args.json.clone().unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+            .join("bench.json")
+    });
+    let doc = json!({
+        "format_version": 1,
+        "seed": args.seed,
+        "scale": args.scale,
+        "resources": n_resources,
+        "shape": { "circuits": shape.circuits, "max_vbrs": shape.max_vbrs, "gateways": shape.gateways,
+                   "tr_ipsec": shape.tr_ipsec, "prod_share": shape.prod_share, "awkward": shape.awkward },
+        "timings_ms": {
+            "latency": t.latency.0.as_millis() as u64,
+            "terminate_physical_connection": t.terminate_physical_connection.0.as_millis() as u64,
+            "cancel_physical_connection": t.cancel_physical_connection.0.as_millis() as u64,
+            "deactivate_router_interface": t.deactivate_router_interface.0.as_millis() as u64,
+            "detach_attachment": t.detach_attachment.0.as_millis() as u64,
+            "dissociate": t.dissociate.0.as_millis() as u64,
+            "disable_propagation": t.disable_propagation.0.as_millis() as u64,
+            "vpn_gateway_update": t.vpn_gateway_update.0.as_millis() as u64,
+        },
+        "targets": if selectors { "selectors" } else { "ids" },
+        "discovery": {
+            "calls": d.calls, "minimum": min, "ratio": d.calls as f64 / min as f64,
+            "secs": d.secs, "resources": d.resources, "calls_by_action": d.by_action,
+            "other_form": { "calls": d2.calls, "secs": d2.secs },
+        },
+        "graph": { "steps": steps, "mutations": lb.mutations, "waits": lb.waits,
+                   "critical_path_secs": lb.critical_path, "rate_bound_secs": lb.rate_bound,
+                   "rate_bound_api_burst_secs": lb.rate_bound_api, "work_secs": lb.work },
+        "runs": results.iter().map(|r| json!({
+            "parallelism": r.parallelism,
+            "label": r.label,
+            "options": describe_options(&options(&args, r.parallelism)),
+            "wall_secs": r.wall,
+            "lower_bound_secs": r.lb.bound,
+            "critical_path_secs": r.lb.critical_path,
+            "rate_bound_secs": r.lb.rate_bound,
+            "wall_ratio": r.wall / r.lb.bound,
+            "work_per_slot_secs": r.lb.work / r.parallelism as f64,
+            "calls": r.calls,
+            "client_calls": r.client_calls,
+            "min_calls": r.lb.min_calls,
+            "calls_ratio": r.calls as f64 / r.lb.min_calls as f64,
+            "peak_mib": r.peak_mib,
+            "complete": r.complete,
+            "aborted": r.aborted,
+            "steps": r.steps,
+            "finished_steps": r.finished,
+            "outcomes": r.counts,
+            "details": r.details,
+        })).collect::<Vec<_>>(),
+        "issue_targets": { "wall_ratio_max": 1.15, "calls_ratio_max": 1.25 },
+    });
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
