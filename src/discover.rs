@@ -686,7 +686,7 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
         },
     )
     .await?;
-    let mut own_vbrs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut vbrs_needing_details: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (region, pc, list) in on_pcs {
         let pc_known = inv.get(Kind::PhysicalConnection, &pc).is_some();
         for v in list {
@@ -705,15 +705,16 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
             entry.parent = Some(pc.clone());
             if foreign {
                 entry.owner = Some(v.vbr_owner_uid.clone());
-            } else {
-                own_vbrs
-                    .entry(region.clone())
-                    .or_default()
-                    .push(v.vbr_id.clone());
             }
+            // Names and tags (for protect rules) of every VBR, other accounts' included
+            // (IncludeCrossAccountVbr shows them to the circuit owner).
+            vbrs_needing_details
+                .entry(region.clone())
+                .or_default()
+                .push(v.vbr_id.clone());
         }
     }
-    for (region, ids) in own_vbrs {
+    for (region, ids) in vbrs_needing_details {
         let missing: Vec<String> = ids
             .into_iter()
             .filter(|id| {
@@ -919,7 +920,36 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
         }
     })
     .await?;
+    // Custom routes that point at an attachment can sit in any route table of its transit
+    // router, associated or not: list every table of every transit router involved.
     let mut tables: BTreeSet<String> = BTreeSet::new();
+    let routers: BTreeSet<String> = inv
+        .resources
+        .values()
+        .filter(|r| {
+            matches!(
+                r.kind,
+                Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment
+            )
+        })
+        .map(|r| r.fact("transit_router").to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let c = client.clone();
+    let router_tables = concurrently(routers.into_iter().collect(), move |tr: String| {
+        let c = c.clone();
+        async move {
+            absent_ok(cbn::list_transit_router_route_tables(&c, &tr).await)
+                .map(Option::unwrap_or_default)
+        }
+    })
+    .await?;
+    tables.extend(
+        router_tables
+            .into_iter()
+            .flatten()
+            .map(|t| t.transit_router_route_table_id),
+    );
     for (att, region, assoc, prop) in links {
         for (kind, list) in [
             (Kind::RouteTableAssociation, assoc),

@@ -76,6 +76,7 @@ pub const ACTIONS: &[ActionInfo] = &[
     a("ListTransitRouterRouteTableAssociations", Cbn, Read, false),
     a("ListTransitRouterRouteTablePropagations", Cbn, Read, false),
     a("ListTransitRouterRouteEntries", Cbn, Read, false),
+    a("ListTransitRouterRouteTables", Cbn, Read, false),
     a(
         "DissociateTransitRouterAttachmentFromRouteTable",
         Cbn,

@@ -254,6 +254,7 @@ pub fn lookup(product: Product, action: &str) -> Option<(Handler, bool)> {
         (Product::Cbn, "ListTransitRouterRouteTableAssociations") => (list_associations, false),
         (Product::Cbn, "ListTransitRouterRouteTablePropagations") => (list_propagations, false),
         (Product::Cbn, "ListTransitRouterRouteEntries") => (list_route_entries, false),
+        (Product::Cbn, "ListTransitRouterRouteTables") => (list_route_tables, false),
         (Product::Cbn, "DissociateTransitRouterAttachmentFromRouteTable") => (dissociate, true),
         (Product::Cbn, "DisableTransitRouterRouteTablePropagation") => (disable_propagation, true),
         (Product::Cbn, "DeleteTransitRouterRouteEntry") => (delete_route_entry, true),
@@ -1062,6 +1063,28 @@ fn list_route_entries(st: &mut State, ctx: &Ctx<'_>) -> Res {
         })
         .collect();
     Ok(token_paged(items, page, "TransitRouterRouteEntries"))
+}
+
+fn list_route_tables(st: &mut State, ctx: &Ctx<'_>) -> Res {
+    let page = ctx.token_page(20)?;
+    let tr = ctx.req("TransitRouterId")?;
+    let Some((_, router)) = st.trs.get(tr) else {
+        return Err(fail(
+            400,
+            "InvalidTransitRouterId.NotFound",
+            "The specified TransitRouterId is not found.",
+        ));
+    };
+    let items = router
+        .route_tables
+        .iter()
+        .enumerate()
+        .map(|(i, vtb)| {
+            json!({ "TransitRouterRouteTableId": vtb, "TransitRouterRouteTableType": if i == 0 { "System" } else { "Custom" },
+                    "TransitRouterRouteTableStatus": "Active", "TransitRouterRouteTableName": "", "CreateTime": CREATED })
+        })
+        .collect();
+    Ok(token_paged(items, page, "TransitRouterRouteTables"))
 }
 
 fn attachment_lookup(st: &State, ctx: &Ctx<'_>, kind: Option<&str>) -> Result<String, Fail> {

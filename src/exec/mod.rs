@@ -576,3 +576,6 @@ async fn wait_step(ctx: &Ctx, step: &Step) -> (Outcome, u32) {
         delay = delay.mul_f64(1.5).min(ctx.opts.poll_max);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,7 @@
 //! emulator over loopback.
 
 mod apply;
+mod chaos;
 mod cli;
 mod emulator;
 mod plan;

@@ -347,6 +347,30 @@ pub async fn list_transit_router_route_entries(
     all_token_pages(c, &req, &["TransitRouterRouteEntries"]).await
 }
 
+/// A transit router's route table (`TransitRouterRouteTables[]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct RouteTable {
+    /// `vtb-…`.
+    pub transit_router_route_table_id: String,
+    /// `System` (the default table) or `Custom`.
+    pub transit_router_route_table_type: String,
+    /// `Creating`, `Active`, `Deleting`.
+    pub transit_router_route_table_status: String,
+    /// Name.
+    pub transit_router_route_table_name: String,
+}
+
+/// `ListTransitRouterRouteTables`: every route table of a transit router (custom routes
+/// that point at an attachment can sit in any of them, associated or not).
+pub async fn list_transit_router_route_tables(
+    c: &ReadClient,
+    transit_router_id: &str,
+) -> Result<Vec<RouteTable>, CallError> {
+    let req = cbn("ListTransitRouterRouteTables").param("TransitRouterId", transit_router_id);
+    all_token_pages(c, &req, &["TransitRouterRouteTables"]).await
+}
+
 /// How DeleteTransitRouterRouteEntry names the route: by id, or by table, destination and
 /// next hop (the API rejects a mix of the two).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,155 @@
+//! Timing logic on a paused tokio clock against the in-process emulator: poll schedule,
+//! busy-retry backoff, deadlines, skipping of dependents.
+
+use super::*;
+use crate::api::{ClientConfig, Endpoints, ReadClient, RetryPolicy, SignatureVersion};
+use crate::emulator::Emulator;
+use crate::emulator::world::World;
+
+const HEADER: &str = "account_id: \"1234567890123456\"\naccess_keys: [{ id: K, secret: S }]\nregions: [cn-shanghai]\nrate_limits: { enabled: false }\n";
+
+async fn setup(world: &str, plan: &str) -> (Emulator, WriteClient, Graph) {
+    let emu = Emulator::new(World::parse("w.yaml", &format!("{HEADER}{world}")).unwrap());
+    let config = ClientConfig {
+        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
+        credentials: emu.credentials(),
+        signature: SignatureVersion::V3,
+        retry: RetryPolicy::none(),
+    };
+    let plan = crate::plan::parse("p.yaml", &format!("version: 1\nname: t\nregion: cn-shanghai\npolicy: {{ cascade: true }}\ntargets:\n{plan}")).unwrap();
+    let reader = ReadClient::new(config.clone(), emu.transport());
+    let inv = crate::discover::discover(&reader, &plan).await.unwrap();
+    let graph = crate::graph::build(&plan, &inv).unwrap();
+    (
+        emu.clone(),
+        WriteClient::new(config, emu.transport()),
+        graph,
+    )
+}
+
+async fn go(client: WriteClient, graph: &Graph, opts: Options) -> Report {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let (_keep, stop) = watch::channel(false);
+    run(client, graph, opts, &History::default(), None, tx, stop).await
+}
+
+fn opts() -> Options {
+    Options {
+        poll_initial: Duration::from_secs(2),
+        poll_max: Duration::from_secs(20),
+        retry_initial: Duration::from_secs(2),
+        retry_max: Duration::from_secs(30),
+        ..Options::default()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn polls_back_off_by_half_until_the_state_is_reached() {
+    let (_emu, client, graph) = setup(
+        "timings: { terminate_physical_connection: 10s }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\n",
+        "  - physical_connection: pc-1\n",
+    )
+    .await;
+    let start = Instant::now();
+    let report = go(client, &graph, opts()).await;
+    assert!(report.complete());
+    let wait = report
+        .steps
+        .iter()
+        .find(|s| s.step.action == Action::Wait)
+        .unwrap();
+    // Polls at 2, 5, 9.5 (still Terminating), 16.25 s (Terminated).
+    assert_eq!(wait.attempts, 4);
+    let took = start.elapsed().as_secs_f64();
+    assert!((16.25..16.5).contains(&took), "{took}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_past_its_deadline_fails_with_the_last_state_and_skips_dependents() {
+    let (_emu, client, graph) = setup(
+        "timings: { terminate_physical_connection: 2h }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\n",
+        "  - physical_connection: pc-1\n",
+    )
+    .await;
+    let start = Instant::now();
+    let o = Options {
+        step_timeout: Some(Duration::from_secs(300)),
+        ..opts()
+    };
+    let report = go(client, &graph, o).await;
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_secs(300) && took < Duration::from_secs(301),
+        "{took:?}"
+    );
+    let outcomes: Vec<&Outcome> = report.steps.iter().map(|s| &s.outcome).collect();
+    assert_eq!(outcomes[0], &Outcome::Done, "terminate");
+    assert_eq!(
+        outcomes[1],
+        &Outcome::TimedOut {
+            last_state: "Terminating".into(),
+            after_secs: 300
+        }
+    );
+    assert_eq!(outcomes[2], &Outcome::Skipped { because: 1 });
+    assert!(!report.complete());
+}
+
+#[tokio::test(start_paused = true)]
+async fn busy_errors_retry_with_doubling_delays_until_the_deadline() {
+    // The gateway stays `updating` (no transition scheduled): DeleteVpnConnection answers
+    // VpnGateway.Configuring every time.
+    let (emu, client, graph) = setup(
+        "vpn_gateways: [{ id: vpn-1, region: cn-shanghai, status: updating }]\nvpn_connections: [{ id: vco-1, region: cn-shanghai, vpn_gateway: vpn-1 }]\n",
+        "  - vpn_connection: vco-1\n",
+    )
+    .await;
+    let start = Instant::now();
+    let o = Options {
+        step_timeout: Some(Duration::from_secs(120)),
+        ..opts()
+    };
+    let report = go(client, &graph, o).await;
+    let del = &report.steps[0];
+    // Attempts at 0, 2, 6, 14, 30, 60, 90, 120 s; the next (150 s) would pass the deadline.
+    assert_eq!(del.attempts, 8);
+    assert_eq!(
+        del.outcome,
+        Outcome::TimedOut {
+            last_state: "VpnGateway.Configuring".into(),
+            after_secs: 120
+        }
+    );
+    assert_eq!(start.elapsed(), Duration::from_secs(120));
+    // Every attempt carried the same ClientToken.
+    let tokens: std::collections::BTreeSet<_> =
+        emu.audit().iter().map(|e| e.client_token.clone()).collect();
+    assert_eq!(tokens.len(), 1);
+    assert_eq!(emu.audit().len(), 8);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_skips_only_its_dependents() {
+    // pc-bad carries hosted connections discovery cannot see (emulated as macsec), so its
+    // termination fails; pc-good is independent and finishes.
+    let (_emu, client, graph) = setup(
+        "physical_connections:\n  - { id: pc-bad, region: cn-shanghai, macsec: true }\n  - { id: pc-good, region: cn-shanghai, status: Terminated }\n",
+        "  - physical_connection: pc-bad\n  - physical_connection: pc-good\n",
+    )
+    .await;
+    let report = go(client, &graph, opts()).await;
+    let by: BTreeMap<(String, Action), &Outcome> = report
+        .steps
+        .iter()
+        .map(|s| ((s.step.resource.clone(), s.step.action), &s.outcome))
+        .collect();
+    assert!(
+        matches!(by[&("pc-bad".to_string(), Action::Terminate)], Outcome::Failed { code, .. } if code == "OperationDenied.MacsecAttached")
+    );
+    assert!(matches!(
+        by[&("pc-bad".to_string(), Action::Wait)],
+        Outcome::Skipped { .. }
+    ));
+    assert_eq!(by[&("pc-good".to_string(), Action::Delete)], &Outcome::Done);
+}
