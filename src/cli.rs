@@ -766,13 +766,17 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         }
         return Ok(exit::SUCCESS);
     }
-    // 7. Confirmation.
+    // 7. Show what will happen, then confirm.
+    if args.output != OutputFormat::Json {
+        use std::io::Write as _;
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let _ = writeln!(std::io::stderr(), "{}", crate::render::human(&graph, color).trim_end());
+    }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
             eprintln!("refused: no TTY to confirm on; review with `decom plan` and pass --yes");
             return Ok(exit::REFUSED);
         }
-        eprint!("{}", crate::render::human(&graph, use_color()));
         let prompt = format!(
             "Apply {} step(s), deleting {} resource(s), in account {}?",
             graph.steps.len(),
