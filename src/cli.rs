@@ -149,7 +149,7 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (required without a TTY).
     #[arg(long, short)]
     pub yes: bool,
-    /// Steps in flight at most.
+    /// API calls in flight at most (waits sleeping between polls do not count).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub parallelism: u32,
     /// Stop scheduling at the first failure (in-flight steps finish).
@@ -770,7 +770,11 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
     if args.output != OutputFormat::Json {
         use std::io::Write as _;
         let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        let _ = writeln!(std::io::stderr(), "{}", crate::render::human(&graph, color).trim_end());
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}",
+            crate::render::human(&graph, color).trim_end()
+        );
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {

@@ -138,6 +138,8 @@ pub enum DiscoverError {
 /// How many resources of a kind in a region make listing the whole region cheaper than
 /// asking per parent (5 filter values per call vs 50 items per page).
 const LIST_ALL_THRESHOLD: usize = 25;
+/// Circuits in one region above which VBRs are listed region-wide rather than per circuit.
+const REGION_WIDE_CIRCUITS: usize = 10;
 /// Concurrent discovery calls.
 const CONCURRENCY: usize = 16;
 
@@ -651,28 +653,67 @@ async fn list_for_selector(
 /// router interfaces, BGP, TR attachments → associations, propagations, routes), batching
 /// each level.
 async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), DiscoverError> {
-    // Level 1: VBRs on circuits (DescribeVirtualBorderRoutersForPhysicalConnection shows
-    // other accounts' VBRs and their owners), then details of our own.
-    // Circuits to ask: every circuit found, and the circuit of every VBR found (to learn
-    // the VBR's owner), without adding that circuit's other VBRs.
-    let mut pcs: BTreeSet<(String, String)> = inv
+    // Level 1: the VBRs on circuits, other accounts' included.
+    // Few circuits in a region: DescribeVirtualBorderRoutersForPhysicalConnection per circuit
+    // (it names each VBR's owner). Many: two region-wide listings of VBRs, without and with
+    // IncludeCrossAccountVbr (the difference is other accounts' VBRs), and the per-circuit call
+    // only for circuits that carry another account's VBR (for the owner's id).
+    let mut pcs_by_region: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in inv
         .resources
         .values()
         .filter(|r| r.kind == Kind::PhysicalConnection)
-        .map(|r| (r.region.clone(), r.id.clone()))
-        .collect();
+    {
+        pcs_by_region
+            .entry(r.region.clone())
+            .or_default()
+            .insert(r.id.clone());
+    }
+    let mut per_pc: BTreeSet<(String, String)> = BTreeSet::new();
     for r in inv
         .resources
         .values()
         .filter(|r| r.kind == Kind::VirtualBorderRouter)
     {
+        // The circuit of a VBR target, to learn the VBR's owner (its siblings are not added).
         if let Some(pc) = &r.parent {
-            pcs.insert((r.region.clone(), pc.clone()));
+            per_pc.insert((r.region.clone(), pc.clone()));
+        }
+    }
+    for (region, pcs) in &pcs_by_region {
+        if pcs.len() <= REGION_WIDE_CIRCUITS {
+            per_pc.extend(pcs.iter().map(|pc| (region.clone(), pc.clone())));
+            continue;
+        }
+        let own_filter = vpc::VbrFilter::default();
+        let all_filter = vpc::VbrFilter {
+            include_cross_account: true,
+            ..Default::default()
+        };
+        let own: BTreeSet<String> =
+            vpc::describe_virtual_border_routers(client, region, &own_filter)
+                .await?
+                .into_iter()
+                .map(|v| v.vbr_id)
+                .collect();
+        for v in vpc::describe_virtual_border_routers(client, region, &all_filter).await? {
+            let on_ours = v
+                .physical_connection_ids()
+                .into_iter()
+                .find(|pc| pcs.contains(*pc));
+            let Some(pc) = on_ours else { continue };
+            let mut r = vbr_resource(region, &v);
+            r.parent = Some(pc.to_string());
+            if !own.contains(&v.vbr_id) {
+                r.owner = Some("another account".into());
+                per_pc.insert((region.clone(), pc.to_string()));
+            }
+            inv.insert(r);
         }
     }
     let c = client.clone();
     let on_pcs = concurrently(
-        pcs.into_iter().collect(),
+        per_pc.into_iter().collect(),
         move |(region, pc): (String, String)| {
             let c = c.clone();
             async move {
@@ -894,8 +935,12 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
         }
     }
 
-    // Level 3: associations, propagations and routes of every TR attachment.
-    let atts: Vec<(String, String)> = inv
+    // Level 3: associations, propagations and routes of every TR attachment. Routes that
+    // point at an attachment can sit in any route table of its transit router, associated or
+    // not: list every table of every transit router involved. Links are listed per route
+    // table when a transit router has more of our attachments than tables (one call covers
+    // them all), else per attachment.
+    let atts: Vec<(String, String, String)> = inv
         .resources
         .values()
         .filter(|r| {
@@ -904,52 +949,104 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
                 Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment
             )
         })
-        .map(|r| (r.id.clone(), r.region.clone()))
+        .map(|r| {
+            (
+                r.id.clone(),
+                r.region.clone(),
+                r.fact("transit_router").to_string(),
+            )
+        })
         .collect();
-    let c = client.clone();
-    let links = concurrently(atts, move |(att, region)| {
-        let c = c.clone();
-        async move {
-            let q = cbn::RouteTableLinkQuery {
-                transit_router_attachment_id: Some(att.clone()),
-                ..Default::default()
-            };
-            let assoc = cbn::list_transit_router_route_table_associations(&c, &q).await?;
-            let prop = cbn::list_transit_router_route_table_propagations(&c, &q).await?;
-            Ok((att, region, assoc, prop))
-        }
-    })
-    .await?;
-    // Custom routes that point at an attachment can sit in any route table of its transit
-    // router, associated or not: list every table of every transit router involved.
-    let mut tables: BTreeSet<String> = BTreeSet::new();
-    let routers: BTreeSet<String> = inv
-        .resources
-        .values()
-        .filter(|r| {
-            matches!(
-                r.kind,
-                Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment
-            )
-        })
-        .map(|r| r.fact("transit_router").to_string())
+    let routers: BTreeSet<String> = atts
+        .iter()
+        .map(|a| a.2.clone())
         .filter(|t| !t.is_empty())
         .collect();
     let c = client.clone();
     let router_tables = concurrently(routers.into_iter().collect(), move |tr: String| {
         let c = c.clone();
         async move {
-            absent_ok(cbn::list_transit_router_route_tables(&c, &tr).await)
-                .map(Option::unwrap_or_default)
+            let tables = absent_ok(cbn::list_transit_router_route_tables(&c, &tr).await)?
+                .unwrap_or_default();
+            Ok((
+                tr,
+                tables
+                    .into_iter()
+                    .map(|t| t.transit_router_route_table_id)
+                    .collect::<Vec<_>>(),
+            ))
         }
     })
     .await?;
-    tables.extend(
-        router_tables
-            .into_iter()
-            .flatten()
-            .map(|t| t.transit_router_route_table_id),
+    let tables_of: BTreeMap<String, Vec<String>> = router_tables.into_iter().collect();
+    let mut tables: BTreeSet<String> = tables_of.values().flatten().cloned().collect();
+    let mut per_attachment: Vec<(String, String)> = Vec::new();
+    let mut per_table: Vec<String> = Vec::new();
+    let mut region_of: BTreeMap<String, String> = BTreeMap::new();
+    for (tr, tr_tables) in &tables_of {
+        let mine: Vec<&(String, String, String)> = atts.iter().filter(|a| &a.2 == tr).collect();
+        if !tr_tables.is_empty() && mine.len() > tr_tables.len() {
+            per_table.extend(tr_tables.iter().cloned());
+        } else {
+            per_attachment.extend(mine.iter().map(|a| (a.0.clone(), a.1.clone())));
+        }
+    }
+    per_attachment.extend(
+        atts.iter()
+            .filter(|a| !tables_of.contains_key(&a.2))
+            .map(|a| (a.0.clone(), a.1.clone())),
     );
+    for (id, region, _) in &atts {
+        region_of.insert(id.clone(), region.clone());
+    }
+    let queries: Vec<cbn::RouteTableLinkQuery> = per_attachment
+        .iter()
+        .map(|(att, _)| cbn::RouteTableLinkQuery {
+            transit_router_attachment_id: Some(att.clone()),
+            ..Default::default()
+        })
+        .chain(per_table.iter().map(|vtb| cbn::RouteTableLinkQuery {
+            transit_router_route_table_id: Some(vtb.clone()),
+            ..Default::default()
+        }))
+        .collect();
+    let c = client.clone();
+    let listed = concurrently(queries, move |q| {
+        let c = c.clone();
+        async move {
+            let assoc = cbn::list_transit_router_route_table_associations(&c, &q).await?;
+            let prop = cbn::list_transit_router_route_table_propagations(&c, &q).await?;
+            Ok((assoc, prop))
+        }
+    })
+    .await?;
+    let mut by_attachment: BTreeMap<String, (Vec<cbn::RouteTableLink>, Vec<cbn::RouteTableLink>)> =
+        BTreeMap::new();
+    for (assoc, prop) in listed {
+        for l in assoc {
+            by_attachment
+                .entry(l.transit_router_attachment_id.clone())
+                .or_default()
+                .0
+                .push(l);
+        }
+        for l in prop {
+            by_attachment
+                .entry(l.transit_router_attachment_id.clone())
+                .or_default()
+                .1
+                .push(l);
+        }
+    }
+    let links: Vec<(
+        String,
+        String,
+        Vec<cbn::RouteTableLink>,
+        Vec<cbn::RouteTableLink>,
+    )> = by_attachment
+        .into_iter()
+        .filter_map(|(att, (a, p))| region_of.get(&att).map(|r| (att.clone(), r.clone(), a, p)))
+        .collect();
     for (att, region, assoc, prop) in links {
         for (kind, list) in [
             (Kind::RouteTableAssociation, assoc),
@@ -1018,34 +1115,6 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
                 e.transit_router_route_entry_destination_cidr_block.clone(),
             );
             inv.insert(r);
-        }
-    }
-    // VPN gateways of gateway-bound connections (their status gates DeleteVpnConnection).
-    let gws: BTreeSet<(String, String)> = inv
-        .resources
-        .values()
-        .filter(|r| r.kind == Kind::VpnConnection)
-        .filter_map(|r| r.parent.clone().map(|g| (r.region.clone(), g)))
-        .collect();
-    let c = client.clone();
-    let statuses = concurrently(gws.into_iter().collect(), move |(region, gw)| {
-        let c = c.clone();
-        async move {
-            Ok((
-                gw.clone(),
-                absent_ok(vpc::describe_vpn_gateway(&c, &region, &gw).await)?,
-            ))
-        }
-    })
-    .await?;
-    for (gw, g) in statuses {
-        let status = g.map(|g| g.status).unwrap_or_default();
-        for r in inv
-            .resources
-            .values_mut()
-            .filter(|r| r.kind == Kind::VpnConnection && r.parent.as_deref() == Some(gw.as_str()))
-        {
-            r.facts.insert("vpn_gateway_status".into(), status.clone());
         }
     }
     Ok(())

@@ -54,6 +54,7 @@ fn outcome_text(o: &Outcome) -> String {
         } => format!("TIMED OUT after {after_secs}s, still {last_state}"),
         Outcome::Skipped { because } => format!("skipped: step {because} failed"),
         Outcome::NotStarted => "not started".into(),
+        Outcome::Interrupted => "interrupted (rerun to finish)".into(),
     }
 }
 
@@ -102,6 +103,7 @@ fn short(o: &Outcome) -> &'static str {
         Outcome::TimedOut { .. } => "TIMEOUT",
         Outcome::Skipped { .. } => "skip",
         Outcome::NotStarted => "-",
+        Outcome::Interrupted => "INTERRUPTED",
     }
 }
 
@@ -120,10 +122,16 @@ async fn bars(mut events: UnboundedReceiver<Event>, graph: &Graph) {
     overall.enable_steady_tick(Duration::from_millis(200));
     let line_style = ProgressStyle::with_template("  {spinner} {elapsed:>4} {msg}")
         .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    // One line per step in flight, up to a screenful; the rest are counted.
+    const VISIBLE: usize = 12;
     let mut lines: BTreeMap<usize, ProgressBar> = BTreeMap::new();
+    let mut hidden: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
     while let Some(e) = events.recv().await {
         match e {
             Event::Begin { .. } => {}
+            Event::Started { step } if lines.len() >= VISIBLE => {
+                hidden.insert(step);
+            }
             Event::Started { step } => {
                 let pb = multi.add(ProgressBar::new_spinner());
                 pb.set_style(line_style.clone());

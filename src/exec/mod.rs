@@ -1,7 +1,8 @@
 //! The executor: runs a [`Graph`] against the API.
 //!
-//! A ready-queue scheduler over the graph (tokio): a step starts when everything it depends
-//! on is done, at most `parallelism` at once, each API call paced by the per-(product,
+//! A ready-queue scheduler over the graph (tokio): a step starts as soon as everything it
+//! depends on is done; at most `parallelism` API calls are on the wire at once (a waiting
+//! step holds no slot while it sleeps between polls), each paced by the per-(product,
 //! region, action) [`limiter`]. Errors are handled by class (design.md §6): gone is success,
 //! throttling slows that API down, transient and busy errors are retried with the same
 //! ClientToken until the step's deadline, anything else fails the step;
@@ -31,7 +32,7 @@ use limiter::Limiter;
 /// How the executor behaves.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Steps in flight at most.
+    /// API calls in flight at most (waits sleeping between polls do not count).
     pub parallelism: usize,
     /// Stop scheduling at the first failure.
     pub fail_fast: bool,
@@ -113,6 +114,9 @@ pub enum Outcome {
     },
     /// Not run: the apply was stopped first.
     NotStarted,
+    /// Stopped (Ctrl-C, fail-fast) after it began: its last call finished, nothing more was
+    /// sent; a rerun re-checks it.
+    Interrupted,
 }
 
 impl Outcome {
@@ -130,6 +134,7 @@ impl Outcome {
             Outcome::TimedOut { .. } => "timed_out",
             Outcome::Skipped { .. } => "skipped",
             Outcome::NotStarted => "not_started",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
@@ -216,9 +221,20 @@ impl Report {
 struct Ctx {
     client: WriteClient,
     limiter: Limiter,
+    /// Bounds the API calls in flight (`parallelism`): a step holds a permit only while one
+    /// of its calls is on the wire, so thousands of waits can sleep side by side.
+    calls: tokio::sync::Semaphore,
     opts: Options,
     events: mpsc::UnboundedSender<Event>,
     plan_fingerprint: String,
+    /// True once Ctrl-C (or fail-fast) stops the run: no new call starts.
+    stop: watch::Receiver<bool>,
+}
+
+impl Ctx {
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
 }
 
 /// What a finished task reports back to the scheduler.
@@ -247,12 +263,16 @@ pub async fn run(
 ) -> Report {
     let started = Instant::now();
     let n = graph.steps.len();
+    // Steps see a stop signal that fail-fast can raise too.
+    let (task_stop_tx, task_stop) = watch::channel(false);
     let ctx = Arc::new(Ctx {
         client,
         limiter: Limiter::new(opts.rate_scale, opts.rate_overrides.clone()),
+        calls: tokio::sync::Semaphore::new(opts.parallelism.max(1)),
         opts: opts.clone(),
         events: events.clone(),
         plan_fingerprint: graph.plan_fingerprint.clone(),
+        stop: task_stop,
     });
     let _ = events.send(Event::Begin { steps: n });
     if let Some(j) = journal.as_mut() {
@@ -279,8 +299,10 @@ pub async fn run(
         if opts.fail_fast && failed {
             stopping = true;
         }
-        while !stopping && set.len() < opts.parallelism.max(1) {
-            let Some(id) = ready.pop_front() else { break };
+        if stopping {
+            let _ = task_stop_tx.send(true);
+        }
+        while let Some(id) = ready.pop_front().filter(|_| !stopping) {
             let step = graph.steps[id].clone();
             let key = key_of(&step);
             let generation = history.generations.get(&key).copied().unwrap_or(0);
@@ -288,7 +310,6 @@ pub async fn run(
             if let Some(j) = journal.as_mut() {
                 j.started(&key, generation, token.as_deref());
             }
-            let _ = events.send(Event::Started { step: id });
             let ctx = ctx.clone();
             set.spawn(async move { run_step(ctx, step, generation).await });
         }
@@ -448,9 +469,23 @@ async fn mutation_step(
     let mut delay = ctx.opts.retry_initial;
     let mut attempts = 0u32;
     loop {
+        if ctx.stopped() {
+            let o = if attempts == 0 {
+                Outcome::NotStarted
+            } else {
+                Outcome::Interrupted
+            };
+            return (o, attempts, generation, token);
+        }
         ctx.limiter.acquire(&key).await;
+        let permit = ctx.calls.acquire().await.expect("semaphore open");
+        if attempts == 0 {
+            let _ = ctx.events.send(Event::Started { step: step.id });
+        }
         attempts += 1;
-        let err = match calls::mutate(&ctx.client, step, token.as_deref()).await {
+        let result = calls::mutate(&ctx.client, step, token.as_deref()).await;
+        drop(permit);
+        let err = match result {
             Ok(()) => {
                 ctx.limiter.succeeded(&key);
                 return (Outcome::Done, attempts, generation, token);
@@ -481,7 +516,11 @@ async fn mutation_step(
                 // The change may already have happened (an answer lost after the commit, a
                 // call without ClientToken repeated, a concurrent actor): look before
                 // insisting. One read instead of a replay, and no false failure.
-                if let Ok(p) = calls::probe(&ctx.client, step).await
+                let probed = {
+                    let _permit = ctx.calls.acquire().await.expect("semaphore open");
+                    calls::probe(&ctx.client, step).await
+                };
+                if let Ok(p) = probed
                     && calls::already_applied(step, &p)
                 {
                     return (Outcome::Done, attempts, generation, token);
@@ -517,8 +556,22 @@ async fn mutation_step(
             state: format!("{code}: retrying in {:.1}s", delay.as_secs_f64()),
             attempt: attempts,
         });
-        tokio::time::sleep(delay).await;
+        if sleep_or_stop(ctx, delay).await {
+            return (Outcome::Interrupted, attempts, generation, token);
+        }
         delay = (delay * 2).min(ctx.opts.retry_max);
+    }
+}
+
+/// Sleep for `d`, or less if the run is stopped; true when stopped.
+async fn sleep_or_stop(ctx: &Ctx, d: Duration) -> bool {
+    let mut stop = ctx.stop.clone();
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(d) => false,
+        _ = stop.wait_for(|s| *s) => true,
     }
 }
 
@@ -529,11 +582,23 @@ async fn wait_step(ctx: &Ctx, step: &Step) -> (Outcome, u32) {
     let mut delay = ctx.opts.poll_initial;
     let mut attempts = 0u32;
     let mut last;
+    let _ = ctx.events.send(Event::Started { step: step.id });
     loop {
-        tokio::time::sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await;
+        if sleep_or_stop(
+            ctx,
+            delay.min(deadline.saturating_duration_since(Instant::now())),
+        )
+        .await
+        {
+            return (Outcome::Interrupted, attempts);
+        }
         ctx.limiter.acquire(&key).await;
         attempts += 1;
-        match calls::probe(&ctx.client, step).await {
+        let probed = {
+            let _permit = ctx.calls.acquire().await.expect("semaphore open");
+            calls::probe(&ctx.client, step).await
+        };
+        match probed {
             Ok(p) => {
                 ctx.limiter.succeeded(&key);
                 if calls::reached(step, &p) {
