@@ -278,7 +278,33 @@ async fn resolve_targets(
         }
     }
     for ((kind, region), ids) in by_id {
-        for r in fetch_by_ids(client, kind, &region, ids).await? {
+        let listable = !matches!(
+            kind,
+            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment
+        );
+        let found = if listable && ids.len() > LIST_ALL_THRESHOLD {
+            // Many ids: one paged listing of the region beats batches of 5 ids.
+            let target = plan
+                .targets
+                .iter()
+                .find(|t| t.kind == kind)
+                .expect("grouped from targets");
+            let wanted: BTreeSet<String> = ids.into_iter().collect();
+            list_kind(
+                client,
+                target,
+                kind,
+                &region,
+                &crate::plan::Match::default(),
+            )
+            .await?
+            .into_iter()
+            .filter(|r| wanted.contains(&r.id))
+            .collect()
+        } else {
+            fetch_by_ids(client, kind, &region, ids).await?
+        };
+        for r in found {
             inv.insert(r);
         }
     }
@@ -563,8 +589,19 @@ async fn list_for_selector(
     let Selector::Match(m) = &t.selector else {
         return Ok(Vec::new());
     };
-    let region = t.region.as_str();
-    Ok(match t.kind {
+    list_kind(client, t, t.kind, &t.region, m).await
+}
+
+/// Every resource of `kind` in `region` within the scope of `m`'s link fields (`t` names
+/// the target in errors).
+async fn list_kind(
+    client: &ReadClient,
+    t: &Target,
+    kind: Kind,
+    region: &str,
+    m: &crate::plan::Match,
+) -> Result<Vec<Resource>, DiscoverError> {
+    Ok(match kind {
         Kind::PhysicalConnection => {
             vpc::describe_physical_connections(client, region, &Default::default())
                 .await?
@@ -612,7 +649,7 @@ async fn list_for_selector(
                 transit_router_id: Some(tr.clone()),
                 ..Default::default()
             };
-            if t.kind == Kind::TransitRouterVbrAttachment {
+            if kind == Kind::TransitRouterVbrAttachment {
                 cbn::list_transit_router_vbr_attachments(client, &q)
                     .await?
                     .iter()
