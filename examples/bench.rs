@@ -5,7 +5,9 @@
 //! ```text
 //! cargo run --release --example bench -- [--resources 2000] [--seed 1] [--scale 20]
 //!     [--parallelism default,10,1] [--timeout 300] [--targets ids|selectors] [--json PATH]
+//!     [--latency-ms 5] [--dump-graph PATH]
 //! ```
+//! (`scripts/bench.sh ARGS` does the same.)
 //!
 //! What it does:
 //!
@@ -25,11 +27,17 @@
 //!    Everything else (VBRs, router interfaces, BGP, TR attachments with their associations,
 //!    propagations and routes) is reached through cascade.
 //! 3. Discovery: wall time and API calls, against the minimum (see [`discovery_minimum`]).
-//! 4. Apply, once per `--parallelism` value, each on a FRESH world (same seed): wall time
-//!    against the lower bound (see [`lower_bound`]), API calls against the minimum (one call
-//!    per mutating step + one poll per wait step), peak memory (VmHWM, reset before each
-//!    phase where the kernel allows it; the emulator lives in the same process and is
-//!    included).
+//! 4. Apply, once per `--parallelism` value, each on a FRESH world (same seed; discovery is
+//!    run again on it and not timed): wall time against the lower bound LB = max(critical
+//!    path, rate bound) (see [`lower_bound`]) and against LB_p = max(LB, minimum calls ×
+//!    latency / parallelism) (parallelism bounds the API calls in flight, see
+//!    [`call_slot_bound`]); API calls (the emulator's request count) against the minimum
+//!    (one call per mutating step + one poll per wait step); peak memory (VmHWM, reset before
+//!    each phase where the kernel allows it; the emulator lives in the same process and is
+//!    included). Diagnostics: the executed critical path (when each of its steps became
+//!    ready, started, finished), time from ready to first call, polls and wait time per
+//!    wait kind, calls per action, mutations the emulator rejected. A run that exceeds
+//!    `--timeout` is dropped and reported as aborted (its ratios then count finished steps).
 //! 5. A table, also written as JSON to `target/bench.json`.
 //!
 //! Targets of the issue, for the default parallelism: wall ≤ 1.15 × lower bound, calls ≤
@@ -87,6 +95,9 @@ struct Args {
     /// Where to write the JSON summary (default: <crate>/target/bench.json).
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write the graph (JSON, as `decom plan --output json` steps) to this file.
+    #[arg(long)]
+    dump_graph: Option<PathBuf>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -377,6 +388,8 @@ struct LowerBound {
     /// Sum of step costs: with waits holding a parallelism slot (as in decom's executor and
     /// in Terraform), wall ≥ work / parallelism.
     work: f64,
+    /// The steps of the critical path, in order.
+    path: Vec<String>,
     /// max(critical path, rate bound): the lower bound of the issue.
     bound: f64,
     /// Minimum calls: one per mutating step + one per wait step.
@@ -386,16 +399,25 @@ struct LowerBound {
 }
 
 fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
+    // Steps are numbered in execution order (by level), so every dependency comes first.
+    assert!(
+        g.steps
+            .iter()
+            .all(|s| s.depends_on.iter().all(|d| *d < s.id)),
+        "graph steps are not in topological order"
+    );
     let mut finish = vec![0.0f64; g.steps.len()];
+    let mut pred: Vec<Option<usize>> = vec![None; g.steps.len()];
     let mut lb = LowerBound::default();
     for s in &g.steps {
-        let start = s
+        let (start, p) = s
             .depends_on
             .iter()
-            .map(|d| finish[*d])
-            .fold(0.0f64, f64::max);
+            .map(|d| (finish[*d], Some(*d)))
+            .fold((0.0f64, None), |a, b| if b.0 > a.0 { b } else { a });
         let c = step_cost(t, s);
         finish[s.id] = start + c;
+        pred[s.id] = p;
         lb.work += c;
         if s.action == Action::Wait {
             lb.waits += 1;
@@ -404,6 +426,17 @@ fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
         }
     }
     lb.critical_path = finish.iter().copied().fold(0.0, f64::max);
+    let mut at = (0..finish.len()).max_by(|a, b| finish[*a].total_cmp(&finish[*b]));
+    while let Some(i) = at {
+        let s = &g.steps[i];
+        lb.path.push(if s.action == Action::Wait {
+            format!("wait {} {:.2}s", s.kind, step_cost(t, s))
+        } else {
+            format!("{} {}", s.action, s.kind)
+        });
+        at = pred[i];
+    }
+    lb.path.reverse();
     lb.min_calls = lb.mutations + lb.waits;
     let mut per_key: BTreeMap<(Product, String, String), u64> = BTreeMap::new();
     for s in &g.steps {
@@ -431,6 +464,13 @@ fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
     }
     lb.bound = lb.critical_path.max(lb.rate_bound);
     lb
+}
+
+/// The lower bound for a given parallelism (API calls in flight at most): every minimal call
+/// takes at least the latency, so wall ≥ min_calls × latency / parallelism as well.
+fn call_slot_bound(lb: &LowerBound, t: &Timings, parallelism: usize) -> f64 {
+    let calls = lb.min_calls as f64 * t.latency.0.as_secs_f64() / parallelism.max(1) as f64;
+    lb.bound.max(calls)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -539,6 +579,8 @@ struct RunResult {
     parallelism: usize,
     wall: f64,
     lb: LowerBound,
+    /// max(LB, min_calls × latency / parallelism).
+    lb_p: f64,
     calls: u64,
     /// The minimum calls compared with (of the finished steps when aborted).
     min_calls: u64,
@@ -687,7 +729,8 @@ async fn apply_run(
         .unwrap_or_default();
 
     // --- Analysis: where the time and the calls went.
-    // Time each step sat ready but unstarted (no free parallelism slot).
+    // Time from ready (every dependency finished) to `Started` (the executor sends it when
+    // a mutation's first call gets its slot, and when a wait begins).
     let mut queued = Vec::new();
     for s in &graph.steps {
         if started[s.id].is_nan() {
@@ -700,9 +743,41 @@ async fn apply_run(
             .fold(0.0f64, f64::max);
         queued.push((started[s.id] - ready).max(0.0));
     }
+    // The executed critical path: from the step that finished last, back through the
+    // dependency that finished last, with when each became ready, started and finished.
+    let mut executed_path = Vec::new();
+    let mut at = (0..n)
+        .filter(|i| !finished[*i].is_nan())
+        .max_by(|a, b| finished[*a].total_cmp(&finished[*b]));
+    while let Some(i) = at {
+        let s = &graph.steps[i];
+        let dep = s
+            .depends_on
+            .iter()
+            .copied()
+            .filter(|d| !finished[*d].is_nan())
+            .max_by(|a, b| finished[*a].total_cmp(&finished[*b]));
+        let ready = dep.map_or(0.0, |d| finished[d]);
+        executed_path.push(format!(
+            "{:<20} {:<30} ready {:>6.3}  started {:>6.3}  finished {:>6.3}  (took {:.3} s, LB cost {:.3} s)",
+            if s.action == Action::Wait {
+                format!("wait {}", s.until.as_deref().unwrap_or("gone"))
+            } else {
+                s.action.to_string()
+            },
+            s.kind.to_string(),
+            ready,
+            started[i],
+            finished[i],
+            finished[i] - started[i],
+            step_cost(&t, s)
+        ));
+        at = dep;
+    }
+    executed_path.reverse();
     let queued_mean = queued.iter().sum::<f64>() / queued.len().max(1) as f64;
     let queued_max = queued.iter().copied().fold(0.0, f64::max);
-    // Slot-seconds held by waits vs by mutations.
+    // Seconds from start to finish, summed over waits and over mutations.
     let mut held_wait = 0.0;
     let mut held_mut = 0.0;
     for s in &graph.steps {
@@ -764,10 +839,14 @@ async fn apply_run(
             String::new()
         }
     );
+    let lb_p = call_slot_bound(&lb, &t, parallelism);
     println!(
-        "  work (sum of step costs) {:.1} s / parallelism {parallelism} = {:.2} s: not a bound (a wait that starts late is short), but it shows how much waits holding a slot cost",
-        lb.work,
-        lb.work / parallelism as f64,
+        "  with at most {parallelism} calls in flight: ≥ {} calls × {:?} / {parallelism} = {:.2} s → LB_p = max(LB, that) = {:.2} s, wall/LB_p {:.2}",
+        lb.min_calls,
+        t.latency.0,
+        lb.min_calls as f64 * t.latency.0.as_secs_f64() / parallelism as f64,
+        lb_p,
+        wall / lb_p
     );
     println!(
         "  API calls {requests} (emulator; client counted {client_calls}: {writes} mutating, {reads} reads), minimum {min_calls} ({}), ratio {cratio:.2}",
@@ -791,8 +870,12 @@ async fn apply_run(
         counts
     );
     println!(
-        "  time ready-but-queued (no free slot): mean {queued_mean:.2} s, max {queued_max:.2} s; slot-seconds held: waits {held_wait:.0}, mutations {held_mut:.0}"
+        "  from ready to first call sent (limiter + call slots): mean {queued_mean:.2} s, max {queued_max:.2} s; step-seconds: waits {held_wait:.0}, mutations {held_mut:.0}"
     );
+    println!("  executed critical path (seconds since the run began):");
+    for line in &executed_path {
+        println!("    {line}");
+    }
     for (k, (n, sum, d, polls)) in &per_wait {
         println!(
             "    wait {k:<52} n={n:<4} transition {d:.2} s, mean wait {:.2} s, mean polls {:.2}",
@@ -817,6 +900,7 @@ async fn apply_run(
         "calls_by_action": client_counts,
         "rejected_mutations": rejected,
         "resources_left": left,
+        "executed_critical_path": executed_path,
         "waits": per_wait.iter().map(|(k, (n, sum, d, polls))| json!({
             "wait": k, "n": n, "transition_secs": d,
             "mean_wait_secs": sum / *n as f64, "mean_polls": *polls as f64 / *n as f64,
@@ -827,6 +911,7 @@ async fn apply_run(
         parallelism,
         wall,
         lb,
+        lb_p,
         calls: requests,
         min_calls,
         client_calls,
@@ -933,6 +1018,15 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
     let d = discover(&served, &plan).await?;
     let disc_peak = status_kib("VmHWM:");
     let d2 = discover(&served, &other_plan).await?;
+    // One call at a time, to show what a round trip costs beyond the configured latency
+    // (signing, HTTP over loopback, verification, the emulator's timer granularity).
+    let reader = ReadClient::new(served.config(RetryPolicy::none())?, transport()?);
+    let rtt_n = 100;
+    let t0 = Instant::now();
+    for _ in 0..rtt_n {
+        decom::api::ops::sts::get_caller_identity(&reader).await?;
+    }
+    let rtt = t0.elapsed().as_secs_f64() / f64::from(rtt_n);
     served.stop().await;
     let (destroy, gone, blocked) = d.graph.summary();
     println!(
@@ -975,6 +1069,11 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
     if blocked > 0 {
         bail!("{blocked} resource(s) blocked: the benchmark world must be fully removable");
     }
+    println!(
+        "round trip of one call, one at a time: {:.2} ms (configured latency {:?})",
+        rtt * 1000.0,
+        t.latency.0
+    );
     let steps = d.graph.steps.len();
     let lb = lower_bound(&d.graph, &t, args.scale);
     let waits = d
@@ -996,6 +1095,12 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
         lb.critical_path,
         lb.rate_bound
     );
+    println!("  critical path: {}", lb.path.join(" → "));
+    if let Some(path) = &args.dump_graph {
+        std::fs::write(path, serde_json::to_string(&d.graph)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  graph written to {}", path.display());
+    }
 
     // --- Apply runs, each on a fresh world.
     let mut results = Vec::new();
@@ -1008,12 +1113,21 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
     // --- Table and JSON.
     println!();
     println!(
-        "{:<14} {:>8} {:>8} {:>8} {:>7} {:>7} {:>9} {:>9}  result",
-        "parallelism", "wall s", "LB s", "wall/LB", "calls", "min", "calls/min", "peak MiB"
+        "{:<14} {:>8} {:>8} {:>8} {:>8} {:>9} {:>7} {:>7} {:>9} {:>9}  result",
+        "parallelism",
+        "wall s",
+        "LB s",
+        "wall/LB",
+        "LB_p s",
+        "wall/LB_p",
+        "calls",
+        "min",
+        "calls/min",
+        "peak MiB"
     );
     for r in &results {
         println!(
-            "{:<14} {:>8.2} {:>8.2} {:>8} {:>7} {:>7} {:>9.2} {:>9.1}  {}",
+            "{:<14} {:>8.2} {:>8.2} {:>8} {:>8.2} {:>9} {:>7} {:>7} {:>9.2} {:>9.1}  {}",
             r.label,
             r.wall,
             r.lb.bound,
@@ -1022,6 +1136,8 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
                 if r.aborted { ">" } else { "" },
                 r.wall / r.lb.bound
             ),
+            r.lb_p,
+            format!("{}{:.2}", if r.aborted { ">" } else { "" }, r.wall / r.lb_p),
             r.calls,
             r.min_calls,
             r.calls as f64 / r.min_calls.max(1) as f64,
@@ -1069,6 +1185,7 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
             "vpn_gateway_update": t.vpn_gateway_update.0.as_millis() as u64,
         },
         "targets": if selectors { "selectors" } else { "ids" },
+        "round_trip_ms": rtt * 1000.0,
         "discovery": {
             "calls": d.calls, "minimum": min, "ratio": d.calls as f64 / min as f64,
             "secs": d.secs, "resources": d.resources, "calls_by_action": d.by_action,
@@ -1076,7 +1193,8 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
         },
         "graph": { "steps": steps, "mutations": lb.mutations, "waits": lb.waits,
                    "critical_path_secs": lb.critical_path, "rate_bound_secs": lb.rate_bound,
-                   "rate_bound_api_burst_secs": lb.rate_bound_api, "work_secs": lb.work },
+                   "rate_bound_api_burst_secs": lb.rate_bound_api, "work_secs": lb.work,
+                   "critical_path": lb.path },
         "runs": results.iter().map(|r| json!({
             "parallelism": r.parallelism,
             "label": r.label,
@@ -1086,7 +1204,8 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
             "critical_path_secs": r.lb.critical_path,
             "rate_bound_secs": r.lb.rate_bound,
             "wall_ratio": r.wall / r.lb.bound,
-            "work_per_slot_secs": r.lb.work / r.parallelism as f64,
+            "lower_bound_p_secs": r.lb_p,
+            "wall_ratio_p": r.wall / r.lb_p,
             "calls": r.calls,
             "client_calls": r.client_calls,
             "min_calls": r.min_calls,

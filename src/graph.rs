@@ -29,6 +29,9 @@ pub struct Step {
     /// The resource this one hangs off (the VPN gateway a connection's wait watches).
     #[serde(default)]
     pub parent: Option<String>,
+    /// What a coalesced poll lists this resource by: the transit router of a TR attachment.
+    #[serde(default)]
+    pub scope: Option<String>,
     /// What the step does.
     pub action: Action,
     /// The API operation it calls (the List/Describe it polls, for waits).
@@ -641,6 +644,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 resource: d.key.1.clone(),
                 region: r.region.clone(),
                 parent: r.parent.clone(),
+                scope: Some(r.fact("transit_router").to_string()).filter(|t| !t.is_empty()),
                 action: d.action,
                 api: d.api.to_string(),
                 until: d.until.clone(),

@@ -714,6 +714,7 @@ mod tests {
             resource: resource.to_string(),
             region: "cn-hangzhou".to_string(),
             parent: None,
+            scope: None,
             action,
             api: api.to_string(),
             until: until.map(str::to_string),

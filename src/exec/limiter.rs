@@ -81,11 +81,14 @@ impl Limiter {
                 let elapsed = now.duration_since(bucket.last).as_secs_f64();
                 bucket.tokens = (bucket.tokens + elapsed * bucket.rate).min(bucket.capacity);
                 bucket.last = now;
-                if bucket.tokens >= 1.0 {
-                    bucket.tokens -= 1.0;
+                // A hair of tolerance: float refills converge on 1.0 from below.
+                if bucket.tokens >= 1.0 - 1e-9 {
+                    bucket.tokens = (bucket.tokens - 1.0).max(0.0);
                     return;
                 }
-                Duration::from_secs_f64((1.0 - bucket.tokens) / bucket.rate)
+                // Round up to whole milliseconds so the wait always makes progress.
+                let secs = (1.0 - bucket.tokens) / bucket.rate;
+                Duration::from_millis((secs * 1000.0).ceil().max(1.0) as u64)
             };
             tokio::time::sleep(wait).await;
         }

@@ -12,8 +12,10 @@
 //! reporters. A stop signal (Ctrl-C) starts nothing new and lets in-flight steps finish.
 
 pub mod calls;
+pub mod gate;
 pub mod journal;
 pub mod limiter;
+pub mod poll;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -222,8 +224,13 @@ struct Ctx {
     client: WriteClient,
     limiter: Limiter,
     /// Bounds the API calls in flight (`parallelism`): a step holds a permit only while one
-    /// of its calls is on the wire, so thousands of waits can sleep side by side.
-    calls: tokio::sync::Semaphore,
+    /// of its calls is on the wire, so thousands of waits can sleep side by side. Queued
+    /// calls go critical-path first.
+    calls: gate::Gate,
+    /// Coalesces the polls of waiting steps.
+    poller: poll::Poller,
+    /// Per step: the expected time of the longest path from it to the end of the graph.
+    tail: Vec<u64>,
     opts: Options,
     events: mpsc::UnboundedSender<Event>,
     plan_fingerprint: String,
@@ -268,7 +275,9 @@ pub async fn run(
     let ctx = Arc::new(Ctx {
         client,
         limiter: Limiter::new(opts.rate_scale, opts.rate_overrides.clone()),
-        calls: tokio::sync::Semaphore::new(opts.parallelism.max(1)),
+        calls: gate::Gate::new(opts.parallelism),
+        poller: poll::Poller::default(),
+        tail: tails(graph),
         opts: opts.clone(),
         events: events.clone(),
         plan_fingerprint: graph.plan_fingerprint.clone(),
@@ -478,7 +487,7 @@ async fn mutation_step(
             return (o, attempts, generation, token);
         }
         ctx.limiter.acquire(&key).await;
-        let permit = ctx.calls.acquire().await.expect("semaphore open");
+        let permit = ctx.calls.acquire(ctx.tail[step.id]).await;
         if attempts == 0 {
             let _ = ctx.events.send(Event::Started { step: step.id });
         }
@@ -517,7 +526,7 @@ async fn mutation_step(
                 // call without ClientToken repeated, a concurrent actor): look before
                 // insisting. One read instead of a replay, and no false failure.
                 let probed = {
-                    let _permit = ctx.calls.acquire().await.expect("semaphore open");
+                    let _permit = ctx.calls.acquire(ctx.tail[step.id]).await;
                     calls::probe(&ctx.client, step).await
                 };
                 if let Ok(p) = probed
@@ -575,71 +584,56 @@ async fn sleep_or_stop(ctx: &Ctx, d: Duration) -> bool {
     }
 }
 
-async fn wait_step(ctx: &Ctx, step: &Step) -> (Outcome, u32) {
+async fn wait_step(ctx: &Arc<Ctx>, step: &Step) -> (Outcome, u32) {
     let limit = ctx.opts.deadline(step.kind);
     let deadline = Instant::now() + limit;
-    let key = calls::limit_key(step, calls::probe_action(step));
-    let mut delay = ctx.opts.poll_initial;
-    let mut attempts = 0u32;
-    let mut last;
     let _ = ctx.events.send(Event::Started { step: step.id });
-    loop {
-        if sleep_or_stop(
-            ctx,
-            delay.min(deadline.saturating_duration_since(Instant::now())),
-        )
-        .await
-        {
-            return (Outcome::Interrupted, attempts);
-        }
-        ctx.limiter.acquire(&key).await;
-        attempts += 1;
-        let probed = {
-            let _permit = ctx.calls.acquire().await.expect("semaphore open");
-            calls::probe(&ctx.client, step).await
-        };
-        match probed {
-            Ok(p) => {
-                ctx.limiter.succeeded(&key);
-                if calls::reached(step, &p) {
-                    return (Outcome::Done, attempts);
-                }
-                last = p.state;
+    let (rx, watch) = poll::Poller::register(ctx, step);
+    let mut stop = ctx.stop.clone();
+    let outcome = tokio::select! {
+        polled = rx => match polled {
+            Ok(poll::Polled::Reached) => Outcome::Done,
+            Ok(poll::Polled::Failed(o)) => o,
+            Err(_) => Outcome::Interrupted,
+        },
+        () = tokio::time::sleep_until(deadline) => Outcome::TimedOut {
+            last_state: watch.last.lock().map(|l| l.clone()).unwrap_or_default(),
+            after_secs: limit.as_secs(),
+        },
+        _ = stop.wait_for(|s| *s) => Outcome::Interrupted,
+    };
+    (
+        outcome,
+        watch.attempts.load(std::sync::atomic::Ordering::Relaxed),
+    )
+}
+
+/// Expected seconds of the longest path from each step to the end of the graph (waits on
+/// circuits weigh most, mutations least): the priority of each step's calls.
+fn tails(graph: &Graph) -> Vec<u64> {
+    let cost = |s: &Step| -> u64 {
+        match (s.action, s.kind) {
+            (Action::Wait, Kind::PhysicalConnection) => 600,
+            (Action::Wait, Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment) => {
+                120
             }
-            Err(e) => {
-                if e.class() == ErrorClass::Throttled {
-                    ctx.limiter.throttled(&key);
-                }
-                if e.class() == ErrorClass::Fatal {
-                    let api = e.api();
-                    return (
-                        Outcome::Failed {
-                            code: e.code().unwrap_or("Error").to_string(),
-                            message: api.map_or_else(|| e.to_string(), |a| a.message.clone()),
-                            request_id: api.and_then(|a| a.request_id.clone()),
-                        },
-                        attempts,
-                    );
-                }
-                last = e.code().unwrap_or("transport error").to_string();
-            }
+            (Action::Wait, _) => 30,
+            _ => 1,
         }
-        if Instant::now() >= deadline {
-            return (
-                Outcome::TimedOut {
-                    last_state: last,
-                    after_secs: limit.as_secs(),
-                },
-                attempts,
-            );
+    };
+    let mut tail = vec![0u64; graph.steps.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); graph.steps.len()];
+    for s in &graph.steps {
+        for d in &s.depends_on {
+            dependents[*d].push(s.id);
         }
-        let _ = ctx.events.send(Event::Progress {
-            step: step.id,
-            state: last.clone(),
-            attempt: attempts,
-        });
-        delay = delay.mul_f64(1.5).min(ctx.opts.poll_max);
     }
+    // Steps are in execution order, so a reverse pass sees dependents first.
+    for s in graph.steps.iter().rev() {
+        let after = dependents[s.id].iter().map(|d| tail[*d]).max().unwrap_or(0);
+        tail[s.id] = cost(s) + after;
+    }
+    tail
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ fn opts() -> Options {
 }
 
 #[tokio::test(start_paused = true)]
-async fn polls_back_off_by_half_until_the_state_is_reached() {
+async fn polls_tick_while_young_then_back_off_by_half() {
     let (_emu, client, graph) = setup(
         "timings: { terminate_physical_connection: 10s }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\n",
         "  - physical_connection: pc-1\n",
@@ -59,10 +59,11 @@ async fn polls_back_off_by_half_until_the_state_is_reached() {
         .iter()
         .find(|s| s.step.action == Action::Wait)
         .unwrap();
-    // Polls at 2, 5, 9.5 (still Terminating), 16.25 s (Terminated).
-    assert_eq!(wait.attempts, 4);
+    // First poll after poll_initial (2 s); every tick (400 ms) while the wait is younger
+    // than 2 × poll_initial; then ×1.5: 2.0 2.4 2.8 3.2 3.6 4.0 | 4.6 5.5 6.85 8.875 11.9125.
+    assert_eq!(wait.attempts, 11);
     let took = start.elapsed().as_secs_f64();
-    assert!((16.25..16.5).contains(&took), "{took}");
+    assert!((11.91..12.0).contains(&took), "{took}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -263,7 +263,12 @@ async fn chaos_fifteen_percent_faults_and_throttling_over_many_seeds() {
             retry_max: Duration::from_secs(5),
             ..Options::default()
         };
-        let report = exec::run(writer, &graph, opts, &Default::default(), None, tx, stop_rx).await;
+        let report = tokio::time::timeout(
+            Duration::from_secs(7200),
+            exec::run(writer, &graph, opts, &Default::default(), None, tx, stop_rx),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("seed {seed}: apply did not finish in 2 virtual hours"));
         drain.await.unwrap();
         // The report accounts for every step, and all succeeded despite the faults.
         assert_eq!(report.steps.len(), graph.steps.len());

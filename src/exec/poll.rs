@@ -1,0 +1,357 @@
+//! Coalesced polling: every wait registers with a poller per scope (a kind in a region, or
+//! the transit router, route table or VPN gateway its resource lives in), and ONE List or
+//! Describe call answers every pending wait of that scope — filtered by up to 5 ids, or the
+//! whole scope paged by 50 when more are pending. While a wait is young (under twice
+//! `poll_initial`) its scope is re-polled every tick; after that the interval grows ×1.5 up
+//! to `poll_max`. A resource missing from a complete answer is gone.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::calls::{self, Probe};
+use super::{Ctx, Event, Outcome};
+use crate::api::ops::{cbn, vpc};
+use crate::api::{CallError, ErrorClass};
+use crate::graph::Step;
+use crate::model::Kind;
+
+/// Ids per filtered call (the API's filter limit).
+const FILTER_IDS: usize = 5;
+
+/// What a poll scope lists.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    kind: Kind,
+    region: String,
+    /// Transit router, route table or VPN gateway; empty for regional listings.
+    key: String,
+}
+
+impl Scope {
+    fn of(step: &Step) -> Scope {
+        let key = match step.kind {
+            Kind::RouteTableAssociation | Kind::RouteTablePropagation => step
+                .resource
+                .split_once('/')
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default(),
+            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
+                step.scope.clone().unwrap_or_else(|| step.resource.clone())
+            }
+            Kind::VpnConnection => step.parent.clone().unwrap_or_default(),
+            Kind::PhysicalConnection | Kind::VirtualBorderRouter | Kind::RouterInterface => {
+                String::new()
+            }
+            _ => step.resource.clone(),
+        };
+        Scope {
+            kind: step.kind,
+            region: step.region.clone(),
+            key,
+        }
+    }
+}
+
+/// How a wait ended, from the poller.
+#[derive(Debug)]
+pub enum Polled {
+    /// The condition was reached.
+    Reached,
+    /// A poll failed for good.
+    Failed(Outcome),
+}
+
+/// What a waiting step shares with the poller.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    /// Last state seen.
+    pub last: Arc<Mutex<String>>,
+    /// Polls that covered it.
+    pub attempts: Arc<AtomicU32>,
+}
+
+struct Entry {
+    step: Step,
+    registered: Instant,
+    due: Instant,
+    interval: Duration,
+    tx: Option<oneshot::Sender<Polled>>,
+    watch: Watch,
+}
+
+#[derive(Default)]
+struct ScopeState {
+    entries: Vec<Entry>,
+    running: bool,
+}
+
+/// The pollers of one run.
+#[derive(Default)]
+pub struct Poller {
+    scopes: Mutex<HashMap<Scope, ScopeState>>,
+}
+
+impl Poller {
+    /// Register a wait; its first poll is due after `poll_initial`.
+    pub(super) fn register(ctx: &Arc<Ctx>, step: &Step) -> (oneshot::Receiver<Polled>, Watch) {
+        let (tx, rx) = oneshot::channel();
+        let watch = Watch::default();
+        *watch.last.lock().unwrap_or_else(|p| p.into_inner()) = "unknown".into();
+        let now = Instant::now();
+        let scope = Scope::of(step);
+        let spawn = {
+            let mut scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
+            let st = scopes.entry(scope.clone()).or_default();
+            st.entries.push(Entry {
+                step: step.clone(),
+                registered: now,
+                due: now + ctx.opts.poll_initial,
+                interval: tick(&ctx.opts),
+                tx: Some(tx),
+                watch: watch.clone(),
+            });
+            !std::mem::replace(&mut st.running, true)
+        };
+        if spawn {
+            let ctx = ctx.clone();
+            tokio::spawn(async move { run_scope(ctx, scope).await });
+        }
+        (rx, watch)
+    }
+}
+
+/// The re-poll interval of young waits.
+fn tick(opts: &super::Options) -> Duration {
+    (opts.poll_initial / 5)
+        .max(Duration::from_millis(100))
+        .min(opts.poll_initial)
+}
+
+async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
+    loop {
+        let next = {
+            let mut scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(st) = scopes.get_mut(&scope) else {
+                return;
+            };
+            st.entries
+                .retain(|e| e.tx.as_ref().is_some_and(|tx| !tx.is_closed()));
+            match st.entries.iter().map(|e| e.due).min() {
+                Some(due) => due,
+                None => {
+                    scopes.remove(&scope);
+                    return;
+                }
+            }
+        };
+        tokio::time::sleep_until(next).await;
+        let steps: Vec<Step> = {
+            let scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(st) = scopes.get(&scope) else { return };
+            st.entries.iter().map(|e| e.step.clone()).collect()
+        };
+        if steps.is_empty() {
+            continue;
+        }
+        let action = calls::probe_action(&steps[0]);
+        let key = calls::limit_key(&steps[0], action);
+        ctx.limiter.acquire(&key).await;
+        let result = {
+            let _permit = ctx.calls.acquire(u64::MAX).await;
+            probe_scope(&ctx, &scope, &steps).await
+        };
+        // A scope that no longer exists (its transit router or gateway is gone) holds nothing.
+        let result = match result {
+            Err(e) if e.class() == ErrorClass::Gone => Ok(HashMap::new()),
+            other => other,
+        };
+        let now = Instant::now();
+        let mut scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(st) = scopes.get_mut(&scope) else {
+            return;
+        };
+        match result {
+            Ok(states) => {
+                ctx.limiter.succeeded(&key);
+                for e in &mut st.entries {
+                    if !steps.iter().any(|s| s.id == e.step.id) {
+                        continue;
+                    }
+                    let state = states
+                        .get(&e.step.resource)
+                        .cloned()
+                        .unwrap_or_else(|| "gone".to_string());
+                    e.watch.attempts.fetch_add(1, Ordering::Relaxed);
+                    let changed = {
+                        let mut last = e.watch.last.lock().unwrap_or_else(|p| p.into_inner());
+                        let changed = *last != state;
+                        last.clone_from(&state);
+                        changed
+                    };
+                    if calls::reached(
+                        &e.step,
+                        &Probe {
+                            state: state.clone(),
+                        },
+                    ) {
+                        if let Some(tx) = e.tx.take() {
+                            let _ = tx.send(Polled::Reached);
+                        }
+                        continue;
+                    }
+                    if changed {
+                        let _ = ctx.events.send(Event::Progress {
+                            step: e.step.id,
+                            state,
+                            attempt: e.watch.attempts.load(Ordering::Relaxed),
+                        });
+                    }
+                    if now.duration_since(e.registered) >= ctx.opts.poll_initial * 2 {
+                        e.interval = e.interval.mul_f64(1.5).min(ctx.opts.poll_max);
+                    }
+                    e.due = now + e.interval;
+                }
+            }
+            Err(err) => {
+                let class = err.class();
+                if class == ErrorClass::Throttled {
+                    ctx.limiter.throttled(&key);
+                }
+                for e in &mut st.entries {
+                    if class == ErrorClass::Fatal {
+                        let api = err.api();
+                        if let Some(tx) = e.tx.take() {
+                            let _ = tx.send(Polled::Failed(Outcome::Failed {
+                                code: err.code().unwrap_or("Error").to_string(),
+                                message: api.map_or_else(|| err.to_string(), |a| a.message.clone()),
+                                request_id: api.and_then(|a| a.request_id.clone()),
+                            }));
+                        }
+                    } else {
+                        *e.watch.last.lock().unwrap_or_else(|p| p.into_inner()) =
+                            err.code().unwrap_or("transport error").to_string();
+                        e.due = now + e.interval;
+                    }
+                }
+            }
+        }
+        st.entries.retain(|e| e.tx.is_some());
+    }
+}
+
+/// One call (or a few pages) for every pending step of a scope: id → current state.
+async fn probe_scope(
+    ctx: &Ctx,
+    scope: &Scope,
+    steps: &[Step],
+) -> Result<HashMap<String, String>, CallError> {
+    let c = ctx.client.reader();
+    let region = scope.region.as_str();
+    let ids: Vec<String> = steps.iter().map(|s| s.resource.clone()).collect();
+    let filtered = ids.len() <= FILTER_IDS;
+    let mut out = HashMap::new();
+    match scope.kind {
+        Kind::PhysicalConnection => {
+            let f = vpc::PhysicalConnectionFilter {
+                physical_connection_ids: if filtered { ids } else { vec![] },
+                ..Default::default()
+            };
+            for p in vpc::describe_physical_connections(&c, region, &f).await? {
+                out.insert(p.physical_connection_id, p.status);
+            }
+        }
+        Kind::VirtualBorderRouter => {
+            let f = vpc::VbrFilter {
+                vbr_ids: if filtered { ids } else { vec![] },
+                include_cross_account: true,
+                ..Default::default()
+            };
+            for v in vpc::describe_virtual_border_routers(&c, region, &f).await? {
+                out.insert(v.vbr_id, v.status.to_ascii_lowercase());
+            }
+        }
+        Kind::RouterInterface => {
+            let f = vpc::RouterInterfaceFilter {
+                router_interface_ids: if filtered { ids } else { vec![] },
+                ..Default::default()
+            };
+            for r in vpc::describe_router_interfaces(&c, region, &f).await? {
+                out.insert(r.router_interface_id, r.status);
+            }
+        }
+        Kind::RouteTableAssociation | Kind::RouteTablePropagation => {
+            let q = cbn::RouteTableLinkQuery {
+                transit_router_route_table_id: Some(scope.key.clone()),
+                ..Default::default()
+            };
+            let links = if scope.kind == Kind::RouteTableAssociation {
+                cbn::list_transit_router_route_table_associations(&c, &q).await?
+            } else {
+                cbn::list_transit_router_route_table_propagations(&c, &q).await?
+            };
+            for l in links {
+                out.insert(
+                    format!(
+                        "{}/{}",
+                        l.transit_router_attachment_id, l.transit_router_route_table_id
+                    ),
+                    l.status,
+                );
+            }
+        }
+        Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
+            let by_router = scope.key.starts_with("tr-") && !scope.key.starts_with("tr-attach-");
+            let q = if by_router && ids.len() != 1 {
+                cbn::AttachmentQuery {
+                    transit_router_id: Some(scope.key.clone()),
+                    ..Default::default()
+                }
+            } else {
+                cbn::AttachmentQuery {
+                    transit_router_attachment_id: Some(ids[0].clone()),
+                    ..Default::default()
+                }
+            };
+            // One attachment id per call when the router is unknown: poll them one by one.
+            let single = q.transit_router_attachment_id.is_some();
+            let targets: Vec<String> = if single {
+                ids.clone()
+            } else {
+                vec![String::new()]
+            };
+            for id in targets {
+                let q = if single {
+                    cbn::AttachmentQuery {
+                        transit_router_attachment_id: Some(id),
+                        ..Default::default()
+                    }
+                } else {
+                    q.clone()
+                };
+                if scope.kind == Kind::TransitRouterVbrAttachment {
+                    for a in cbn::list_transit_router_vbr_attachments(&c, &q).await? {
+                        out.insert(a.transit_router_attachment_id, a.status);
+                    }
+                } else {
+                    for a in cbn::list_transit_router_vpn_attachments(&c, &q).await? {
+                        out.insert(a.transit_router_attachment_id, a.status);
+                    }
+                }
+            }
+        }
+        _ => {
+            // Scopes of one resource (a VPN gateway's connections, anything else): the step's
+            // own probe; every step of the scope shares its answer.
+            let p = calls::probe(&ctx.client, &steps[0]).await?;
+            for s in steps {
+                out.insert(s.resource.clone(), p.state.clone());
+            }
+        }
+    }
+    Ok(out)
+}
