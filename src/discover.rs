@@ -743,7 +743,11 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
             r.parent = Some(pc.to_string());
             if !own.contains(&v.vbr_id) {
                 r.owner = Some("another account".into());
-                per_pc.insert((region.clone(), pc.to_string()));
+                // The owner's id only matters when decom cannot delete the VBR (it is not
+                // `unconfirmed`): then the plan names who can.
+                if !r.status.eq_ignore_ascii_case("unconfirmed") {
+                    per_pc.insert((region.clone(), pc.to_string()));
+                }
             }
             inv.insert(r);
         }

@@ -2,8 +2,8 @@
 //! the transit router, route table or VPN gateway its resource lives in), and ONE List or
 //! Describe call answers every pending wait of that scope — filtered by up to 5 ids, or the
 //! whole scope paged by 50 when more are pending. While a wait is young (under twice
-//! `poll_initial`) its scope is re-polled every tick; after that the interval grows ×1.5 up
-//! to `poll_max`. A resource missing from a complete answer is gone.
+//! `poll_initial`, or than 1.25 × the longest transition of its kind already seen in this run)
+//! its scope is re-polled every tick; after that the interval grows ×1.5 up to `poll_max`. A resource missing from a complete answer is gone.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -94,6 +94,9 @@ struct ScopeState {
 #[derive(Default)]
 pub struct Poller {
     scopes: Mutex<HashMap<Scope, ScopeState>>,
+    /// The longest transition seen so far per (kind, awaited state): waits keep ticking
+    /// until a little past it before they back off.
+    learned: Mutex<HashMap<(Kind, String), Duration>>,
 }
 
 impl Poller {
@@ -193,12 +196,18 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         last.clone_from(&state);
                         changed
                     };
+                    let learn_key = (e.step.kind, e.step.until.clone().unwrap_or_default());
                     if calls::reached(
                         &e.step,
                         &Probe {
                             state: state.clone(),
                         },
                     ) {
+                        let took = now.duration_since(e.registered);
+                        let mut learned =
+                            ctx.poller.learned.lock().unwrap_or_else(|p| p.into_inner());
+                        let slot = learned.entry(learn_key).or_default();
+                        *slot = (*slot).max(took);
                         if let Some(tx) = e.tx.take() {
                             let _ = tx.send(Polled::Reached);
                         }
@@ -211,7 +220,18 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                             attempt: e.watch.attempts.load(Ordering::Relaxed),
                         });
                     }
-                    if now.duration_since(e.registered) >= ctx.opts.poll_initial * 2 {
+                    // Young waits (younger than twice poll_initial, or than 1.25 × the longest
+                    // transition of their kind seen in this run) are re-checked every tick;
+                    // older ones back off.
+                    let learned = ctx
+                        .poller
+                        .learned
+                        .lock()
+                        .map(|l| l.get(&learn_key).copied())
+                        .unwrap_or_default();
+                    let young = (ctx.opts.poll_initial * 2)
+                        .max(learned.map_or(Duration::ZERO, |d| d.mul_f64(1.25)));
+                    if now.duration_since(e.registered) >= young {
                         e.interval = e.interval.mul_f64(1.5).min(ctx.opts.poll_max);
                     }
                     e.due = now + e.interval;
@@ -245,101 +265,152 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
 }
 
 /// One call (or a few pages) for every pending step of a scope: id → current state.
+///
+/// A listing of more than one page is not a snapshot: items deleted while it is read shift
+/// later items onto pages already read. So an id missing from a long listing is confirmed
+/// with a query by id before it counts as gone.
 async fn probe_scope(
     ctx: &Ctx,
     scope: &Scope,
     steps: &[Step],
 ) -> Result<HashMap<String, String>, CallError> {
-    let c = ctx.client.reader();
-    let region = scope.region.as_str();
     let ids: Vec<String> = steps.iter().map(|s| s.resource.clone()).collect();
     let filtered = ids.len() <= FILTER_IDS;
+    let (mut out, listed) = query(
+        ctx,
+        scope,
+        steps,
+        if filtered { Some(&ids) } else { None },
+        false,
+    )
+    .await?;
+    if !filtered && listed >= crate::api::ops::PAGE_SIZE {
+        let absent: Vec<String> = ids
+            .iter()
+            .filter(|id| !out.contains_key(*id))
+            .cloned()
+            .collect();
+        if !absent.is_empty() {
+            let absent_steps: Vec<Step> = steps
+                .iter()
+                .filter(|s| absent.contains(&s.resource))
+                .cloned()
+                .collect();
+            let (found, _) = query(ctx, scope, &absent_steps, Some(&absent), true).await?;
+            out.extend(found);
+        }
+    }
+    Ok(out)
+}
+
+/// The states of `steps` in `scope`: by `ids` (batched by 5 where the API filters; for
+/// links and attachments by their table or router, or `one_by_one`) or by listing the
+/// whole scope. Returns the states and how many
+/// items the answer held.
+async fn query(
+    ctx: &Ctx,
+    scope: &Scope,
+    steps: &[Step],
+    ids: Option<&Vec<String>>,
+    one_by_one: bool,
+) -> Result<(HashMap<String, String>, usize), CallError> {
+    let c = ctx.client.reader();
+    let region = scope.region.as_str();
+    let by_id = ids.cloned().unwrap_or_default();
     let mut out = HashMap::new();
+    let mut listed = 0usize;
+    let mut put = |k: String, v: String| {
+        listed += 1;
+        out.insert(k, v);
+    };
     match scope.kind {
         Kind::PhysicalConnection => {
             let f = vpc::PhysicalConnectionFilter {
-                physical_connection_ids: if filtered { ids } else { vec![] },
+                physical_connection_ids: by_id,
                 ..Default::default()
             };
             for p in vpc::describe_physical_connections(&c, region, &f).await? {
-                out.insert(p.physical_connection_id, p.status);
+                put(p.physical_connection_id, p.status);
             }
         }
         Kind::VirtualBorderRouter => {
             let f = vpc::VbrFilter {
-                vbr_ids: if filtered { ids } else { vec![] },
+                vbr_ids: by_id,
                 include_cross_account: true,
                 ..Default::default()
             };
             for v in vpc::describe_virtual_border_routers(&c, region, &f).await? {
-                out.insert(v.vbr_id, v.status.to_ascii_lowercase());
+                put(v.vbr_id, v.status.to_ascii_lowercase());
             }
         }
         Kind::RouterInterface => {
             let f = vpc::RouterInterfaceFilter {
-                router_interface_ids: if filtered { ids } else { vec![] },
+                router_interface_ids: by_id,
                 ..Default::default()
             };
             for r in vpc::describe_router_interfaces(&c, region, &f).await? {
-                out.insert(r.router_interface_id, r.status);
+                put(r.router_interface_id, r.status);
             }
         }
         Kind::RouteTableAssociation | Kind::RouteTablePropagation => {
-            let q = cbn::RouteTableLinkQuery {
-                transit_router_route_table_id: Some(scope.key.clone()),
-                ..Default::default()
+            // By route table (one call for the whole table), or per attachment to confirm.
+            let queries: Vec<cbn::RouteTableLinkQuery> = match ids {
+                Some(ids) if one_by_one || ids.len() <= 1 || scope.key.is_empty() => ids
+                    .iter()
+                    .map(|id| cbn::RouteTableLinkQuery {
+                        transit_router_attachment_id: Some(
+                            id.split_once('/')
+                                .map_or(id.as_str(), |(a, _)| a)
+                                .to_string(),
+                        ),
+                        ..Default::default()
+                    })
+                    .collect(),
+                _ => vec![cbn::RouteTableLinkQuery {
+                    transit_router_route_table_id: Some(scope.key.clone()),
+                    ..Default::default()
+                }],
             };
-            let links = if scope.kind == Kind::RouteTableAssociation {
-                cbn::list_transit_router_route_table_associations(&c, &q).await?
-            } else {
-                cbn::list_transit_router_route_table_propagations(&c, &q).await?
-            };
-            for l in links {
-                out.insert(
-                    format!(
-                        "{}/{}",
-                        l.transit_router_attachment_id, l.transit_router_route_table_id
-                    ),
-                    l.status,
-                );
+            for q in queries {
+                let links = if scope.kind == Kind::RouteTableAssociation {
+                    cbn::list_transit_router_route_table_associations(&c, &q).await?
+                } else {
+                    cbn::list_transit_router_route_table_propagations(&c, &q).await?
+                };
+                for l in links {
+                    put(
+                        format!(
+                            "{}/{}",
+                            l.transit_router_attachment_id, l.transit_router_route_table_id
+                        ),
+                        l.status,
+                    );
+                }
             }
         }
         Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
-            let by_router = scope.key.starts_with("tr-") && !scope.key.starts_with("tr-attach-");
-            let q = if by_router && ids.len() != 1 {
-                cbn::AttachmentQuery {
+            let router_known = scope.key.starts_with("tr-") && !scope.key.starts_with("tr-attach-");
+            let queries: Vec<cbn::AttachmentQuery> = match ids {
+                Some(ids) if one_by_one || ids.len() <= 1 || !router_known => ids
+                    .iter()
+                    .map(|id| cbn::AttachmentQuery {
+                        transit_router_attachment_id: Some(id.clone()),
+                        ..Default::default()
+                    })
+                    .collect(),
+                _ => vec![cbn::AttachmentQuery {
                     transit_router_id: Some(scope.key.clone()),
                     ..Default::default()
-                }
-            } else {
-                cbn::AttachmentQuery {
-                    transit_router_attachment_id: Some(ids[0].clone()),
-                    ..Default::default()
-                }
+                }],
             };
-            // One attachment id per call when the router is unknown: poll them one by one.
-            let single = q.transit_router_attachment_id.is_some();
-            let targets: Vec<String> = if single {
-                ids.clone()
-            } else {
-                vec![String::new()]
-            };
-            for id in targets {
-                let q = if single {
-                    cbn::AttachmentQuery {
-                        transit_router_attachment_id: Some(id),
-                        ..Default::default()
-                    }
-                } else {
-                    q.clone()
-                };
+            for q in queries {
                 if scope.kind == Kind::TransitRouterVbrAttachment {
                     for a in cbn::list_transit_router_vbr_attachments(&c, &q).await? {
-                        out.insert(a.transit_router_attachment_id, a.status);
+                        put(a.transit_router_attachment_id, a.status);
                     }
                 } else {
                     for a in cbn::list_transit_router_vpn_attachments(&c, &q).await? {
-                        out.insert(a.transit_router_attachment_id, a.status);
+                        put(a.transit_router_attachment_id, a.status);
                     }
                 }
             }
@@ -349,9 +420,9 @@ async fn probe_scope(
             // own probe; every step of the scope shares its answer.
             let p = calls::probe(&ctx.client, &steps[0]).await?;
             for s in steps {
-                out.insert(s.resource.clone(), p.state.clone());
+                put(s.resource.clone(), p.state.clone());
             }
         }
     }
-    Ok(out)
+    Ok((out, listed))
 }
