@@ -491,4 +491,6 @@ pub fn build_signed(
 }
 
 #[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
 mod tests;

@@ -1,53 +1,12 @@
 //! Client behaviour against a scripted transport: signing per attempt, retries, the read
 //! capability; and the signature vectors of `tests/data/signature-vectors.json`.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-
 use super::credentials::CredentialSource;
 use super::*;
 
-/// A transport that answers from a script and records what it was sent.
-#[derive(Default)]
-struct Scripted {
-    answers: Mutex<VecDeque<Result<WireResponse, TransportError>>>,
-    seen: Mutex<Vec<WireRequest>>,
-}
+use super::testkit::{Script as Scripted, ok};
 
-impl Scripted {
-    fn new(answers: Vec<Result<WireResponse, TransportError>>) -> Arc<Self> {
-        Arc::new(Scripted {
-            answers: Mutex::new(answers.into()),
-            seen: Mutex::new(Vec::new()),
-        })
-    }
-    fn seen(&self) -> Vec<WireRequest> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Transport for Scripted {
-    fn send(&self, req: WireRequest) -> BoxFuture<'_, Result<WireResponse, TransportError>> {
-        self.seen.lock().unwrap().push(req);
-        let next = self
-            .answers
-            .lock()
-            .unwrap()
-            .pop_front()
-            .unwrap_or_else(|| Err(TransportError("script exhausted".into())));
-        Box::pin(async move { next })
-    }
-}
-
-fn ok(body: &str) -> Result<WireResponse, TransportError> {
-    Ok(WireResponse {
-        status: 200,
-        headers: vec![],
-        body: body.as_bytes().to_vec(),
-    })
-}
-
-fn err(status: u16, code: &str) -> Result<WireResponse, TransportError> {
+fn err(status: u16, code: &str) -> super::testkit::Answer {
     Ok(WireResponse {
         status,
         headers: vec![],

@@ -440,8 +440,8 @@ pub async fn delete_transit_router_route_entry(
 mod tests {
     use serde_json::json;
 
-    use super::super::testkit::{Script, action, api_params, ok};
     use super::*;
+    use crate::api::testkit::{Script, action, api_params, ok};
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut p: Vec<(String, String)> = v

@@ -409,9 +409,6 @@ fn lenient_bool(value: Option<&Value>) -> Option<bool> {
 
 // ---------------------------------------------------------------------------------------
 
-#[cfg(test)]
-mod testkit;
-
 /// Resource tags as key → value.
 pub type Tags = std::collections::BTreeMap<String, String>;
 
@@ -458,9 +455,9 @@ mod tests {
     use serde::Deserialize;
     use serde_json::json;
 
-    use super::testkit::{Script, ok};
     use super::*;
     use crate::api::Product;
+    use crate::api::testkit::{Script, ok};
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

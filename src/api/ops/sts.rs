@@ -39,8 +39,8 @@ pub async fn get_caller_identity(c: &ReadClient) -> Result<CallerIdentity, CallE
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{Script, action, api_params, ok};
     use super::*;
+    use crate::api::testkit::{Script, action, api_params, ok};
 
     #[tokio::test]
     async fn caller_identity_with_numeric_account() {

@@ -788,9 +788,9 @@ pub async fn delete_vpn_attachment(
 mod tests {
     use serde_json::json;
 
-    use super::super::testkit::{Script, action, api_params, ok};
     use super::*;
     use crate::api::ErrorClass;
+    use crate::api::testkit::{Script, action, api_params, ok};
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -1,5 +1,5 @@
-//! Test support for the typed operations: a transport that answers from a script and
-//! records every request, and clients built on it.
+//! Test support for the API layer: a transport that answers from a script and records
+//! every request, and clients built on it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
