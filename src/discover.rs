@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::api::ops::{Tags, cbn, vpc};
 use crate::api::{CallError, ErrorClass, ReadClient};
-use crate::model::{Kind, glob_match};
+use crate::model::Kind;
 use crate::plan::{Plan, Selector, Target};
 
 /// A key that identifies one resource: its kind and id.
@@ -278,31 +278,47 @@ async fn resolve_targets(
         }
     }
     for ((kind, region), ids) in by_id {
-        let listable = !matches!(
-            kind,
-            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment
-        );
-        let found = if listable && ids.len() > LIST_ALL_THRESHOLD {
-            // Many ids: one paged listing of the region beats batches of 5 ids.
-            let target = plan
-                .targets
-                .iter()
-                .find(|t| t.kind == kind)
-                .expect("grouped from targets");
-            let wanted: BTreeSet<String> = ids.into_iter().collect();
-            list_kind(
-                client,
-                target,
-                kind,
-                &region,
-                &crate::plan::Match::default(),
-            )
-            .await?
-            .into_iter()
-            .filter(|r| wanted.contains(&r.id))
-            .collect()
-        } else {
-            fetch_by_ids(client, kind, &region, ids).await?
+        let target = plan
+            .targets
+            .iter()
+            .find(|t| t.kind == kind)
+            .expect("grouped from targets");
+        let many = ids.len() > LIST_ALL_THRESHOLD;
+        let found = match kind {
+            // Filtered by id (5 per call), or with many ids one paged listing of the region,
+            // which beats batches of 5.
+            Kind::PhysicalConnection | Kind::VirtualBorderRouter | Kind::RouterInterface => {
+                let filter = if many { Vec::new() } else { ids.clone() };
+                let wanted: BTreeSet<String> = ids.into_iter().collect();
+                list_kind(
+                    client,
+                    target,
+                    kind,
+                    &region,
+                    &crate::plan::Match::default(),
+                    &filter,
+                )
+                .await?
+                .into_iter()
+                .filter(|r| wanted.contains(&r.id))
+                .collect()
+            }
+            Kind::BgpGroup | Kind::BgpPeer | Kind::VpnAttachment | Kind::VpnConnection if many => {
+                let wanted: BTreeSet<String> = ids.into_iter().collect();
+                list_kind(
+                    client,
+                    target,
+                    kind,
+                    &region,
+                    &crate::plan::Match::default(),
+                    &[],
+                )
+                .await?
+                .into_iter()
+                .filter(|r| wanted.contains(&r.id))
+                .collect()
+            }
+            _ => fetch_by_ids(client, kind, &region, ids).await?,
         };
         for r in found {
             inv.insert(r);
@@ -354,7 +370,8 @@ async fn resolve_targets(
     Ok(())
 }
 
-/// Look resources up by id; ids that do not exist are simply not returned.
+/// Look resources up by id, for the kinds the API cannot filter by several ids (BGP, TR
+/// attachments, IPsec connections); ids that do not exist are simply not returned.
 async fn fetch_by_ids(
     client: &ReadClient,
     kind: Kind,
@@ -364,40 +381,6 @@ async fn fetch_by_ids(
     let c = client.clone();
     let region_s = region.to_string();
     Ok(match kind {
-        Kind::PhysicalConnection => {
-            let f = vpc::PhysicalConnectionFilter {
-                physical_connection_ids: ids,
-                ..Default::default()
-            };
-            vpc::describe_physical_connections(&c, region, &f)
-                .await?
-                .iter()
-                .map(|p| pc_resource(region, p))
-                .collect()
-        }
-        Kind::VirtualBorderRouter => {
-            let f = vpc::VbrFilter {
-                vbr_ids: ids,
-                include_cross_account: true,
-                ..Default::default()
-            };
-            vpc::describe_virtual_border_routers(&c, region, &f)
-                .await?
-                .iter()
-                .map(|v| vbr_resource(region, v))
-                .collect()
-        }
-        Kind::RouterInterface => {
-            let f = vpc::RouterInterfaceFilter {
-                router_interface_ids: ids,
-                ..Default::default()
-            };
-            vpc::describe_router_interfaces(&c, region, &f)
-                .await?
-                .iter()
-                .map(|i| ri_resource(region, i))
-                .collect()
-        }
         Kind::BgpGroup => {
             let groups = concurrently(ids, move |id| {
                 let (c, region) = (c.clone(), region_s.clone());
@@ -494,7 +477,12 @@ async fn fetch_by_ids(
                 .map(|v| vpn_connection_resource(region, &v))
                 .collect()
         }
-        Kind::RouteTableAssociation
+        // Circuits, VBRs and router interfaces are listed with an id filter (`list_kind`);
+        // the route-table kinds are never targets.
+        Kind::PhysicalConnection
+        | Kind::VirtualBorderRouter
+        | Kind::RouterInterface
+        | Kind::RouteTableAssociation
         | Kind::RouteTablePropagation
         | Kind::TransitRouterRouteEntry => Vec::new(),
     })
@@ -589,21 +577,27 @@ async fn list_for_selector(
     let Selector::Match(m) = &t.selector else {
         return Ok(Vec::new());
     };
-    list_kind(client, t, t.kind, &t.region, m).await
+    list_kind(client, t, t.kind, &t.region, m, &[]).await
 }
 
 /// Every resource of `kind` in `region` within the scope of `m`'s link fields (`t` names
-/// the target in errors).
+/// the target in errors); circuits, VBRs and router interfaces filtered by `ids` when given
+/// (batched 5 per call by the ops layer).
 async fn list_kind(
     client: &ReadClient,
     t: &Target,
     kind: Kind,
     region: &str,
     m: &crate::plan::Match,
+    ids: &[String],
 ) -> Result<Vec<Resource>, DiscoverError> {
     Ok(match kind {
         Kind::PhysicalConnection => {
-            vpc::describe_physical_connections(client, region, &Default::default())
+            let f = vpc::PhysicalConnectionFilter {
+                physical_connection_ids: ids.to_vec(),
+                ..Default::default()
+            };
+            vpc::describe_physical_connections(client, region, &f)
                 .await?
                 .iter()
                 .map(|p| pc_resource(region, p))
@@ -611,6 +605,7 @@ async fn list_kind(
         }
         Kind::VirtualBorderRouter => {
             let f = vpc::VbrFilter {
+                vbr_ids: ids.to_vec(),
                 physical_connection_ids: m.physical_connection.iter().cloned().collect(),
                 include_cross_account: true,
                 ..Default::default()
@@ -622,7 +617,11 @@ async fn list_kind(
                 .collect()
         }
         Kind::RouterInterface => {
-            vpc::describe_router_interfaces(client, region, &Default::default())
+            let f = vpc::RouterInterfaceFilter {
+                router_interface_ids: ids.to_vec(),
+                ..Default::default()
+            };
+            vpc::describe_router_interfaces(client, region, &f)
                 .await?
                 .iter()
                 .map(|i| ri_resource(region, i))
@@ -1159,9 +1158,4 @@ async fn expand(client: &ReadClient, inv: &mut Inventory) -> Result<(), Discover
         }
     }
     Ok(())
-}
-
-/// Does `pattern` (a glob) match `name`? Re-exported for renderers and tests.
-pub fn name_matches(pattern: &str, name: &str) -> bool {
-    glob_match(pattern, name)
 }

@@ -141,18 +141,6 @@ impl Graph {
             |e| matches!(&e.disposition, Disposition::Blocked { why } if why.contains("protected")),
         )
     }
-
-    /// The petgraph of the steps (node weight = step id).
-    pub fn dag(&self) -> DiGraph<usize, ()> {
-        let mut g = DiGraph::new();
-        let nodes: Vec<NodeIndex> = self.steps.iter().map(|s| g.add_node(s.id)).collect();
-        for s in &self.steps {
-            for d in &s.depends_on {
-                g.add_edge(nodes[*d], nodes[s.id], ());
-            }
-        }
-        g
-    }
 }
 
 /// Why a graph cannot be built.

@@ -179,11 +179,6 @@ impl State {
         }
     }
 
-    /// The earliest pending deadline, if any (for tests and `decom emulator` tooling).
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.pending.iter().map(|(at, _)| *at).min()
-    }
-
     fn apply(&mut self, effect: Effect) {
         match effect {
             Effect::PcStatus(id, s) => {

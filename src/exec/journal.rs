@@ -146,7 +146,6 @@ fn alive(pid: u32) -> bool {
 /// An open journal holding the plan's lock (released on drop).
 #[derive(Debug)]
 pub struct Journal {
-    dir: PathBuf,
     file: File,
     lock: PathBuf,
     /// A stale lock that was taken over (for the report).
@@ -268,7 +267,6 @@ impl Journal {
             .open(&path)
             .map_err(io(&path))?;
         Ok(Journal {
-            dir: dir.to_path_buf(),
             file,
             lock,
             took_over,
@@ -324,11 +322,6 @@ impl Journal {
             interrupted,
         });
         let _ = self.file.sync_all();
-    }
-
-    /// The journal's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 
