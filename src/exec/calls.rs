@@ -128,40 +128,17 @@ pub async fn probe(w: &WriteClient, step: &Step) -> Result<Probe, CallError> {
             .next()
             .map_or_else(Probe::gone, |s| Probe::of(&s))
     };
+    if super::poll::listable(step.kind) {
+        // The same queries the coalesced poller sends, for this one resource.
+        let ids = vec![step.resource.clone()];
+        let scope = super::poll::Scope::of(step);
+        return match super::poll::query(w, &scope, Some(&ids), true).await {
+            Ok((states, _)) => Ok(states.get(id).map_or_else(Probe::gone, |s| Probe::of(s))),
+            Err(e) if e.class() == ErrorClass::Gone => Ok(Probe::gone()),
+            Err(e) => Err(e),
+        };
+    }
     let res = match step.kind {
-        Kind::PhysicalConnection => {
-            let f = vpc::PhysicalConnectionFilter {
-                physical_connection_ids: vec![id.to_string()],
-                ..Default::default()
-            };
-            vpc::describe_physical_connections(&c, r, &f)
-                .await
-                .map(|v| one(v.into_iter().map(|p| p.status).collect()))
-        }
-        Kind::VirtualBorderRouter => {
-            let f = vpc::VbrFilter {
-                vbr_ids: vec![id.to_string()],
-                include_cross_account: true,
-                ..Default::default()
-            };
-            vpc::describe_virtual_border_routers(&c, r, &f)
-                .await
-                .map(|v| {
-                    one(v
-                        .into_iter()
-                        .map(|x| x.status.to_ascii_lowercase())
-                        .collect())
-                })
-        }
-        Kind::RouterInterface => {
-            let f = vpc::RouterInterfaceFilter {
-                router_interface_ids: vec![id.to_string()],
-                ..Default::default()
-            };
-            vpc::describe_router_interfaces(&c, r, &f)
-                .await
-                .map(|v| one(v.into_iter().map(|x| x.status).collect()))
-        }
         Kind::BgpGroup => {
             let f = vpc::BgpGroupFilter {
                 bgp_group_id: Some(id.to_string()),
@@ -180,44 +157,15 @@ pub async fn probe(w: &WriteClient, step: &Step) -> Result<Probe, CallError> {
                 .await
                 .map(|v| one(v.into_iter().map(|x| x.status).collect()))
         }
-        Kind::RouteTableAssociation | Kind::RouteTablePropagation => {
-            let (att, vtb) = link(id);
-            let q = cbn::RouteTableLinkQuery {
-                transit_router_attachment_id: Some(att.to_string()),
-                ..Default::default()
-            };
-            let list = if step.kind == Kind::RouteTableAssociation {
-                cbn::list_transit_router_route_table_associations(&c, &q).await
-            } else {
-                cbn::list_transit_router_route_table_propagations(&c, &q).await
-            };
-            list.map(|v| {
-                one(v
-                    .into_iter()
-                    .filter(|l| l.transit_router_route_table_id == vtb)
-                    .map(|l| l.status)
-                    .collect())
-            })
-        }
         Kind::TransitRouterRouteEntry => Ok(Probe::of("unknown")),
-        Kind::TransitRouterVbrAttachment => {
-            let q = cbn::AttachmentQuery {
-                transit_router_attachment_id: Some(id.to_string()),
-                ..Default::default()
-            };
-            cbn::list_transit_router_vbr_attachments(&c, &q)
-                .await
-                .map(|v| one(v.into_iter().map(|a| a.status).collect()))
-        }
-        Kind::TransitRouterVpnAttachment => {
-            let q = cbn::AttachmentQuery {
-                transit_router_attachment_id: Some(id.to_string()),
-                ..Default::default()
-            };
-            cbn::list_transit_router_vpn_attachments(&c, &q)
-                .await
-                .map(|v| one(v.into_iter().map(|a| a.status).collect()))
-        }
+        // Listable kinds returned above.
+        Kind::PhysicalConnection
+        | Kind::VirtualBorderRouter
+        | Kind::RouterInterface
+        | Kind::RouteTableAssociation
+        | Kind::RouteTablePropagation
+        | Kind::TransitRouterVbrAttachment
+        | Kind::TransitRouterVpnAttachment => Ok(Probe::gone()),
         Kind::VpnAttachment => vpc::describe_vpn_attachments(&c, r, Some(id))
             .await
             .map(|v| {

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use super::calls::{self, Probe};
 use super::{Ctx, Event, Outcome};
 use crate::api::ops::{cbn, vpc};
-use crate::api::{CallError, ErrorClass};
+use crate::api::{CallError, ErrorClass, WriteClient};
 use crate::graph::Step;
 use crate::model::Kind;
 
@@ -33,7 +33,8 @@ pub struct Scope {
 }
 
 impl Scope {
-    fn of(step: &Step) -> Scope {
+    /// The scope a step's resource is polled in.
+    pub(super) fn of(step: &Step) -> Scope {
         let key = match step.kind {
             Kind::RouteTableAssociation | Kind::RouteTablePropagation => step
                 .resource
@@ -264,6 +265,20 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
     }
 }
 
+/// The kinds [`query`] lists (by id filter, table or router).
+pub(super) fn listable(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::PhysicalConnection
+            | Kind::VirtualBorderRouter
+            | Kind::RouterInterface
+            | Kind::RouteTableAssociation
+            | Kind::RouteTablePropagation
+            | Kind::TransitRouterVbrAttachment
+            | Kind::TransitRouterVpnAttachment
+    )
+}
+
 /// One call (or a few pages) for every pending step of a scope: id → current state.
 ///
 /// A listing of more than one page is not a snapshot: items deleted while it is read shift
@@ -274,12 +289,20 @@ async fn probe_scope(
     scope: &Scope,
     steps: &[Step],
 ) -> Result<HashMap<String, String>, CallError> {
+    if !listable(scope.kind) {
+        // Scopes of one resource (a VPN gateway's connections): the step's own probe; every
+        // step of the scope shares its answer.
+        let p = calls::probe(&ctx.client, &steps[0]).await?;
+        return Ok(steps
+            .iter()
+            .map(|s| (s.resource.clone(), p.state.clone()))
+            .collect());
+    }
     let ids: Vec<String> = steps.iter().map(|s| s.resource.clone()).collect();
     let filtered = ids.len() <= FILTER_IDS;
     let (mut out, listed) = query(
-        ctx,
+        &ctx.client,
         scope,
-        steps,
         if filtered { Some(&ids) } else { None },
         false,
     )
@@ -291,12 +314,7 @@ async fn probe_scope(
             .cloned()
             .collect();
         if !absent.is_empty() {
-            let absent_steps: Vec<Step> = steps
-                .iter()
-                .filter(|s| absent.contains(&s.resource))
-                .cloned()
-                .collect();
-            let (found, _) = query(ctx, scope, &absent_steps, Some(&absent), true).await?;
+            let (found, _) = query(&ctx.client, scope, Some(&absent), true).await?;
             out.extend(found);
         }
     }
@@ -307,14 +325,13 @@ async fn probe_scope(
 /// links and attachments by their table or router, or `one_by_one`) or by listing the
 /// whole scope. Returns the states and how many
 /// items the answer held.
-async fn query(
-    ctx: &Ctx,
+pub(super) async fn query(
+    client: &WriteClient,
     scope: &Scope,
-    steps: &[Step],
     ids: Option<&Vec<String>>,
     one_by_one: bool,
 ) -> Result<(HashMap<String, String>, usize), CallError> {
-    let c = ctx.client.reader();
+    let c = client.reader();
     let region = scope.region.as_str();
     let by_id = ids.cloned().unwrap_or_default();
     let mut out = HashMap::new();
@@ -415,14 +432,8 @@ async fn query(
                 }
             }
         }
-        _ => {
-            // Scopes of one resource (a VPN gateway's connections, anything else): the step's
-            // own probe; every step of the scope shares its answer.
-            let p = calls::probe(&ctx.client, &steps[0]).await?;
-            for s in steps {
-                put(s.resource.clone(), p.state.clone());
-            }
-        }
+        // Not listable: answered by `calls::probe` (see `probe_scope`).
+        _ => {}
     }
     Ok((out, listed))
 }
