@@ -842,10 +842,10 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         OutputFormat::Json => {
             let mut v = crate::progress::report_json(&report);
             v["event"] = serde_json::json!("report");
-            emit(&v.to_string());
+            crate::progress::emit(&v.to_string());
         }
-        OutputFormat::Markdown => emit(&crate::progress::report_markdown(&report)),
-        OutputFormat::Human => emit(&crate::progress::report_human(&report)),
+        OutputFormat::Markdown => crate::progress::emit(&crate::progress::report_markdown(&report)),
+        OutputFormat::Human => crate::progress::emit(&crate::progress::report_human(&report)),
     }
     let calls: u64 =
         client.call_counts().values().sum::<u64>() + reader.call_counts().values().sum::<u64>();
@@ -861,12 +861,4 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         }
         Ok(exit::PARTIAL)
     }
-}
-
-/// Write to stdout, ignoring a closed pipe (a consumer that went away must not turn a
-/// finished apply into a crash).
-fn emit(text: &str) {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", text.trim_end()).and_then(|()| out.flush());
 }

@@ -58,17 +58,22 @@ fn outcome_text(o: &Outcome) -> String {
     }
 }
 
+/// Write a line to stdout, ignoring a closed pipe: a reader that went away must not stop an
+/// apply or turn a finished one into a crash.
+pub fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", text.trim_end()).and_then(|()| out.flush());
+}
+
 /// Consume events until the executor drops its sender.
 pub async fn consume(mut events: UnboundedReceiver<Event>, graph: Graph, mode: Mode) {
     let start = Instant::now();
     match mode {
         Mode::Json => {
-            use std::io::Write as _;
             while let Some(e) = events.recv().await {
                 if let Ok(line) = serde_json::to_string(&e) {
-                    // A closed stdout (a reader that went away) must not stop the apply.
-                    let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+                    emit(&line);
                 }
             }
         }
