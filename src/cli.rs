@@ -759,9 +759,9 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
     if graph.steps.is_empty() {
         eprintln!("nothing to do: {gone} target(s) already gone");
         if args.output == OutputFormat::Json {
-            println!(
-                "{}",
-                serde_json::json!({"event": "report", "format_version": 1, "complete": true, "steps": []})
+            crate::progress::emit(
+                &serde_json::json!({"event": "report", "format_version": 1, "complete": true, "steps": []})
+                    .to_string(),
             );
         }
         return Ok(exit::SUCCESS);
