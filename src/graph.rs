@@ -177,163 +177,17 @@ struct Draft {
     reason: String,
 }
 
-/// A step template: action, API operation, status waited for, reason.
-type StepSpec = (Action, &'static str, Option<&'static str>, String);
-
-/// The steps that remove `r`, given its status; `Err` when the status allows none.
-fn steps_for(r: &Resource) -> Result<Vec<StepSpec>, String> {
-    let s = r.status.as_str();
-    let w =
-        |api: &'static str, until: &'static str, why: String| (Action::Wait, api, Some(until), why);
-    Ok(match r.kind {
-        Kind::PhysicalConnection => {
-            let d = (Action::Delete, "DeletePhysicalConnection", None, "the circuit itself".to_string());
-            match s {
-                "Enabled" => vec![
-                    (Action::Terminate, "TerminatePhysicalConnection", None, "Enabled circuits are terminated before deletion".into()),
-                    w("DescribePhysicalConnections", "Terminated", "DeletePhysicalConnection needs Terminated".into()),
-                    d,
-                ],
-                "Initial" | "Approved" | "Allocated" | "Confirmed" => vec![
-                    (Action::Cancel, "CancelPhysicalConnection", None, format!("{s} (never enabled): cancel before deletion")),
-                    w("DescribePhysicalConnections", "Canceled", "DeletePhysicalConnection needs Canceled".into()),
-                    d,
-                ],
-                "Terminating" => vec![w("DescribePhysicalConnections", "Terminated", "already Terminating".into()), d],
-                "Canceled" | "Rejected" | "AllocationFailed" | "Allocation Failed" | "Terminated" => vec![d],
-                other => return Err(format!("status {other}: no documented way to remove it from this state (wait until it is Allocated)")),
-            }
-        }
-        Kind::VirtualBorderRouter => {
-            let d = (Action::Delete, "DeleteVirtualBorderRouter", None, "the VBR itself".to_string());
-            match s {
-                "unconfirmed" | "active" | "terminated" => vec![d],
-                "terminating" => vec![w("DescribeVirtualBorderRouters", "terminated", "still terminating".into()), d],
-                "recovering" => vec![w("DescribeVirtualBorderRouters", "active", "still recovering".into()), d],
-                "deleting" => vec![w("DescribeVirtualBorderRouters", "gone", "already deleting".into())],
-                other => return Err(format!("status {other}: not deletable")),
-            }
-        }
-        Kind::RouterInterface => {
-            let d = (Action::Delete, "DeleteRouterInterface", None, "only Idle/Inactive interfaces can be deleted".to_string());
-            let deact = (Action::Deactivate, "DeactivateRouterInterface", None, "Active interfaces are deactivated first".to_string());
-            let wait_inactive = w("DescribeRouterInterfaces", "Inactive", "DeleteRouterInterface needs Inactive".into());
-            match s {
-                "Active" => vec![deact, wait_inactive, d],
-                "Idle" | "Inactive" => vec![d],
-                "Deactivating" => vec![wait_inactive, d],
-                "Activating" => vec![w("DescribeRouterInterfaces", "Active", "still activating".into()), deact, wait_inactive, d],
-                other => return Err(format!("status {other}: not deletable")),
-            }
-        }
-        Kind::BgpPeer => vec![(Action::Delete, "DeleteBgpPeer", None, "peers go before their group".into())],
-        Kind::BgpGroup => vec![(Action::Delete, "DeleteBgpGroup", None, "BGP groups block DeleteVirtualBorderRouter (DependencyViolation.BgpGroup)".into())],
-        Kind::RouteTableAssociation => match s {
-            "Dissociating" => vec![w("ListTransitRouterRouteTableAssociations", "gone", "already dissociating".into())],
-            _ => vec![
-                (Action::Dissociate, "DissociateTransitRouterAttachmentFromRouteTable", None, "associations block the attachment's deletion (OperationFailed.RouteTableAssociationExist)".into()),
-                w("ListTransitRouterRouteTableAssociations", "gone", "dissociation is asynchronous".into()),
-            ],
-        },
-        Kind::RouteTablePropagation => match s {
-            "Disabling" => vec![w("ListTransitRouterRouteTablePropagations", "gone", "already disabling".into())],
-            _ => vec![
-                (Action::DisablePropagation, "DisableTransitRouterRouteTablePropagation", None, "propagations block the attachment's deletion".into()),
-                w("ListTransitRouterRouteTablePropagations", "gone", "disabling is asynchronous".into()),
-            ],
-        },
-        Kind::TransitRouterRouteEntry => vec![(Action::Delete, "DeleteTransitRouterRouteEntry", None, "routes via the attachment block its deletion (OperationFailed.RouteEntryExist)".into())],
-        Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
-            let (api, list) = if r.kind == Kind::TransitRouterVbrAttachment {
-                ("DeleteTransitRouterVbrAttachment", "ListTransitRouterVbrAttachments")
-            } else {
-                ("DeleteTransitRouterVpnAttachment", "ListTransitRouterVpnAttachments")
-            };
-            let gone = w(list, "gone", "deletion is asynchronous (Detaching)".into());
-            match s {
-                "Detaching" => vec![gone],
-                "Attaching" => vec![w(list, "Attached", "still attaching".into()), (Action::Delete, api, None, "the attachment itself".into()), gone],
-                _ => vec![(Action::Delete, api, None, "the attachment itself".into()), gone],
-            }
-        }
-        Kind::VpnAttachment => vec![(Action::Delete, "DeleteVpnAttachment", None, "the TR-bound IPsec connection itself".into())],
-        Kind::VpnConnection => vec![
-            (Action::Delete, "DeleteVpnConnection", None, "the IPsec connection itself".into()),
-            w("DescribeVpnGateway", "active", "the gateway is updating until the deletion completes".into()),
-        ],
-    })
-}
-
-/// Blockers of `r` that need cascade (separate resources), and parts of `r` that go with it.
+/// Blockers of `r` that need cascade (separate resources), and parts of `r` that go with it,
+/// as its kind declares them.
 fn dependents(inv: &Inventory, r: &Resource) -> (Vec<Key>, Vec<Key>) {
-    let keys = |kind: Kind| {
-        inv.children(kind, &r.id)
-            .map(Resource::key)
+    let keys = |kinds: &[Kind]| {
+        kinds
+            .iter()
+            .flat_map(|k| inv.children(*k, &r.id).map(Resource::key))
             .collect::<Vec<_>>()
     };
-    match r.kind {
-        Kind::PhysicalConnection => (keys(Kind::VirtualBorderRouter), vec![]),
-        Kind::VirtualBorderRouter => {
-            let mut b = keys(Kind::RouterInterface);
-            b.extend(keys(Kind::BgpGroup));
-            b.extend(keys(Kind::TransitRouterVbrAttachment));
-            (b, vec![])
-        }
-        Kind::BgpGroup => (vec![], keys(Kind::BgpPeer)),
-        Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
-            let mut parts = keys(Kind::RouteTableAssociation);
-            parts.extend(keys(Kind::RouteTablePropagation));
-            parts.extend(keys(Kind::TransitRouterRouteEntry));
-            (vec![], parts)
-        }
-        Kind::VpnAttachment => (keys(Kind::TransitRouterVpnAttachment), vec![]),
-        _ => (vec![], vec![]),
-    }
-}
-
-/// Why `r` can never be removed by decom, and who can remove it.
-fn unremovable(inv: &Inventory, r: &Resource) -> Option<String> {
-    match r.kind {
-        Kind::VirtualBorderRouter => {
-            let owner = r.owner.as_deref()?;
-            if r.status == "unconfirmed" {
-                return None;
-            }
-            let _ = inv;
-            Some(format!(
-                "{} belongs to account {owner} and is {}: only that account can delete it \
-                 (DeleteVirtualBorderRouter would answer Forbidden.OperationNotAllowedByUser)",
-                r.id, r.status
-            ))
-        }
-        Kind::PhysicalConnection => {
-            let hosted: u64 = r.fact("hosted_connections").parse().unwrap_or(0);
-            (hosted > 0).then(|| {
-                format!(
-                    "{} carries {hosted} hosted connection(s): their owners must delete them first \
-                     (TerminatePhysicalConnection would answer OperationFailed.VpconnAttached)",
-                    r.id
-                )
-            })
-        }
-        Kind::RouterInterface => {
-            if r.fact("charge_type") == "PrePaid" {
-                Some(format!(
-                    "{} is a prepaid router interface: it cannot be deleted before its subscription ends \
-                     (InvalidRouterInterfaceChargeType.Malformed); ask Alibaba Cloud billing",
-                    r.id
-                ))
-            } else if r.fact("business_status") == "FinancialLocked" && r.status == "Active" {
-                Some(format!(
-                    "{} is financially locked: settle the overdue bill first (Forbidden.FinancialLocked)",
-                    r.id
-                ))
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
+    let spec = r.kind.spec();
+    (keys(spec.blockers()), keys(spec.parts()))
 }
 
 /// Build the graph for a plan over what discovery found.
@@ -408,7 +262,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             }
             continue;
         }
-        if let Some(u) = unremovable(inv, r) {
+        if let Some(u) = r.kind.spec().unremovable(inv, r) {
             blocked.insert(key.clone(), u);
             continue;
         }
@@ -421,16 +275,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         {
             blockers_of.entry(key.clone()).or_default().push(k.clone());
             let dep = &inv.resources[k];
-            let verb = match (dep.kind, r.kind) {
-                (Kind::VirtualBorderRouter, _) => "sits on",
-                (Kind::BgpPeer, _) => "is a peer of",
-                (Kind::RouteTableAssociation | Kind::RouteTablePropagation, _) => {
-                    "is a route-table link of"
-                }
-                (Kind::TransitRouterRouteEntry, _) => "routes via",
-                (Kind::TransitRouterVpnAttachment, Kind::VpnAttachment) => "binds",
-                _ => "is attached to",
-            };
+            let verb = dep.kind.spec().relation(r.kind);
             let text = format!("{} {verb} {}", dep.id, r.id);
             if why.contains_key(k) {
                 continue;
@@ -537,16 +382,16 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         if !needed.contains(key) {
             continue;
         }
-        match steps_for(r) {
+        match r.kind.spec().steps(r) {
             Ok(steps) => {
                 let start = drafts.len();
-                for (action, api, until, reason) in steps {
+                for s in steps {
                     drafts.push(Draft {
                         key: key.clone(),
-                        action,
-                        api,
-                        until: until.map(str::to_string),
-                        reason,
+                        action: s.action,
+                        api: s.api,
+                        until: s.until.map(str::to_string),
+                        reason: s.reason,
                     });
                 }
                 first_last.insert(key.clone(), (start, drafts.len() - 1));
@@ -560,7 +405,8 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         entries.push(entry);
     }
     // 4. Edges: within a resource in order; a blocker's last step before its dependent's
-    // first; IPsec connections of one VPN gateway one at a time.
+    // first; resources of one serialisation scope (IPsec connections of one VPN gateway)
+    // one at a time.
     let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); drafts.len()];
     for (first, last) in first_last.values() {
         for (s, d) in deps.iter_mut().enumerate().take(*last + 1).skip(first + 1) {
@@ -577,13 +423,17 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             }
         }
     }
-    let mut by_gateway: BTreeMap<String, Vec<&Key>> = BTreeMap::new();
-    for key in first_last.keys().filter(|k| k.0 == Kind::VpnConnection) {
-        if let Some(gw) = inv.resources.get(key).and_then(|r| r.parent.clone()) {
-            by_gateway.entry(gw).or_default().push(key);
+    let mut serial: BTreeMap<String, Vec<&Key>> = BTreeMap::new();
+    for key in first_last.keys() {
+        if let Some(scope) = inv
+            .resources
+            .get(key)
+            .and_then(|r| r.kind.spec().serial_scope(r))
+        {
+            serial.entry(scope).or_default().push(key);
         }
     }
-    for conns in by_gateway.values() {
+    for conns in serial.values() {
         for pair in conns.windows(2) {
             let (_, prev_last) = first_last[pair[0]];
             let (next_first, _) = first_last[pair[1]];

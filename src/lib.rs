@@ -1,18 +1,21 @@
 //! decom: a declarative teardown engine for Alibaba Cloud networking.
 //!
-//! # Layout
+//! # Layout: the path of one plan
+//! 1. [`plan`]: the plan file (YAML) is loaded and validated with source locations.
+//! 2. [`discover`]: read-only discovery resolves the targets and, kind by kind, everything
+//!    that blocks their deletion (the inventory).
+//! 3. [`graph`]: the petgraph DAG of steps, blocker explanations, ClientTokens.
+//! 4. [`render`]: the preview (human diff, JSON, Markdown, DOT, Mermaid) — or
+//! 5. [`exec`]: the executor runs the graph: scheduler, retries by error class, rate
+//!    limits, coalesced waits, journal and lock; [`progress`] reports it as it goes;
+//! 6. the final report ([`progress`], [`render`]) and the documented exit codes ([`exit`]).
+//!
+//! What each kind of resource is — how it is listed, found as a blocker, removed, waited for
+//! and explained — lives in one module per kind under [`kinds`], the registry every stage
+//! above iterates. Beside the path:
 //! - [`api`]: the Alibaba Cloud RPC layer (request value, V1/V3 signing and verification,
 //!   credentials, endpoints, transports, error classes, typed operations, paging).
 //! - [`model`]: shared vocabulary (kinds, regions, step actions, globs).
-//! - [`plan`]: the plan file format, loading and validation with source locations.
-//! - [`discover`]: read-only discovery of targets and their blockers (the inventory).
-//! - [`graph`]: the petgraph DAG of steps, blocker explanations, ClientTokens.
-//! - [`progress`]: apply reporters (progress bars, log lines, JSON lines) and the final
-//!   report.
-//! - [`render`]: previews and reports: human diff, JSON, Markdown, DOT, Mermaid.
-//! - [`exec`]: the executor: scheduler, retries by error class, rate limits, waits,
-//!   journal and lock.
-//! - [`exit`]: the documented process exit codes, in one place.
 //! - [`emulator`]: the local Alibaba Cloud emulator (world file, state, per-operation
 //!   rules, HTTP front) used by the demo, the tests and rehearsals.
 //! - [`cli`]: clap definitions and the command implementations the binary calls.
@@ -24,6 +27,7 @@ pub mod emulator;
 pub mod exec;
 pub mod exit;
 pub mod graph;
+pub mod kinds;
 pub mod model;
 pub mod plan;
 pub mod progress;

@@ -1,110 +1,11 @@
-//! Shared vocabulary: resource kinds (with their plan names and id prefixes), the regions
-//! decom knows, and the steps that remove a resource.
+//! Shared vocabulary: resource kinds (declared by the [`crate::kinds`] registry and
+//! re-exported here), the regions decom knows, and the steps that remove a resource.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A kind of resource decom can remove (or must remove on the way).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// Express Connect circuit (`pc-`).
-    PhysicalConnection,
-    /// Virtual border router (`vbr-`).
-    VirtualBorderRouter,
-    /// Router interface on a VBR (`ri-`).
-    RouterInterface,
-    /// BGP group on a VBR (`bgpg-`).
-    BgpGroup,
-    /// BGP peer in a group (`bgp-`).
-    BgpPeer,
-    /// Transit-router attachment of a VBR (`tr-attach-`).
-    TransitRouterVbrAttachment,
-    /// Transit-router attachment of an IPsec connection (`tr-attach-`).
-    TransitRouterVpnAttachment,
-    /// IPsec connection bound to a transit router (`vco-`).
-    VpnAttachment,
-    /// IPsec connection bound to a VPN gateway (`vco-`).
-    VpnConnection,
-    /// A route-table association of a TR attachment (`<tr-attach-…>/<vtb-…>`).
-    RouteTableAssociation,
-    /// A route-table propagation of a TR attachment (`<tr-attach-…>/<vtb-…>`).
-    RouteTablePropagation,
-    /// A custom TR route entry whose next hop is an attachment (`rte-`).
-    TransitRouterRouteEntry,
-}
-
-impl Kind {
-    /// Kinds a plan may name as targets, in the order the README lists them.
-    pub const TARGETABLE: [Kind; 9] = [
-        Kind::PhysicalConnection,
-        Kind::VirtualBorderRouter,
-        Kind::RouterInterface,
-        Kind::BgpGroup,
-        Kind::BgpPeer,
-        Kind::TransitRouterVbrAttachment,
-        Kind::TransitRouterVpnAttachment,
-        Kind::VpnAttachment,
-        Kind::VpnConnection,
-    ];
-
-    /// The name used in plan files and outputs.
-    pub fn plan_name(self) -> &'static str {
-        match self {
-            Kind::PhysicalConnection => "physical_connection",
-            Kind::VirtualBorderRouter => "virtual_border_router",
-            Kind::RouterInterface => "router_interface",
-            Kind::BgpGroup => "bgp_group",
-            Kind::BgpPeer => "bgp_peer",
-            Kind::TransitRouterVbrAttachment => "transit_router_vbr_attachment",
-            Kind::TransitRouterVpnAttachment => "transit_router_vpn_attachment",
-            Kind::VpnAttachment => "vpn_attachment",
-            Kind::VpnConnection => "vpn_connection",
-            Kind::RouteTableAssociation => "route_table_association",
-            Kind::RouteTablePropagation => "route_table_propagation",
-            Kind::TransitRouterRouteEntry => "transit_router_route_entry",
-        }
-    }
-
-    /// The kind with this plan name (targetable kinds only).
-    pub fn from_plan_name(name: &str) -> Option<Kind> {
-        Kind::TARGETABLE.into_iter().find(|k| k.plan_name() == name)
-    }
-
-    /// The id prefix of this kind's ids.
-    pub fn id_prefix(self) -> &'static str {
-        match self {
-            Kind::PhysicalConnection => "pc-",
-            Kind::VirtualBorderRouter => "vbr-",
-            Kind::RouterInterface => "ri-",
-            Kind::BgpGroup => "bgpg-",
-            Kind::BgpPeer => "bgp-",
-            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => "tr-attach-",
-            Kind::VpnAttachment | Kind::VpnConnection => "vco-",
-            Kind::RouteTableAssociation | Kind::RouteTablePropagation => "tr-attach-",
-            Kind::TransitRouterRouteEntry => "rte-",
-        }
-    }
-
-    /// True for kinds whose ids live in a region (Vpc); TR attachments are global (Cbn).
-    pub fn is_regional(self) -> bool {
-        !matches!(
-            self,
-            Kind::TransitRouterVbrAttachment
-                | Kind::TransitRouterVpnAttachment
-                | Kind::RouteTableAssociation
-                | Kind::RouteTablePropagation
-                | Kind::TransitRouterRouteEntry
-        )
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.plan_name())
-    }
-}
+pub use crate::kinds::Kind;
 
 /// Alibaba Cloud region ids decom accepts in plans (public regions).
 pub const REGIONS: &[&str] = &[
@@ -217,14 +118,6 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plan_names_round_trip() {
-        for k in Kind::TARGETABLE {
-            assert_eq!(Kind::from_plan_name(k.plan_name()), Some(k));
-        }
-        assert_eq!(Kind::from_plan_name("route_table_association"), None);
-    }
 
     #[test]
     fn globs() {

@@ -71,17 +71,10 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The deadline of one step: the override, else per kind (longer than Terraform's
-    /// defaults: 20 min for circuits, 15 for TR attachments, 5 for the rest).
+    /// The deadline of one step: the override, else the kind's (longer than Terraform's
+    /// defaults: 30 min for circuits, 20 for TR attachments, 10 for the rest).
     pub fn deadline(&self, kind: Kind) -> Duration {
-        if let Some(t) = self.step_timeout {
-            return t;
-        }
-        Duration::from_secs(match kind {
-            Kind::PhysicalConnection => 30 * 60,
-            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => 20 * 60,
-            _ => 10 * 60,
-        })
+        self.step_timeout.unwrap_or_else(|| kind.spec().deadline())
     }
 }
 
@@ -612,12 +605,8 @@ async fn wait_step(ctx: &Arc<Ctx>, step: &Step) -> (Outcome, u32) {
 /// circuits weigh most, mutations least): the priority of each step's calls.
 fn tails(graph: &Graph) -> Vec<u64> {
     let cost = |s: &Step| -> u64 {
-        match (s.action, s.kind) {
-            (Action::Wait, Kind::PhysicalConnection) => 600,
-            (Action::Wait, Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment) => {
-                120
-            }
-            (Action::Wait, _) => 30,
+        match s.action {
+            Action::Wait => s.kind.spec().wait_weight(),
             _ => 1,
         }
     };

@@ -15,48 +15,16 @@ use tokio::time::Instant;
 
 use super::calls::{self, Probe};
 use super::{Ctx, Event, Outcome};
-use crate::api::ops::{cbn, vpc};
 use crate::api::{CallError, ErrorClass, WriteClient};
 use crate::graph::Step;
+use crate::kinds::PollScope;
 use crate::model::Kind;
 
 /// Ids per filtered call (the API's filter limit).
 const FILTER_IDS: usize = 5;
 
 /// What a poll scope lists.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Scope {
-    kind: Kind,
-    region: String,
-    /// Transit router, route table or VPN gateway; empty for regional listings.
-    key: String,
-}
-
-impl Scope {
-    /// The scope a step's resource is polled in.
-    pub(super) fn of(step: &Step) -> Scope {
-        let key = match step.kind {
-            Kind::RouteTableAssociation | Kind::RouteTablePropagation => step
-                .resource
-                .split_once('/')
-                .map(|(_, t)| t.to_string())
-                .unwrap_or_default(),
-            Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
-                step.scope.clone().unwrap_or_else(|| step.resource.clone())
-            }
-            Kind::VpnConnection => step.parent.clone().unwrap_or_default(),
-            Kind::PhysicalConnection | Kind::VirtualBorderRouter | Kind::RouterInterface => {
-                String::new()
-            }
-            _ => step.resource.clone(),
-        };
-        Scope {
-            kind: step.kind,
-            region: step.region.clone(),
-            key,
-        }
-    }
-}
+pub type Scope = PollScope;
 
 /// How a wait ended, from the poller.
 #[derive(Debug)]
@@ -265,20 +233,6 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
     }
 }
 
-/// The kinds [`query`] lists (by id filter, table or router).
-pub(super) fn listable(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::PhysicalConnection
-            | Kind::VirtualBorderRouter
-            | Kind::RouterInterface
-            | Kind::RouteTableAssociation
-            | Kind::RouteTablePropagation
-            | Kind::TransitRouterVbrAttachment
-            | Kind::TransitRouterVpnAttachment
-    )
-}
-
 /// One call (or a few pages) for every pending step of a scope: id → current state.
 ///
 /// A listing of more than one page is not a snapshot: items deleted while it is read shift
@@ -289,7 +243,7 @@ async fn probe_scope(
     scope: &Scope,
     steps: &[Step],
 ) -> Result<HashMap<String, String>, CallError> {
-    if !listable(scope.kind) {
+    if !scope.kind.spec().listable() {
         // Scopes of one resource (a VPN gateway's connections): the step's own probe; every
         // step of the scope shares its answer.
         let p = calls::probe(&ctx.client, &steps[0]).await?;
@@ -323,8 +277,7 @@ async fn probe_scope(
 
 /// The states of `steps` in `scope`: by `ids` (batched by 5 where the API filters; for
 /// links and attachments by their table or router, or `one_by_one`) or by listing the
-/// whole scope. Returns the states and how many
-/// items the answer held.
+/// whole scope. Returns the states and how many items the answer held.
 pub(super) async fn query(
     client: &WriteClient,
     scope: &Scope,
@@ -332,108 +285,9 @@ pub(super) async fn query(
     one_by_one: bool,
 ) -> Result<(HashMap<String, String>, usize), CallError> {
     let c = client.reader();
-    let region = scope.region.as_str();
-    let by_id = ids.cloned().unwrap_or_default();
-    let mut out = HashMap::new();
-    let mut listed = 0usize;
-    let mut put = |k: String, v: String| {
-        listed += 1;
-        out.insert(k, v);
-    };
-    match scope.kind {
-        Kind::PhysicalConnection => {
-            let f = vpc::PhysicalConnectionFilter {
-                physical_connection_ids: by_id,
-                ..Default::default()
-            };
-            for p in vpc::describe_physical_connections(&c, region, &f).await? {
-                put(p.physical_connection_id, p.status);
-            }
-        }
-        Kind::VirtualBorderRouter => {
-            let f = vpc::VbrFilter {
-                vbr_ids: by_id,
-                include_cross_account: true,
-                ..Default::default()
-            };
-            for v in vpc::describe_virtual_border_routers(&c, region, &f).await? {
-                put(v.vbr_id, v.status.to_ascii_lowercase());
-            }
-        }
-        Kind::RouterInterface => {
-            let f = vpc::RouterInterfaceFilter {
-                router_interface_ids: by_id,
-                ..Default::default()
-            };
-            for r in vpc::describe_router_interfaces(&c, region, &f).await? {
-                put(r.router_interface_id, r.status);
-            }
-        }
-        Kind::RouteTableAssociation | Kind::RouteTablePropagation => {
-            // By route table (one call for the whole table), or per attachment to confirm.
-            let queries: Vec<cbn::RouteTableLinkQuery> = match ids {
-                Some(ids) if one_by_one || ids.len() <= 1 || scope.key.is_empty() => ids
-                    .iter()
-                    .map(|id| cbn::RouteTableLinkQuery {
-                        transit_router_attachment_id: Some(
-                            id.split_once('/')
-                                .map_or(id.as_str(), |(a, _)| a)
-                                .to_string(),
-                        ),
-                        ..Default::default()
-                    })
-                    .collect(),
-                _ => vec![cbn::RouteTableLinkQuery {
-                    transit_router_route_table_id: Some(scope.key.clone()),
-                    ..Default::default()
-                }],
-            };
-            for q in queries {
-                let links = if scope.kind == Kind::RouteTableAssociation {
-                    cbn::list_transit_router_route_table_associations(&c, &q).await?
-                } else {
-                    cbn::list_transit_router_route_table_propagations(&c, &q).await?
-                };
-                for l in links {
-                    put(
-                        format!(
-                            "{}/{}",
-                            l.transit_router_attachment_id, l.transit_router_route_table_id
-                        ),
-                        l.status,
-                    );
-                }
-            }
-        }
-        Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment => {
-            let router_known = scope.key.starts_with("tr-") && !scope.key.starts_with("tr-attach-");
-            let queries: Vec<cbn::AttachmentQuery> = match ids {
-                Some(ids) if one_by_one || ids.len() <= 1 || !router_known => ids
-                    .iter()
-                    .map(|id| cbn::AttachmentQuery {
-                        transit_router_attachment_id: Some(id.clone()),
-                        ..Default::default()
-                    })
-                    .collect(),
-                _ => vec![cbn::AttachmentQuery {
-                    transit_router_id: Some(scope.key.clone()),
-                    ..Default::default()
-                }],
-            };
-            for q in queries {
-                if scope.kind == Kind::TransitRouterVbrAttachment {
-                    for a in cbn::list_transit_router_vbr_attachments(&c, &q).await? {
-                        put(a.transit_router_attachment_id, a.status);
-                    }
-                } else {
-                    for a in cbn::list_transit_router_vpn_attachments(&c, &q).await? {
-                        put(a.transit_router_attachment_id, a.status);
-                    }
-                }
-            }
-        }
-        // Not listable: answered by `calls::probe` (see `probe_scope`).
-        _ => {}
-    }
-    Ok((out, listed))
+    scope
+        .kind
+        .spec()
+        .poll_list(&c, scope, ids.map(Vec::as_slice), one_by_one)
+        .await
 }

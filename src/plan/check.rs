@@ -21,12 +21,9 @@ const SELECTOR_KEYS: &[&str] = &[
     "transit_router",
     "vpn_gateway",
 ];
-/// Kinds decom removes only as part of something else.
-const NOT_TARGETABLE: &[&str] = &[
-    "route_table_association",
-    "route_table_propagation",
-    "transit_router_route_entry",
-];
+/// The selector keys that name a parent or scope; a kind accepts those its
+/// [`crate::kinds::KindSpec::link_keys`] lists.
+const LINK_KEYS: &[&str] = &["physical_connection", "transit_router", "vpn_gateway"];
 const WINDOW_EXPECTED: &str = "not_before and not_after, RFC 3339 timestamps with an offset";
 const MAX_ID_LEN: usize = 64;
 const MAX_NAME_LEN: usize = 128;
@@ -666,7 +663,7 @@ impl Cx<'_> {
             || (prefix == "tr-" && id.starts_with("tr-attach-"));
         if wrong_prefix {
             let mut message = format!("id {id:?} is not a {what} id");
-            if let Some(k) = Kind::TARGETABLE
+            if let Some(k) = Kind::targetable()
                 .iter()
                 .filter(|k| id.starts_with(k.id_prefix()))
                 .max_by_key(|k| k.id_prefix().len())
@@ -757,7 +754,7 @@ impl Cx<'_> {
         default: &DefaultRegion,
     ) -> Option<(Target, &'n SNode)> {
         let kinds_list = || {
-            let names: Vec<&str> = Kind::TARGETABLE.iter().map(|k| k.plan_name()).collect();
+            let names: Vec<&str> = Kind::targetable().iter().map(|k| k.plan_name()).collect();
             format!("one of: {}", names.join(", "))
         };
         let entries = self.mapping(
@@ -778,7 +775,7 @@ impl Cx<'_> {
                 unknown.push(e);
             }
         }
-        let kind_names: Vec<&str> = Kind::TARGETABLE.iter().map(|k| k.plan_name()).collect();
+        let kind_names: Vec<&str> = Kind::targetable().iter().map(|k| k.plan_name()).collect();
         if kinds.is_empty()
             && let Some(e) = unknown
                 .iter()
@@ -803,7 +800,10 @@ impl Cx<'_> {
         for e in &unknown {
             let key = &e.key;
             let at = &e.key_node.referenced;
-            if NOT_TARGETABLE.contains(&key.as_str()) {
+            if Kind::ALL
+                .iter()
+                .any(|k| !k.spec().targetable() && k.plan_name() == key)
+            {
                 self.err(
                     at,
                     format!("{key} cannot be a target: decom removes it with its transit-router attachment"),
@@ -1006,17 +1006,7 @@ fn selector_keys(kind: Kind) -> Vec<&'static str> {
     SELECTOR_KEYS
         .iter()
         .copied()
-        .filter(|k| match *k {
-            "physical_connection" => kind == Kind::VirtualBorderRouter,
-            "transit_router" => matches!(
-                kind,
-                Kind::TransitRouterVbrAttachment
-                    | Kind::TransitRouterVpnAttachment
-                    | Kind::VpnAttachment
-            ),
-            "vpn_gateway" => kind == Kind::VpnConnection,
-            _ => true,
-        })
+        .filter(|k| !LINK_KEYS.contains(k) || kind.spec().link_keys().contains(k))
         .collect()
 }
 

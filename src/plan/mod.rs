@@ -30,7 +30,7 @@
 //! checked and every problem is collected with its line and column, so one run of
 //! `decom validate` shows all of them ([`PlanErrors`] renders them like rustc does).
 //!
-//! Each target entry is a mapping with exactly one kind key (a [`Kind::TARGETABLE`] plan name)
+//! Each target entry is a mapping with exactly one kind key (a [`Kind::targetable`] plan name)
 //! whose value is either an id (with the kind's prefix, e.g. `vbr-` for
 //! `virtual_border_router`) or a selector mapping, plus an optional `region`. Selector keys:
 //!
@@ -155,7 +155,7 @@ impl Protect {
 /// One entry of `targets`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// What kind of resource (one of [`Kind::TARGETABLE`]).
+    /// What kind of resource (one of [`Kind::targetable`]).
     pub kind: Kind,
     /// An id or a selector.
     pub selector: Selector,

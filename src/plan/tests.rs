@@ -141,7 +141,7 @@ fn minimal_plan_defaults() {
         - { vpn_connection: { vpn_gateway: vpn-1 }, region: cn-beijing }\n";
     let plan = ok(text);
     let kinds: Vec<Kind> = plan.targets.iter().map(|t| t.kind).collect();
-    assert_eq!(kinds, Kind::TARGETABLE);
+    assert_eq!(kinds, Kind::targetable());
     assert_eq!(plan.targets[0].column, 3);
 }
 

@@ -1,0 +1,175 @@
+//! BGP group on a VBR (`bgpg-`, Vpc): DescribeBgpGroups, DeleteBgpGroup (alibaba-api.md
+//! §3). Blocks its VBR (`DependencyViolation.BgpGroup`); its peers go with it.
+
+use std::collections::BTreeSet;
+
+use super::virtual_border_router::own_by_region;
+use super::{
+    Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, StepSpec, absent_ok, concurrently,
+    fetched_by_ids, no_call,
+};
+use crate::api::ops::vpc;
+use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
+use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::graph::Step;
+use crate::model::Action;
+
+/// The BGP-group kind.
+pub struct Spec;
+
+/// A BGP group as discovery records it (parent: its VBR).
+pub fn resource(region: &str, g: &vpc::BgpGroup) -> Resource {
+    let mut r = Resource::new(Kind::BgpGroup, &g.bgp_group_id, region);
+    r.name = g.name.clone();
+    r.status = g.status.clone();
+    r.parent = Some(g.router_id.clone());
+    r
+}
+
+fn by_id(id: String) -> vpc::BgpGroupFilter {
+    vpc::BgpGroupFilter {
+        bgp_group_id: Some(id),
+        ..Default::default()
+    }
+}
+
+impl KindSpec for Spec {
+    fn plan_name(&self) -> &'static str {
+        "bgp_group"
+    }
+    fn id_prefix(&self) -> &'static str {
+        "bgpg-"
+    }
+    fn product(&self) -> Product {
+        Product::Vpc
+    }
+    fn regional(&self) -> bool {
+        true
+    }
+    fn targetable(&self) -> bool {
+        true
+    }
+
+    fn list<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        q: ListQuery<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(async move {
+            Ok(
+                vpc::describe_bgp_groups(&cx.client, q.region, &Default::default())
+                    .await?
+                    .iter()
+                    .map(|g| resource(q.region, g))
+                    .collect(),
+            )
+        })
+    }
+
+    fn find_by_ids<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        q: ListQuery<'a>,
+        ids: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(fetched_by_ids(self, cx, q, ids, |c, region, id| async move {
+            let found = absent_ok(vpc::describe_bgp_groups(&c, &region, &by_id(id)).await)?;
+            Ok(found
+                .unwrap_or_default()
+                .iter()
+                .map(|g| resource(&region, g))
+                .collect())
+        }))
+    }
+
+    /// The groups of every own VBR: per VBR, or with many VBRs in a region one listing of
+    /// the region.
+    fn discover<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        inv: &'a mut Inventory,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            for (region, vbrs) in own_by_region(inv) {
+                let wanted: BTreeSet<&str> = vbrs.iter().map(String::as_str).collect();
+                let groups = if vbrs.len() > LIST_ALL_THRESHOLD {
+                    vpc::describe_bgp_groups(&cx.client, &region, &Default::default()).await?
+                } else {
+                    let (c, reg) = (cx.client.clone(), region.clone());
+                    concurrently(vbrs.clone(), move |vbr| {
+                        let (c, region) = (c.clone(), reg.clone());
+                        async move {
+                            let f = vpc::BgpGroupFilter {
+                                router_id: Some(vbr),
+                                ..Default::default()
+                            };
+                            vpc::describe_bgp_groups(&c, &region, &f).await
+                        }
+                    })
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect()
+                };
+                for g in groups
+                    .iter()
+                    .filter(|g| wanted.contains(g.router_id.as_str()))
+                {
+                    inv.insert(resource(&region, g));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
+        Ok(vec![StepSpec::call(
+            Action::Delete,
+            "DeleteBgpGroup",
+            "BGP groups block DeleteVirtualBorderRouter (DependencyViolation.BgpGroup)",
+        )])
+    }
+
+    fn parts(&self) -> &'static [Kind] {
+        &[Kind::BgpPeer]
+    }
+
+    fn mutate<'a>(
+        &'a self,
+        w: &'a WriteClient,
+        step: &'a Step,
+        token: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            match step.action {
+                Action::Delete => vpc::delete_bgp_group(w, &step.region, &step.resource, token)
+                    .await
+                    .map(|_| ()),
+                _ => Err(no_call(step)),
+            }
+        })
+    }
+
+    fn already_applied(&self, action: Action, state: &str) -> bool {
+        action == Action::Delete && state == "gone"
+    }
+
+    fn poll_action(&self, _step: &Step) -> &'static str {
+        "DescribeBgpGroups"
+    }
+
+    fn probe<'a>(
+        &'a self,
+        c: &'a ReadClient,
+        step: &'a Step,
+    ) -> BoxFuture<'a, Result<String, CallError>> {
+        Box::pin(async move {
+            let list =
+                vpc::describe_bgp_groups(c, &step.region, &by_id(step.resource.clone())).await?;
+            Ok(list
+                .into_iter()
+                .next()
+                .map_or_else(|| "gone".to_string(), |g| g.status))
+        })
+    }
+}

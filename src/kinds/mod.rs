@@ -1,0 +1,524 @@
+//! The kinds registry: everything decom knows about one kind of resource lives in one
+//! module of this folder, and every module has the same shape — a unit struct `Spec` that
+//! implements [`KindSpec`]:
+//!
+//! | part | what it says |
+//! |---|---|
+//! | identity | plan name, id prefix, product, regional or global, targetable, selector link keys |
+//! | discovery | how the kind is listed (selectors, ids) and how its instances that block other resources are found ([`KindSpec::discover`]); how an API item becomes a [`Resource`] |
+//! | graph | the steps that remove it by status, the kinds that block it (cascade) or go with it (parts), when it is unremovable and why, its serialisation scope |
+//! | execution | its mutating calls, which states mean a lost call took effect, the deadline, how a wait on it is polled (the coalesced scope and listing) or probed |
+//!
+//! The engine (`discover`, `graph`, `exec`, `render`) holds no per-kind `match`: it iterates
+//! [`Kind::ALL`] and asks [`Kind::spec`]. The [`registry!`] invocation below declares the
+//! [`Kind`] enum and its registry in one list, so a kind without its module does not compile
+//! and no wildcard arm can hide a missing case.
+//!
+//! # Adding a resource kind
+//! 1. Add `src/kinds/<kind>.rs` with `pub struct Spec;` and `impl KindSpec for Spec` (copy
+//!    the closest existing module; every method without a default must be written).
+//! 2. Add one line to the `registry!` list below, at its discovery position: a kind's
+//!    [`KindSpec::discover`] runs after those listed before it, so list a blocker after the
+//!    kinds it is found from.
+//! 3. Name it in the blocker lists ([`KindSpec::blockers`] / [`KindSpec::parts`]) of the
+//!    kinds it blocks.
+//! 4. The emulator side: see `emulator::kinds`.
+//!
+//! The operations it calls go in `api/ops/*` (typed request and response) and `api/actions.rs`
+//! (product, read or mutate, ClientToken), as for any API operation.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::{BoxFuture, CallError, ErrorClass, Product, ReadClient, WriteClient};
+use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::graph::Step;
+use crate::model::Action;
+use crate::plan::{Match, Target};
+
+pub mod transit_router;
+
+/// Declares [`Kind`] (variants in discovery order), [`Kind::ALL`] and [`Kind::spec`] from one
+/// list of `Variant => module` lines, and the modules themselves.
+macro_rules! registry {
+    ($( $(#[$doc:meta])* $variant:ident => $module:ident, )*) => {
+        $( pub mod $module; )*
+
+        /// A kind of resource decom can remove (or must remove on the way). The variant order
+        /// is the discovery order (and the order outputs list kinds in).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Kind {
+            $( $(#[$doc])* $variant, )*
+        }
+
+        impl Kind {
+            /// Every kind, in discovery order.
+            pub const ALL: &'static [Kind] = &[ $( Kind::$variant, )* ];
+
+            /// Everything decom knows about this kind.
+            pub fn spec(self) -> &'static dyn KindSpec {
+                match self {
+                    $( Kind::$variant => &$module::Spec, )*
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    /// Express Connect circuit (`pc-`).
+    PhysicalConnection => physical_connection,
+    /// Virtual border router (`vbr-`).
+    VirtualBorderRouter => virtual_border_router,
+    /// Router interface on a VBR (`ri-`).
+    RouterInterface => router_interface,
+    /// BGP group on a VBR (`bgpg-`).
+    BgpGroup => bgp_group,
+    /// BGP peer in a group (`bgp-`).
+    BgpPeer => bgp_peer,
+    /// Transit-router attachment of a VBR (`tr-attach-`).
+    TransitRouterVbrAttachment => transit_router_vbr_attachment,
+    /// Transit-router attachment of an IPsec connection (`tr-attach-`).
+    TransitRouterVpnAttachment => transit_router_vpn_attachment,
+    /// IPsec connection bound to a transit router (`vco-`).
+    VpnAttachment => vpn_attachment,
+    /// IPsec connection bound to a VPN gateway (`vco-`).
+    VpnConnection => vpn_connection,
+    /// A route-table association of a TR attachment (`<tr-attach-…>/<vtb-…>`).
+    RouteTableAssociation => route_table_association,
+    /// A route-table propagation of a TR attachment (`<tr-attach-…>/<vtb-…>`).
+    RouteTablePropagation => route_table_propagation,
+    /// A custom TR route entry whose next hop is an attachment (`rte-`).
+    TransitRouterRouteEntry => transit_router_route_entry,
+}
+
+impl Kind {
+    /// Kinds a plan may name as targets, in registry order.
+    pub fn targetable() -> Vec<Kind> {
+        Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.spec().targetable())
+            .collect()
+    }
+
+    /// The name used in plan files and outputs.
+    pub fn plan_name(self) -> &'static str {
+        self.spec().plan_name()
+    }
+
+    /// The kind with this plan name (targetable kinds only).
+    pub fn from_plan_name(name: &str) -> Option<Kind> {
+        Kind::targetable()
+            .into_iter()
+            .find(|k| k.plan_name() == name)
+    }
+
+    /// The id prefix of this kind's ids.
+    pub fn id_prefix(self) -> &'static str {
+        self.spec().id_prefix()
+    }
+
+    /// True for kinds whose ids live in a region (Vpc); TR attachments are global (Cbn).
+    pub fn is_regional(self) -> bool {
+        self.spec().regional()
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.plan_name())
+    }
+}
+
+/// One step template of a kind: what it does, the API operation (the List/Describe a wait
+/// polls), the status a wait waits for (`gone` for disappearance), and why it exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepSpec {
+    /// What the step does.
+    pub action: Action,
+    /// The API operation.
+    pub api: &'static str,
+    /// For waits: the awaited status.
+    pub until: Option<&'static str>,
+    /// Why the step exists (shown in previews).
+    pub reason: String,
+}
+
+impl StepSpec {
+    /// A mutating call.
+    pub fn call(action: Action, api: &'static str, reason: impl Into<String>) -> StepSpec {
+        StepSpec {
+            action,
+            api,
+            until: None,
+            reason: reason.into(),
+        }
+    }
+
+    /// A wait: poll `api` until the resource has `until` (or is gone).
+    pub fn wait(api: &'static str, until: &'static str, reason: impl Into<String>) -> StepSpec {
+        StepSpec {
+            action: Action::Wait,
+            api,
+            until: Some(until),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What a listing for a plan target asks: the target (named in errors), its region, the
+/// selector's fields, and ids to filter by (empty: everything in scope).
+#[derive(Debug, Clone, Copy)]
+pub struct ListQuery<'a> {
+    /// The plan target.
+    pub target: &'a Target,
+    /// The region listed.
+    pub region: &'a str,
+    /// Selector fields (link keys narrow the listing where the API can).
+    pub matcher: &'a Match,
+    /// Ids to filter by, for kinds the API filters by several ids.
+    pub ids: &'a [String],
+}
+
+/// What a coalesced poll lists: a kind in a region, within a transit router, route table or
+/// VPN gateway (`key`; empty for regional listings). Built by [`KindSpec::poll_scope`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PollScope {
+    /// The kind polled.
+    pub kind: Kind,
+    /// The region of the steps.
+    pub region: String,
+    /// Transit router, route table, VPN gateway or resource; empty for a regional listing.
+    pub key: String,
+}
+
+impl PollScope {
+    /// The scope a step's resource is polled in.
+    pub fn of(step: &Step) -> PollScope {
+        PollScope {
+            kind: step.kind,
+            region: step.region.clone(),
+            key: step.kind.spec().poll_scope(step),
+        }
+    }
+}
+
+/// What one poll listing saw: resource id → status, and how many items the answer held.
+pub type Listing = (HashMap<String, String>, usize);
+
+/// Shared state of one discovery run: the read client and what several kinds need from the
+/// same calls (the route tables of transit routers).
+pub struct Discovery {
+    /// The read capability.
+    pub client: ReadClient,
+    /// Memoised transit-router facts (route tables), shared by the TR kinds.
+    pub transit_routers: transit_router::Memo,
+}
+
+impl Discovery {
+    /// A fresh discovery context.
+    pub fn new(client: ReadClient) -> Discovery {
+        Discovery {
+            client,
+            transit_routers: transit_router::Memo::default(),
+        }
+    }
+}
+
+/// Everything decom knows about one kind of resource. See the module docs for the shape.
+pub trait KindSpec: Send + Sync {
+    // ---- identity ----
+
+    /// The name used in plan files and outputs (`physical_connection`).
+    fn plan_name(&self) -> &'static str;
+    /// The id prefix (`pc-`).
+    fn id_prefix(&self) -> &'static str;
+    /// The product whose API serves it.
+    fn product(&self) -> Product;
+    /// True when its ids live in a region (Vpc); false for global (Cbn) ones.
+    fn regional(&self) -> bool;
+    /// True when a plan may name it as a target.
+    fn targetable(&self) -> bool;
+    /// The selector link keys it accepts beyond `name`/`tags`/`region`
+    /// (`physical_connection`, `transit_router`, `vpn_gateway`).
+    fn link_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    // ---- discovery ----
+
+    /// Every resource of the kind in the query's scope (selector matching is the caller's).
+    /// Errors: API failures; a selector the API cannot list by.
+    fn list<'a>(
+        &'a self,
+        _cx: &'a Discovery,
+        _q: ListQuery<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The resources with these ids in the query's region; ids that do not exist are not
+    /// returned. Errors: API failures.
+    fn find_by_ids<'a>(
+        &'a self,
+        _cx: &'a Discovery,
+        _q: ListQuery<'a>,
+        _ids: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Find the instances of this kind that block resources already in the inventory (or
+    /// complete what is known of them), and add them. Runs once per discovery, in registry
+    /// order. Errors: API failures.
+    fn discover<'a>(
+        &'a self,
+        _cx: &'a Discovery,
+        _inv: &'a mut Inventory,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    // ---- graph ----
+
+    /// The steps that remove `r`, given its status; `Err` (why) when its status allows none.
+    fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String>;
+    /// Kinds of separate resources (children of `r`) that block its deletion and need
+    /// cascade, in the order they are listed.
+    fn blockers(&self) -> &'static [Kind] {
+        &[]
+    }
+    /// Kinds of children that go with it (no cascade needed).
+    fn parts(&self) -> &'static [Kind] {
+        &[]
+    }
+    /// How a resource of this kind relates to the one it blocks (`sits on`, `routes via`).
+    fn relation(&self, _blocked: Kind) -> &'static str {
+        "is attached to"
+    }
+    /// Why `r` can never be removed by decom, naming the documented code and who can act.
+    fn unremovable(&self, _inv: &Inventory, _r: &Resource) -> Option<String> {
+        None
+    }
+    /// Resources with the same serialisation scope are removed one at a time (IPsec
+    /// connections of one VPN gateway).
+    fn serial_scope(&self, _r: &Resource) -> Option<String> {
+        None
+    }
+
+    // ---- execution ----
+
+    /// The deadline of one step on this kind (seconds: 10 minutes unless the kind is slow).
+    fn deadline(&self) -> Duration {
+        Duration::from_secs(10 * 60)
+    }
+    /// Expected seconds of a wait on this kind (critical-path priority of the scheduler).
+    fn wait_weight(&self) -> u64 {
+        30
+    }
+    /// Send the step's mutating call with `token` (ignored by calls without a ClientToken).
+    /// Errors: the API's, or [`no_call`] for an action the kind has no call for.
+    fn mutate<'a>(
+        &'a self,
+        w: &'a WriteClient,
+        step: &'a Step,
+        token: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), CallError>>;
+    /// After an error, does `state` (a probe's status, or `gone`) show that `action`
+    /// nevertheless took effect?
+    fn already_applied(&self, action: Action, state: &str) -> bool;
+    /// The API operation that polls a wait on this kind.
+    fn poll_action(&self, step: &Step) -> &'static str;
+    /// The key of the coalesced scope a step is polled in ([`PollScope::key`]).
+    fn poll_scope(&self, step: &Step) -> String {
+        step.resource.clone()
+    }
+    /// True when [`KindSpec::poll_list`] answers polls (one call for many waits).
+    fn listable(&self) -> bool {
+        false
+    }
+    /// The states of resources in `scope`: by `ids` (batched where the API filters; one
+    /// query per id when `one_by_one`) or the whole scope. Listable kinds only.
+    fn poll_list<'a>(
+        &'a self,
+        _c: &'a ReadClient,
+        _scope: &'a PollScope,
+        _ids: Option<&'a [String]>,
+        _one_by_one: bool,
+    ) -> BoxFuture<'a, Result<Listing, CallError>> {
+        Box::pin(async { Ok((HashMap::new(), 0)) })
+    }
+    /// The status of the step's resource (`gone` when it no longer exists), for kinds that
+    /// are not listable. Errors: the API's (a `*.NotFound` means gone to the caller).
+    fn probe<'a>(
+        &'a self,
+        _c: &'a ReadClient,
+        _step: &'a Step,
+    ) -> BoxFuture<'a, Result<String, CallError>> {
+        Box::pin(async { Ok("gone".to_string()) })
+    }
+}
+
+/// The error for a step whose action the kind has no call for.
+pub fn no_call(step: &Step) -> CallError {
+    CallError::Decode {
+        action: format!("{} {}", step.action, step.kind),
+        status: 0,
+        excerpt: "decom has no call for this step".into(),
+    }
+}
+
+/// Split a route-table link id `<attachment>/<route table>`.
+pub fn link(id: &str) -> (&str, &str) {
+    id.split_once('/').unwrap_or((id, ""))
+}
+
+/// How many resources of a kind in a region make listing the whole region cheaper than
+/// asking per id or per parent (5 filter values per call vs 50 items per page).
+pub const LIST_ALL_THRESHOLD: usize = 25;
+/// Concurrent discovery calls.
+pub const CONCURRENCY: usize = 16;
+
+/// Run `f` over `items` with at most [`CONCURRENCY`] at once; results in input order.
+/// Errors: the first failure.
+pub async fn concurrently<T, R, F, Fut>(items: Vec<T>, f: F) -> Result<Vec<R>, CallError>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<R, CallError>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let (f, sem) = (f.clone(), sem.clone());
+        set.spawn(async move {
+            let _permit = sem.acquire_owned().await.expect("semaphore open");
+            (i, f(item).await)
+        });
+    }
+    let mut out: Vec<Option<R>> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (i, r) = joined.expect("discovery task panicked");
+        if out.len() <= i {
+            out.resize_with(i + 1, || None);
+        }
+        out[i] = Some(r?);
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Treat `*.NotFound` as "no such resource".
+pub fn absent_ok<T>(r: Result<T, CallError>) -> Result<Option<T>, CallError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class() == ErrorClass::Gone => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// By-id resolution for kinds the API filters by several ids: one filtered listing (the ops
+/// layer batches 5 ids per call), or with many ids one paged listing of the region.
+pub async fn listed_by_ids(
+    spec: &dyn KindSpec,
+    cx: &Discovery,
+    q: ListQuery<'_>,
+    ids: Vec<String>,
+) -> Result<Vec<Resource>, DiscoverError> {
+    let many = ids.len() > LIST_ALL_THRESHOLD;
+    let filter = if many { Vec::new() } else { ids.clone() };
+    let wanted: BTreeSet<String> = ids.into_iter().collect();
+    Ok(spec
+        .list(cx, ListQuery { ids: &filter, ..q })
+        .await?
+        .into_iter()
+        .filter(|r| wanted.contains(&r.id))
+        .collect())
+}
+
+/// By-id resolution for kinds the API looks up one id at a time: with many ids one paged
+/// listing of the region, else `one` per id, concurrently.
+pub async fn fetched_by_ids<F, Fut>(
+    spec: &dyn KindSpec,
+    cx: &Discovery,
+    q: ListQuery<'_>,
+    ids: Vec<String>,
+    one: F,
+) -> Result<Vec<Resource>, DiscoverError>
+where
+    F: Fn(ReadClient, String, String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<Resource>, CallError>> + Send + 'static,
+{
+    if ids.len() > LIST_ALL_THRESHOLD {
+        let wanted: BTreeSet<String> = ids.into_iter().collect();
+        return Ok(spec
+            .list(cx, ListQuery { ids: &[], ..q })
+            .await?
+            .into_iter()
+            .filter(|r| wanted.contains(&r.id))
+            .collect());
+    }
+    let (c, region) = (cx.client.clone(), q.region.to_string());
+    let found = concurrently(ids, move |id| one(c.clone(), region.clone(), id)).await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// By-id resolution one id at a time, without the region-wide shortcut (kinds that cannot
+/// be listed without a parent).
+pub async fn each_by_id<F, Fut>(
+    cx: &Discovery,
+    region: &str,
+    ids: Vec<String>,
+    one: F,
+) -> Result<Vec<Resource>, DiscoverError>
+where
+    F: Fn(ReadClient, String, String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<Resource>, CallError>> + Send + 'static,
+{
+    let (c, region) = (cx.client.clone(), region.to_string());
+    let found = concurrently(ids, move |id| one(c.clone(), region.clone(), id)).await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_names_match_the_serde_names_and_prefixes_are_set() {
+        for k in Kind::ALL {
+            let serde = serde_json::to_value(k).unwrap();
+            assert_eq!(serde.as_str(), Some(k.plan_name()));
+            assert!(k.id_prefix().ends_with('-'), "{k}");
+        }
+    }
+
+    #[test]
+    fn plan_names_round_trip() {
+        for k in Kind::targetable() {
+            assert_eq!(Kind::from_plan_name(k.plan_name()), Some(k));
+        }
+        assert_eq!(Kind::from_plan_name("route_table_association"), None);
+    }
+
+    #[test]
+    fn every_blocker_and_part_is_discovered_after_the_kind_it_blocks_is_known() {
+        // A blocker's discover() runs after the blocked kind's resources exist: the blocked
+        // kind is listed before it in the registry, or is a target kind.
+        for k in Kind::ALL {
+            for b in k.spec().blockers().iter().chain(k.spec().parts()) {
+                assert!(
+                    Kind::ALL.iter().position(|x| x == k) < Kind::ALL.iter().position(|x| x == b)
+                        || k.spec().targetable(),
+                    "{b} blocks {k}"
+                );
+            }
+        }
+    }
+}

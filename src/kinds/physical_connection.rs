@@ -1,0 +1,197 @@
+//! Express Connect circuit (`pc-`, Vpc): DescribePhysicalConnections, Cancel/Terminate/
+//! DeletePhysicalConnection (alibaba-api.md §1). Blocked by the VBRs on it; unremovable
+//! while it carries hosted connections.
+
+use super::{
+    Discovery, Kind, KindSpec, ListQuery, Listing, PollScope, StepSpec, listed_by_ids, no_call,
+};
+use crate::api::ops::vpc;
+use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
+use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::graph::Step;
+use crate::model::Action;
+
+/// The circuit kind.
+pub struct Spec;
+
+/// A circuit as discovery records it (`hosted_connections` fact).
+pub fn resource(region: &str, p: &vpc::PhysicalConnection) -> Resource {
+    let mut r = Resource::new(Kind::PhysicalConnection, &p.physical_connection_id, region);
+    r.name = p.name.clone();
+    r.status = p.status.clone();
+    r.tags = p.tags.clone();
+    r.facts.insert(
+        "hosted_connections".into(),
+        p.virtual_physical_connection_count.clone(),
+    );
+    r
+}
+
+impl KindSpec for Spec {
+    fn plan_name(&self) -> &'static str {
+        "physical_connection"
+    }
+    fn id_prefix(&self) -> &'static str {
+        "pc-"
+    }
+    fn product(&self) -> Product {
+        Product::Vpc
+    }
+    fn regional(&self) -> bool {
+        true
+    }
+    fn targetable(&self) -> bool {
+        true
+    }
+
+    fn list<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        q: ListQuery<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(async move {
+            let f = vpc::PhysicalConnectionFilter {
+                physical_connection_ids: q.ids.to_vec(),
+                ..Default::default()
+            };
+            Ok(vpc::describe_physical_connections(&cx.client, q.region, &f)
+                .await?
+                .iter()
+                .map(|p| resource(q.region, p))
+                .collect())
+        })
+    }
+
+    fn find_by_ids<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        q: ListQuery<'a>,
+        ids: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(listed_by_ids(self, cx, q, ids))
+    }
+
+    fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
+        let s = r.status.as_str();
+        let d = StepSpec::call(
+            Action::Delete,
+            "DeletePhysicalConnection",
+            "the circuit itself",
+        );
+        let list = "DescribePhysicalConnections";
+        Ok(match s {
+            "Enabled" => vec![
+                StepSpec::call(
+                    Action::Terminate,
+                    "TerminatePhysicalConnection",
+                    "Enabled circuits are terminated before deletion",
+                ),
+                StepSpec::wait(
+                    list,
+                    "Terminated",
+                    "DeletePhysicalConnection needs Terminated",
+                ),
+                d,
+            ],
+            "Initial" | "Approved" | "Allocated" | "Confirmed" => vec![
+                StepSpec::call(
+                    Action::Cancel,
+                    "CancelPhysicalConnection",
+                    format!("{s} (never enabled): cancel before deletion"),
+                ),
+                StepSpec::wait(list, "Canceled", "DeletePhysicalConnection needs Canceled"),
+                d,
+            ],
+            "Terminating" => vec![StepSpec::wait(list, "Terminated", "already Terminating"), d],
+            "Canceled" | "Rejected" | "AllocationFailed" | "Allocation Failed" | "Terminated" => {
+                vec![d]
+            }
+            other => {
+                return Err(format!(
+                    "status {other}: no documented way to remove it from this state (wait until it is Allocated)"
+                ));
+            }
+        })
+    }
+
+    fn blockers(&self) -> &'static [Kind] {
+        &[Kind::VirtualBorderRouter]
+    }
+
+    fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {
+        let hosted: u64 = r.fact("hosted_connections").parse().unwrap_or(0);
+        (hosted > 0).then(|| {
+            format!(
+                "{} carries {hosted} hosted connection(s): their owners must delete them first \
+                 (TerminatePhysicalConnection would answer OperationFailed.VpconnAttached)",
+                r.id
+            )
+        })
+    }
+
+    fn deadline(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(30 * 60)
+    }
+    fn wait_weight(&self) -> u64 {
+        600
+    }
+
+    fn mutate<'a>(
+        &'a self,
+        w: &'a WriteClient,
+        step: &'a Step,
+        token: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            let (r, id) = (step.region.as_str(), step.resource.as_str());
+            match step.action {
+                Action::Cancel => vpc::cancel_physical_connection(w, r, id, token).await,
+                Action::Terminate => vpc::terminate_physical_connection(w, r, id, token).await,
+                Action::Delete => vpc::delete_physical_connection(w, r, id, token).await,
+                _ => Err(no_call(step)),
+            }
+            .map(|_| ())
+        })
+    }
+
+    fn already_applied(&self, action: Action, state: &str) -> bool {
+        match action {
+            Action::Terminate => matches!(state, "Terminating" | "Terminated" | "gone"),
+            Action::Cancel => matches!(state, "Canceled" | "gone"),
+            Action::Delete => state == "gone",
+            _ => false,
+        }
+    }
+
+    fn poll_action(&self, _step: &Step) -> &'static str {
+        "DescribePhysicalConnections"
+    }
+    fn poll_scope(&self, _step: &Step) -> String {
+        String::new()
+    }
+    fn listable(&self) -> bool {
+        true
+    }
+    fn poll_list<'a>(
+        &'a self,
+        c: &'a ReadClient,
+        scope: &'a PollScope,
+        ids: Option<&'a [String]>,
+        _one_by_one: bool,
+    ) -> BoxFuture<'a, Result<Listing, CallError>> {
+        Box::pin(async move {
+            let f = vpc::PhysicalConnectionFilter {
+                physical_connection_ids: ids.map(<[String]>::to_vec).unwrap_or_default(),
+                ..Default::default()
+            };
+            let list = vpc::describe_physical_connections(c, &scope.region, &f).await?;
+            let n = list.len();
+            Ok((
+                list.into_iter()
+                    .map(|p| (p.physical_connection_id, p.status))
+                    .collect(),
+                n,
+            ))
+        })
+    }
+}

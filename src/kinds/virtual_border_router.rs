@@ -1,0 +1,329 @@
+//! Virtual border router (`vbr-`, Vpc): DescribeVirtualBorderRouters (with
+//! `IncludeCrossAccountVbr`), DescribeVirtualBorderRoutersForPhysicalConnection (owners),
+//! DeleteVirtualBorderRouter (alibaba-api.md §2). Found as the blocker of a circuit; blocked
+//! by its router interfaces, BGP groups and TR attachments; another account's VBR can only
+//! be deleted by that account (unless it is still `unconfirmed`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{
+    Discovery, Kind, KindSpec, ListQuery, Listing, PollScope, StepSpec, absent_ok, concurrently,
+    listed_by_ids, no_call,
+};
+use crate::api::ops::vpc;
+use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
+use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::graph::Step;
+use crate::model::Action;
+
+/// The VBR kind.
+pub struct Spec;
+
+/// Circuits in one region above which VBRs are listed region-wide rather than per circuit.
+const REGION_WIDE_CIRCUITS: usize = 10;
+
+/// A VBR as discovery records it (parent: its circuit; `cens` fact: associated CENs).
+pub fn resource(region: &str, v: &vpc::VirtualBorderRouter) -> Resource {
+    let mut r = Resource::new(Kind::VirtualBorderRouter, &v.vbr_id, region);
+    r.name = v.name.clone();
+    r.status = v.status.to_ascii_lowercase();
+    r.tags = v.tags.clone();
+    r.parent = Some(v.physical_connection_id.clone());
+    let cens: Vec<String> = v.cens().map(|c| c.cen_id.clone()).collect();
+    if !cens.is_empty() {
+        r.facts.insert("cens".into(), cens.join(","));
+    }
+    r
+}
+
+/// The caller's own VBRs in the inventory, by region (other accounts' VBRs are deleted as a
+/// whole by their owner, or not at all: their blockers are not discovered).
+pub fn own_by_region(inv: &Inventory) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in inv
+        .of_kind(Kind::VirtualBorderRouter)
+        .filter(|r| r.owner.is_none())
+    {
+        out.entry(r.region.clone()).or_default().push(r.id.clone());
+    }
+    out
+}
+
+impl KindSpec for Spec {
+    fn plan_name(&self) -> &'static str {
+        "virtual_border_router"
+    }
+    fn id_prefix(&self) -> &'static str {
+        "vbr-"
+    }
+    fn product(&self) -> Product {
+        Product::Vpc
+    }
+    fn regional(&self) -> bool {
+        true
+    }
+    fn targetable(&self) -> bool {
+        true
+    }
+    fn link_keys(&self) -> &'static [&'static str] {
+        &["physical_connection"]
+    }
+
+    fn list<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        q: ListQuery<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(async move {
+            let f = vpc::VbrFilter {
+                vbr_ids: q.ids.to_vec(),
+                physical_connection_ids: q.matcher.physical_connection.iter().cloned().collect(),
+                include_cross_account: true,
+                ..Default::default()
+            };
+            Ok(vpc::describe_virtual_border_routers(&cx.client, q.region, &f)
+                .await?
+                .iter()
+                .map(|v| resource(q.region, v))
+                .collect())
+        })
+    }
+
+    fn find_by_ids<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        q: ListQuery<'a>,
+        ids: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(listed_by_ids(self, cx, q, ids))
+    }
+
+    /// The VBRs on circuits, other accounts' included, and the owners of VBR targets.
+    /// Few circuits in a region: DescribeVirtualBorderRoutersForPhysicalConnection per
+    /// circuit (it names each VBR's owner). Many: two region-wide listings of VBRs, without
+    /// and with IncludeCrossAccountVbr (the difference is other accounts' VBRs), and the
+    /// per-circuit call only for circuits that carry another account's VBR (for the owner's
+    /// id). Then names, tags and CENs of every VBR found without them.
+    fn discover<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        inv: &'a mut Inventory,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            let client = &cx.client;
+            let mut pcs_by_region: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for r in inv.of_kind(Kind::PhysicalConnection) {
+                pcs_by_region
+                    .entry(r.region.clone())
+                    .or_default()
+                    .insert(r.id.clone());
+            }
+            let mut per_pc: BTreeSet<(String, String)> = BTreeSet::new();
+            for r in inv.of_kind(Kind::VirtualBorderRouter) {
+                // The circuit of a VBR target, to learn the VBR's owner (its siblings are not
+                // added).
+                if let Some(pc) = &r.parent {
+                    per_pc.insert((r.region.clone(), pc.clone()));
+                }
+            }
+            for (region, pcs) in &pcs_by_region {
+                if pcs.len() <= REGION_WIDE_CIRCUITS {
+                    per_pc.extend(pcs.iter().map(|pc| (region.clone(), pc.clone())));
+                    continue;
+                }
+                let own_filter = vpc::VbrFilter::default();
+                let all_filter = vpc::VbrFilter {
+                    include_cross_account: true,
+                    ..Default::default()
+                };
+                let own: BTreeSet<String> =
+                    vpc::describe_virtual_border_routers(client, region, &own_filter)
+                        .await?
+                        .into_iter()
+                        .map(|v| v.vbr_id)
+                        .collect();
+                for v in vpc::describe_virtual_border_routers(client, region, &all_filter).await? {
+                    let on_ours = v
+                        .physical_connection_ids()
+                        .into_iter()
+                        .find(|pc| pcs.contains(*pc));
+                    let Some(pc) = on_ours else { continue };
+                    let mut r = resource(region, &v);
+                    r.parent = Some(pc.to_string());
+                    if !own.contains(&v.vbr_id) {
+                        r.owner = Some("another account".into());
+                        // The owner's id only matters when decom cannot delete the VBR (it is
+                        // not `unconfirmed`): then the plan names who can.
+                        if !r.status.eq_ignore_ascii_case("unconfirmed") {
+                            per_pc.insert((region.clone(), pc.to_string()));
+                        }
+                    }
+                    inv.insert(r);
+                }
+            }
+            let c = client.clone();
+            let on_pcs = concurrently(
+                per_pc.into_iter().collect(),
+                move |(region, pc): (String, String)| {
+                    let c = c.clone();
+                    async move {
+                        let list = absent_ok(
+                            vpc::describe_virtual_border_routers_for_physical_connection(
+                                &c, &region, &pc,
+                            )
+                            .await,
+                        )?
+                        .unwrap_or_default();
+                        Ok((region, pc, list))
+                    }
+                },
+            )
+            .await?;
+            let mut vbrs_needing_details: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (region, pc, list) in on_pcs {
+                let pc_known = inv.get(Kind::PhysicalConnection, &pc).is_some();
+                for v in list {
+                    if !pc_known && inv.get(Kind::VirtualBorderRouter, &v.vbr_id).is_none() {
+                        continue;
+                    }
+                    let account = inv.account.clone();
+                    let foreign = account
+                        .as_deref()
+                        .is_some_and(|a| !v.vbr_owner_uid.is_empty() && v.vbr_owner_uid != a);
+                    let entry = inv.entry(Kind::VirtualBorderRouter, &v.vbr_id, &region);
+                    entry.status = v.status.to_ascii_lowercase();
+                    entry.parent = Some(pc.clone());
+                    if foreign {
+                        entry.owner = Some(v.vbr_owner_uid.clone());
+                    }
+                    // Names and tags (for protect rules) of every VBR, other accounts'
+                    // included (IncludeCrossAccountVbr shows them to the circuit owner).
+                    vbrs_needing_details
+                        .entry(region.clone())
+                        .or_default()
+                        .push(v.vbr_id.clone());
+                }
+            }
+            for (region, ids) in vbrs_needing_details {
+                let missing: Vec<String> = ids
+                    .into_iter()
+                    .filter(|id| {
+                        inv.get(Kind::VirtualBorderRouter, id).is_none_or(|r| {
+                            r.name.is_empty() && r.tags.is_empty() && !r.facts.contains_key("cens")
+                        })
+                    })
+                    .collect();
+                if missing.is_empty() {
+                    continue;
+                }
+                let f = vpc::VbrFilter {
+                    vbr_ids: missing,
+                    include_cross_account: true,
+                    ..Default::default()
+                };
+                for v in vpc::describe_virtual_border_routers(client, &region, &f).await? {
+                    let mut r = resource(&region, &v);
+                    if let Some(old) = inv.get(Kind::VirtualBorderRouter, &v.vbr_id) {
+                        r.owner = old.owner.clone();
+                        if old.parent.is_some() {
+                            r.parent = old.parent.clone();
+                        }
+                    }
+                    inv.insert(r);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
+        let d = StepSpec::call(Action::Delete, "DeleteVirtualBorderRouter", "the VBR itself");
+        let list = "DescribeVirtualBorderRouters";
+        Ok(match r.status.as_str() {
+            "unconfirmed" | "active" | "terminated" => vec![d],
+            "terminating" => vec![StepSpec::wait(list, "terminated", "still terminating"), d],
+            "recovering" => vec![StepSpec::wait(list, "active", "still recovering"), d],
+            "deleting" => vec![StepSpec::wait(list, "gone", "already deleting")],
+            other => return Err(format!("status {other}: not deletable")),
+        })
+    }
+
+    fn blockers(&self) -> &'static [Kind] {
+        &[
+            Kind::RouterInterface,
+            Kind::BgpGroup,
+            Kind::TransitRouterVbrAttachment,
+        ]
+    }
+
+    fn relation(&self, _blocked: Kind) -> &'static str {
+        "sits on"
+    }
+
+    fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {
+        let owner = r.owner.as_deref()?;
+        if r.status == "unconfirmed" {
+            return None;
+        }
+        Some(format!(
+            "{} belongs to account {owner} and is {}: only that account can delete it \
+             (DeleteVirtualBorderRouter would answer Forbidden.OperationNotAllowedByUser)",
+            r.id, r.status
+        ))
+    }
+
+    fn mutate<'a>(
+        &'a self,
+        w: &'a WriteClient,
+        step: &'a Step,
+        token: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            match step.action {
+                Action::Delete => {
+                    vpc::delete_virtual_border_router(w, &step.region, &step.resource, token)
+                        .await
+                        .map(|_| ())
+                }
+                _ => Err(no_call(step)),
+            }
+        })
+    }
+
+    fn already_applied(&self, action: Action, state: &str) -> bool {
+        action == Action::Delete && state == "gone"
+    }
+
+    fn poll_action(&self, _step: &Step) -> &'static str {
+        "DescribeVirtualBorderRouters"
+    }
+    fn poll_scope(&self, _step: &Step) -> String {
+        String::new()
+    }
+    fn listable(&self) -> bool {
+        true
+    }
+    fn poll_list<'a>(
+        &'a self,
+        c: &'a ReadClient,
+        scope: &'a PollScope,
+        ids: Option<&'a [String]>,
+        _one_by_one: bool,
+    ) -> BoxFuture<'a, Result<Listing, CallError>> {
+        Box::pin(async move {
+            let f = vpc::VbrFilter {
+                vbr_ids: ids.map(<[String]>::to_vec).unwrap_or_default(),
+                include_cross_account: true,
+                ..Default::default()
+            };
+            let list = vpc::describe_virtual_border_routers(c, &scope.region, &f).await?;
+            let n = list.len();
+            Ok((
+                list.into_iter()
+                    .map(|v| (v.vbr_id, v.status.to_ascii_lowercase()))
+                    .collect(),
+                n,
+            ))
+        })
+    }
+}

@@ -1,0 +1,157 @@
+//! IPsec connection bound to a VPN gateway (`vco-`, Vpc): DescribeVpnConnection(s),
+//! DeleteVpnConnection, DescribeVpnGateway (alibaba-api.md §4). The gateway is `updating`
+//! until a deletion completes and refuses another change meanwhile
+//! (`VpnGateway.Configuring`): connections of one gateway are removed one at a time.
+
+use super::{
+    Discovery, Kind, KindSpec, ListQuery, StepSpec, absent_ok, fetched_by_ids, no_call,
+};
+use crate::api::ops::vpc;
+use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
+use crate::discover::{DiscoverError, Resource};
+use crate::graph::Step;
+use crate::model::Action;
+
+/// The gateway-bound IPsec connection kind.
+pub struct Spec;
+
+/// A gateway-bound IPsec connection as discovery records it (parent: its gateway).
+pub fn resource(region: &str, v: &vpc::VpnConnection) -> Resource {
+    let mut r = Resource::new(Kind::VpnConnection, &v.vpn_connection_id, region);
+    r.name = v.name.clone();
+    r.status = if v.state.is_empty() {
+        "active".into()
+    } else {
+        v.state.clone()
+    };
+    r.tags = v.tags.clone();
+    r.parent = Some(v.vpn_gateway_id.clone());
+    r
+}
+
+impl KindSpec for Spec {
+    fn plan_name(&self) -> &'static str {
+        "vpn_connection"
+    }
+    fn id_prefix(&self) -> &'static str {
+        "vco-"
+    }
+    fn product(&self) -> Product {
+        Product::Vpc
+    }
+    fn regional(&self) -> bool {
+        true
+    }
+    fn targetable(&self) -> bool {
+        true
+    }
+    fn link_keys(&self) -> &'static [&'static str] {
+        &["vpn_gateway"]
+    }
+
+    fn list<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        q: ListQuery<'a>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(async move {
+            let f = vpc::VpnConnectionFilter {
+                vpn_gateway_id: q.matcher.vpn_gateway.clone(),
+                ..Default::default()
+            };
+            Ok(vpc::describe_vpn_connections(&cx.client, q.region, &f)
+                .await?
+                .iter()
+                .filter(|v| !v.vpn_gateway_id.is_empty())
+                .map(|v| resource(q.region, v))
+                .collect())
+        })
+    }
+
+    fn find_by_ids<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        q: ListQuery<'a>,
+        ids: Vec<String>,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
+        Box::pin(fetched_by_ids(self, cx, q, ids, |c, region, id| async move {
+            let found = absent_ok(vpc::describe_vpn_connection(&c, &region, &id).await)?;
+            Ok(found
+                .iter()
+                .filter(|v| !v.vpn_gateway_id.is_empty())
+                .map(|v| resource(&region, v))
+                .collect())
+        }))
+    }
+
+    fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
+        Ok(vec![
+            StepSpec::call(
+                Action::Delete,
+                "DeleteVpnConnection",
+                "the IPsec connection itself",
+            ),
+            StepSpec::wait(
+                "DescribeVpnGateway",
+                "active",
+                "the gateway is updating until the deletion completes",
+            ),
+        ])
+    }
+
+    fn serial_scope(&self, r: &Resource) -> Option<String> {
+        r.parent.as_ref().map(|gw| format!("vpn_gateway/{gw}"))
+    }
+
+    fn mutate<'a>(
+        &'a self,
+        w: &'a WriteClient,
+        step: &'a Step,
+        token: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            match step.action {
+                Action::Delete => {
+                    vpc::delete_vpn_connection(w, &step.region, &step.resource, token)
+                        .await
+                        .map(|_| ())
+                }
+                _ => Err(no_call(step)),
+            }
+        })
+    }
+
+    /// A gateway that is `updating` after an error does not show whether this connection's
+    /// deletion was applied: never assume it was.
+    fn already_applied(&self, _action: Action, _state: &str) -> bool {
+        false
+    }
+
+    fn poll_action(&self, _step: &Step) -> &'static str {
+        "DescribeVpnGateway"
+    }
+    fn poll_scope(&self, step: &Step) -> String {
+        step.parent.clone().unwrap_or_default()
+    }
+
+    /// The wait after DeleteVpnConnection watches the gateway; other probes the connection.
+    fn probe<'a>(
+        &'a self,
+        c: &'a ReadClient,
+        step: &'a Step,
+    ) -> BoxFuture<'a, Result<String, CallError>> {
+        Box::pin(async move {
+            match step.action {
+                Action::Wait => match &step.parent {
+                    Some(gw) => vpc::describe_vpn_gateway(c, &step.region, gw)
+                        .await
+                        .map(|g| g.status),
+                    None => Ok("active".to_string()),
+                },
+                _ => vpc::describe_vpn_connection(c, &step.region, &step.resource)
+                    .await
+                    .map(|_| "active".to_string()),
+            }
+        })
+    }
+}
