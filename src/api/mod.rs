@@ -11,6 +11,7 @@
 //! `ReadClient` can never be turned into a `WriteClient`.
 
 pub mod actions;
+pub mod contract;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;

@@ -433,7 +433,7 @@ fn vbr_json(st: &State, v: &super::world::VirtualBorderRouter) -> Value {
         .values()
         .filter(|a| a.spec.vbr.as_deref() == Some(v.id.as_str()))
         .filter_map(|a| st.trs.get(&a.spec.transit_router))
-        .map(|(cen, _)| json!({"CenId": cen, "CenOwnerId": st.account_id, "CenStatus": "Attached"}))
+        .map(|(cen, _)| json!({"CenId": cen, "CenOwnerId": st.account_id.parse::<u64>().unwrap_or(0), "CenStatus": "Attached"}))
         .collect();
     json!({
         "VbrId": v.id, "Status": v.status, "CreationTime": CREATED, "ActivationTime": CREATED,
@@ -443,12 +443,11 @@ fn vbr_json(st: &State, v: &super::world::VirtualBorderRouter) -> Value {
         "PhysicalConnectionId": v.physical_connection, "PhysicalConnectionStatus": pc_status,
         "PhysicalConnectionBusinessStatus": "Normal", "PhysicalConnectionOwnerUid": st.account_id,
         "AccessPointId": "ap-cn-hangzhou-xs-A", "Name": v.name, "Description": "", "Type": "pconnVBR",
-        "OwnerId": st.vbr_owner(v),
         "AssociatedPhysicalConnections": { "AssociatedPhysicalConnection": [ {
-            "PhysicalConnectionId": v.physical_connection, "VlanId": v.vlan_id,
+            "PhysicalConnectionId": v.physical_connection, "VlanId": v.vlan_id.to_string(),
             "PhysicalConnectionStatus": pc_status, "PhysicalConnectionOwnerUid": st.account_id } ] },
         "AssociatedCens": { "AssociatedCen": cens },
-        "Tags": { "Tag": v.tags.iter().map(|(k, val)| json!({"Key": k, "Value": val})).collect::<Vec<_>>() },
+        "Tags": { "Tags": v.tags.iter().map(|(k, val)| json!({"Key": k, "Value": val})).collect::<Vec<_>>() },
     })
 }
 
@@ -764,7 +763,10 @@ fn delete_bgp_group(st: &mut State, ctx: &Ctx<'_>) -> Res {
 
 // ----- IPsec-VPN (§4) -----------------------------------------------------------------------
 
-fn vco_json(st: &State, c: &super::world::VpnConnection) -> Value {
+/// An IPsec connection: the flat DescribeVpnConnection body (`single`, tags under
+/// `Tags.Tag[]`) or a DescribeVpnConnections item (tags under `Tag.Tag[]`), as the SDK
+/// models have them.
+fn vco_json(st: &State, c: &super::world::VpnConnection, single: bool) -> Value {
     let tr = st
         .attachment_of_vpn(&c.id)
         .map(|a| a.spec.transit_router.clone())
@@ -776,8 +778,8 @@ fn vco_json(st: &State, c: &super::world::VpnConnection) -> Value {
         "RemoteSubnet": "192.168.0.0/16", "CreateTime": 1_740_816_000_000_u64, "EffectImmediately": false,
         "Status": "ipsec_sa_established",
         "State": if !tr_bound { "active" } else if tr.is_empty() { "init" } else { "attached" },
-        "AttachType": if tr_bound { "CEN" } else { "" }, "TransitRouterId": tr, "RegionId": c.region,
-        "Tag": { "Tag": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() },
+        "AttachType": if tr_bound { "CEN" } else { "" }, "TransitRouterId": tr,
+        (if single { "Tags" } else { "Tag" }): { "Tag": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() },
     })
 }
 
@@ -810,7 +812,9 @@ fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
             let tr_name = st.trs.get(&tr).map(|(_, t)| t.name.clone()).unwrap_or_default();
             json!({ "InstanceId": c.id, "Name": c.name, "Description": "", "AttachType": "CEN",
                     "TransitRouterId": tr, "TransitRouterName": tr_name, "CrossAccountAuthorized": false,
-                    "Tag": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() })
+                    // `Tag` is a system-tag string, `Tags` the tag list (SDK model).
+                    "Tag": "VpnEnableBgp",
+                    "Tags": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() })
         })
         .collect();
     let total = items.len();
@@ -826,7 +830,7 @@ fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
 
 fn describe_vpn_connection(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let id = vco_lookup(st, ctx)?;
-    Ok(vco_json(st, &st.vpn_connections[&id]))
+    Ok(vco_json(st, &st.vpn_connections[&id], true))
 }
 
 fn describe_vpn_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
@@ -839,7 +843,7 @@ fn describe_vpn_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .values()
         .filter(|c| c.region == region && only.is_none_or(|id| id == c.id))
         .filter(|c| gw.is_none_or(|g| c.vpn_gateway.as_deref() == Some(g)))
-        .map(|c| vco_json(st, c))
+        .map(|c| vco_json(st, c, false))
         .collect();
     Ok(paged(items, page, "VpnConnections", "VpnConnection"))
 }
@@ -860,7 +864,7 @@ fn describe_vpn_gateway(st: &mut State, ctx: &Ctx<'_>) -> Res {
         })?;
     Ok(
         json!({ "VpnGatewayId": g.id, "Name": g.name, "Status": g.status, "BusinessStatus": "Normal",
-               "ChargeType": "PostPaid", "Spec": "10M", "RegionId": g.region, "CreateTime": 1_740_816_000_000_u64,
+               "ChargeType": "PostPaid", "Spec": "10M", "CreateTime": 1_740_816_000_000_u64,
                "VpnType": "Normal", "SslVpn": "disable", "IpsecVpn": "enable" }),
     )
 }
@@ -925,7 +929,7 @@ fn attachment_json(st: &State, a: &Attachment) -> Value {
         "TransitRouterAttachmentId": a.spec.id, "TransitRouterId": a.spec.transit_router, "CenId": cen,
         "Status": a.spec.status, "ResourceType": a.resource_type(), "CreationTime": CREATED,
         "AutoPublishRouteEnabled": false, "TransitRouterAttachmentName": a.spec.name,
-        "TransitRouterAttachmentDescription": "", "RegionId": region,
+        "TransitRouterAttachmentDescription": "",
         "Tags": a.spec.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
     });
     let obj = v.as_object_mut().expect("object");

@@ -73,10 +73,14 @@ impl Memo {
     }
 }
 
-/// The link queries that cover every TR attachment of the inventory: per route table when
-/// a transit router has more of our attachments than tables (one call covers them all),
-/// else per attachment; and the region of each attachment.
+/// The link queries that cover every TR attachment of the inventory, and the region of
+/// each attachment. Propagations are listed per route table of the transit routers
+/// involved: `ListTransitRouterRouteTablePropagations` requires `TransitRouterRouteTableId`
+/// (SDK model, alibabacloud-cbn20170912 1.4.0; blockers.md §3.1). Associations may be listed
+/// per attachment: per route table when a transit router has more of our attachments than
+/// tables (one call covers them all), else per attachment.
 pub fn link_queries(
+    links: LinkKind,
     inv: &Inventory,
     tables_of: &BTreeMap<String, Vec<String>>,
 ) -> (Vec<cbn::RouteTableLinkQuery>, BTreeMap<String, String>) {
@@ -85,17 +89,23 @@ pub fn link_queries(
     let mut per_table: Vec<String> = Vec::new();
     for (tr, tr_tables) in tables_of {
         let mine: Vec<&(String, String, String)> = atts.iter().filter(|a| &a.2 == tr).collect();
-        if !tr_tables.is_empty() && mine.len() > tr_tables.len() {
+        if mine.is_empty() {
+            continue;
+        }
+        if links == LinkKind::Propagation || (!tr_tables.is_empty() && mine.len() > tr_tables.len())
+        {
             per_table.extend(tr_tables.iter().cloned());
         } else {
             per_attachment.extend(mine.iter().map(|a| a.0.clone()));
         }
     }
-    per_attachment.extend(
-        atts.iter()
-            .filter(|a| !tables_of.contains_key(&a.2))
-            .map(|a| a.0.clone()),
-    );
+    if links == LinkKind::Association {
+        per_attachment.extend(
+            atts.iter()
+                .filter(|a| !tables_of.contains_key(&a.2))
+                .map(|a| a.0.clone()),
+        );
+    }
     let region_of = atts.iter().map(|a| (a.0.clone(), a.1.clone())).collect();
     let queries = per_attachment
         .into_iter()
@@ -150,7 +160,7 @@ pub async fn discover_links(
     inv: &mut Inventory,
 ) -> Result<(), CallError> {
     let tables_of = memo.tables_of(client, inv).await?;
-    let (queries, region_of) = link_queries(inv, &tables_of);
+    let (queries, region_of) = link_queries(links, inv, &tables_of);
     let c = client.clone();
     let listed = concurrently(queries, move |q| {
         let c = c.clone();
@@ -178,8 +188,8 @@ pub async fn discover_links(
     Ok(())
 }
 
-/// Poll links of one kind: by route table (one call for the whole table), or per
-/// attachment to confirm.
+/// Poll links of one kind: by route table (one call for the whole table), or per link
+/// (attachment and table: the table is required for propagations) to confirm.
 pub fn poll_links<'a>(
     links: LinkKind,
     c: &'a ReadClient,
@@ -191,9 +201,13 @@ pub fn poll_links<'a>(
         let queries: Vec<cbn::RouteTableLinkQuery> = match ids {
             Some(ids) if one_by_one || ids.len() <= 1 || scope.key.is_empty() => ids
                 .iter()
-                .map(|id| cbn::RouteTableLinkQuery {
-                    transit_router_attachment_id: Some(super::link(id).0.to_string()),
-                    ..Default::default()
+                .map(|id| {
+                    let (att, vtb) = super::link(id);
+                    cbn::RouteTableLinkQuery {
+                        transit_router_attachment_id: Some(att.to_string()),
+                        transit_router_route_table_id: Some(vtb.to_string())
+                            .filter(|t| !t.is_empty()),
+                    }
                 })
                 .collect(),
             _ => vec![cbn::RouteTableLinkQuery {

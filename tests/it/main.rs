@@ -4,6 +4,7 @@
 mod apply;
 mod chaos;
 mod cli;
+mod contract;
 mod emulator;
 mod plan;
 mod support;

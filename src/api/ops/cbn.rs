@@ -83,8 +83,8 @@ pub struct TransitRouterVbrAttachment {
     pub transit_router_attachment_description: String,
     /// When it was created.
     pub creation_time: String,
-    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
-    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    /// Tags: `Tags[]` (SDK model).
+    #[serde(deserialize_with = "super::tags")]
     pub tags: super::Tags,
 }
 
@@ -122,8 +122,8 @@ pub struct TransitRouterVpnAttachment {
     pub transit_router_attachment_name: String,
     /// When it was created.
     pub creation_time: String,
-    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
-    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    /// Tags: `Tags[]` (SDK model).
+    #[serde(deserialize_with = "super::tags")]
     pub tags: super::Tags,
 }
 

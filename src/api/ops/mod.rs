@@ -25,6 +25,9 @@ pub mod cbn;
 pub mod sts;
 pub mod vpc;
 
+#[cfg(test)]
+mod contract_tests;
+
 use std::collections::HashSet;
 
 use serde::Deserialize as _;
@@ -414,8 +417,10 @@ pub type Tags = std::collections::BTreeMap<String, String>;
 
 /// Deserialize tags in every shape the APIs use: a list of `{Key, Value}` (or
 /// `{TagKey, TagValue}`), or an object wrapping such a list (`{"Tag": [...]}`,
-/// `{"tags": [...]}`), or `null`/absent. Use with
-/// `#[serde(default, alias = "Tag", deserialize_with = "tags")]`.
+/// `{"tags": [...]}`), or `null`/absent; anything else (a string) is no tags. Use with
+/// `#[serde(deserialize_with = "tags")]` on the field the SDK model names; add
+/// `alias = "Tag"` only where that response has no `Tags` key beside `Tag` (checked by the
+/// maximal-body contract test: a body with both keys must decode).
 pub fn tags<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tags, D::Error> {
     fn collect(v: &serde_json::Value, out: &mut Tags) {
         match v {

@@ -104,8 +104,8 @@ pub struct PhysicalConnection {
     pub creation_time: String,
     /// When it was enabled.
     pub enabled_time: String,
-    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
-    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    /// Tags (`Tags.tags[]` / `Tags.Tags[]` / `Tags.Tag[]`: the wrapper differs by API).
+    #[serde(deserialize_with = "super::tags")]
     pub tags: super::Tags,
 }
 
@@ -227,8 +227,8 @@ pub struct VirtualBorderRouter {
     /// The same as `associated_cens` under its older name (`AssociatedCbns.AssociatedCbn[]`).
     #[serde(deserialize_with = "wrapped_list")]
     pub associated_cbns: Vec<AssociatedCen>,
-    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
-    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    /// Tags (`Tags.tags[]` / `Tags.Tags[]` / `Tags.Tag[]`: the wrapper differs by API).
+    #[serde(deserialize_with = "super::tags")]
     pub tags: super::Tags,
 }
 
@@ -633,8 +633,9 @@ pub struct VpnAttachment {
     pub transit_router_id: String,
     /// The transit router's name.
     pub transit_router_name: String,
-    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
-    #[serde(alias = "Tag", deserialize_with = "super::tags")]
+    /// Tags: `Tags[]` (SDK model DescribeVpnAttachmentsResponseBody). The sibling `Tag` is
+    /// a system-tag string (e.g. `VpnEnableBgp`), not tags: it is ignored.
+    #[serde(deserialize_with = "super::tags")]
     pub tags: super::Tags,
 }
 
@@ -678,7 +679,8 @@ pub struct VpnConnection {
     pub attach_type: String,
     /// The transit router it is bound to (newer responses).
     pub transit_router_id: String,
-    /// Tags (`Tags.tags[]`, `Tags.Tag[]` or `Tag[]` depending on the API).
+    /// Tags: `Tags.Tag[]` in DescribeVpnConnection, `Tag.Tag[]` in DescribeVpnConnections
+    /// items (SDK models); neither body has both keys.
     #[serde(alias = "Tag", deserialize_with = "super::tags")]
     pub tags: super::Tags,
 }
