@@ -4,9 +4,11 @@
 //! Every request goes through [`Emulator::handle`]: signature check (V1 and V3, with the
 //! API layer's verifier), timestamp skew and nonce replay, dispatch on action and version,
 //! per-(region, action) rate limits, seeded fault injection, ClientToken idempotency, the
-//! operation's own rules ([`ops`]) over the world's state ([`state`]), and the audit log.
+//! operation's own rules (its kind's module in [`kinds`], dispatched through [`ops`]) over
+//! the world's state ([`state`]), and the audit log.
 //! The HTTP front ([`server`]) and the in-process [`Transport`] are thin layers over it.
 
+pub mod kinds;
 pub mod ops;
 pub mod server;
 pub mod state;
@@ -264,13 +266,14 @@ impl Emulator {
                 "Specified parameter Version is not valid.",
             )
         })?;
-        let (handler, mutating) = ops::lookup(product, &verified.action).ok_or_else(|| {
+        let operation = ops::lookup(product, &verified.action).ok_or_else(|| {
             fail(
                 404,
                 "InvalidAction.NotFound",
                 "Specified api is not found, please check your url and method.",
             )
         })?;
+        let (handler, mutating) = (operation.handler, operation.mutates);
         let params = &verified.params;
         let region = params
             .iter()

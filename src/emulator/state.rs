@@ -1,67 +1,26 @@
 //! The emulated account's live state: every resource with its status and links, and the
 //! queue of pending asynchronous transitions (`Terminating` → `Terminated`, `Detaching` →
 //! gone, ...), applied lazily whenever time has passed their deadline.
+//!
+//! Each store is seeded, counted and changed by its kind's module (`super::kinds`); the
+//! transitions are closures those modules schedule, so this file knows no kind's rules.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use tokio::time::Instant;
 
+use super::kinds::{self, transit_router::Attachment};
 use super::world::{
-    BgpGroup, PhysicalConnection, RouterInterface, Timings, TrAttachment, TrRouteEntry,
-    TransitRouter, VirtualBorderRouter, VpnConnection, VpnGateway, World,
+    BgpGroup, PhysicalConnection, RouterInterface, Timings, TrRouteEntry, TransitRouter,
+    VirtualBorderRouter, VpnConnection, VpnGateway, World,
 };
 
-/// A transit-router attachment with its live route-table links.
-#[derive(Debug, Clone)]
-pub struct Attachment {
-    /// The attachment as the world defined it (its `status` is kept current).
-    pub spec: TrAttachment,
-    /// Route table → association status (`Active`, `Dissociating`).
-    pub associations: BTreeMap<String, String>,
-    /// Route table → propagation status (`Active`, `Disabling`).
-    pub propagations: BTreeMap<String, String>,
-}
-
-impl Attachment {
-    /// `VBR` or `VPN`.
-    pub fn resource_type(&self) -> &'static str {
-        if self.spec.vbr.is_some() {
-            "VBR"
-        } else {
-            "VPN"
-        }
-    }
-    /// The attached resource's id.
-    pub fn resource_id(&self) -> &str {
-        self.spec
-            .vbr
-            .as_deref()
-            .or(self.spec.vpn_connection.as_deref())
-            .unwrap_or("")
-    }
-}
-
-/// A state change scheduled for later.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Set a circuit's status.
-    PcStatus(String, &'static str),
-    /// Set a VBR's status.
-    VbrStatus(String, &'static str),
-    /// Set a router interface's status.
-    RiStatus(String, &'static str),
-    /// Remove a TR attachment (end of `Detaching`).
-    RemoveAttachment(String),
-    /// Remove an association (end of `Dissociating`).
-    RemoveAssociation(String, String),
-    /// Remove a propagation (end of `Disabling`).
-    RemovePropagation(String, String),
-    /// Set a VPN gateway's status.
-    GatewayStatus(String, &'static str),
-}
+/// A state change scheduled for later (the end of an asynchronous transition).
+pub type Effect = Box<dyn FnOnce(&mut State) + Send>;
 
 /// Everything that exists in the emulated account.
-#[derive(Debug)]
+#[derive(Default)]
 pub struct State {
     /// The account that owns the resources.
     pub account_id: String,
@@ -93,77 +52,45 @@ pub struct State {
     pending: Vec<(Instant, Effect)>,
 }
 
-fn by_id<T: Clone>(
-    items: &[serde_saphyr::Spanned<T>],
-    id: impl Fn(&T) -> &str,
-) -> BTreeMap<String, T> {
-    items
-        .iter()
-        .map(|s| (id(&s.value).to_string(), s.value.clone()))
-        .collect()
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("State")
+            .field("account_id", &self.account_id)
+            .field("regions", &self.regions)
+            .field("timings", &self.timings)
+            .field("pcs", &self.pcs)
+            .field("vbrs", &self.vbrs)
+            .field("ris", &self.ris)
+            .field("bgp_groups", &self.bgp_groups)
+            .field("cens", &self.cens)
+            .field("trs", &self.trs)
+            .field("attachments", &self.attachments)
+            .field("route_entries", &self.route_entries)
+            .field("gateways", &self.gateways)
+            .field("vpn_connections", &self.vpn_connections)
+            .field("pending", &self.pending.len())
+            .finish()
+    }
 }
 
 impl State {
-    /// The initial state of a (checked) world.
+    /// The initial state of a (checked) world: every registered kind seeds its store.
     pub fn new(world: &World) -> State {
-        let mut trs = BTreeMap::new();
-        let mut cens = BTreeMap::new();
-        for c in &world.cens {
-            cens.insert(c.value.id.clone(), c.value.name.clone());
-            for tr in &c.value.transit_routers {
-                trs.insert(tr.id.clone(), (c.value.id.clone(), tr.clone()));
-            }
-        }
-        let attachments = world
-            .transit_router_attachments
-            .iter()
-            .map(|a| {
-                let spec = a.value.clone();
-                let associations = spec
-                    .associations
-                    .iter()
-                    .map(|v| (v.clone(), "Active".to_string()))
-                    .collect();
-                let propagations = spec
-                    .propagations
-                    .iter()
-                    .map(|v| (v.clone(), "Active".to_string()))
-                    .collect();
-                (
-                    spec.id.clone(),
-                    Attachment {
-                        spec,
-                        associations,
-                        propagations,
-                    },
-                )
-            })
-            .collect();
-        let mut vbrs = by_id(&world.virtual_border_routers, |v| &v.id);
-        for v in vbrs.values_mut() {
-            v.status = v.status.to_ascii_lowercase();
-        }
-        State {
+        let mut st = State {
             account_id: world.account_id.clone(),
             regions: world.regions.iter().cloned().collect(),
             timings: world.timings.clone(),
-            pcs: by_id(&world.physical_connections, |p| &p.id),
-            vbrs,
-            ris: by_id(&world.router_interfaces, |r| &r.id),
-            bgp_groups: by_id(&world.bgp_groups, |g| &g.id),
-            cens,
-            trs,
-            attachments,
-            route_entries: by_id(&world.transit_router_route_entries, |e| &e.id),
-            gateways: by_id(&world.vpn_gateways, |g| &g.id),
-            vpn_connections: by_id(&world.vpn_connections, |c| &c.id),
-            pending: Vec::new(),
+            ..State::default()
+        };
+        for kind in kinds::KINDS {
+            kind.seed(world, &mut st);
         }
+        st
     }
 
     /// Schedule `effect` at `at`.
-    pub fn schedule(&mut self, at: Instant, effect: Effect) {
-        self.pending.push((at, effect));
+    pub fn schedule(&mut self, at: Instant, effect: impl FnOnce(&mut State) + Send + 'static) {
+        self.pending.push((at, Box::new(effect)));
     }
 
     /// Apply every pending transition due at or before `now`, in deadline order.
@@ -175,78 +102,12 @@ impl State {
         let split = self.pending.partition_point(|(at, _)| *at <= now);
         let due: Vec<(Instant, Effect)> = self.pending.drain(..split).collect();
         for (_, effect) in due {
-            self.apply(effect);
-        }
-    }
-
-    fn apply(&mut self, effect: Effect) {
-        match effect {
-            Effect::PcStatus(id, s) => {
-                if let Some(pc) = self.pcs.get_mut(&id) {
-                    pc.status = s.to_string();
-                }
-            }
-            Effect::VbrStatus(id, s) => {
-                if let Some(v) = self.vbrs.get_mut(&id) {
-                    v.status = s.to_string();
-                }
-            }
-            Effect::RiStatus(id, s) => {
-                if let Some(r) = self.ris.get_mut(&id) {
-                    r.status = s.to_string();
-                }
-            }
-            Effect::RemoveAttachment(id) => {
-                self.attachments.remove(&id);
-            }
-            Effect::RemoveAssociation(att, vtb) => {
-                if let Some(a) = self.attachments.get_mut(&att) {
-                    a.associations.remove(&vtb);
-                }
-            }
-            Effect::RemovePropagation(att, vtb) => {
-                if let Some(a) = self.attachments.get_mut(&att) {
-                    a.propagations.remove(&vtb);
-                }
-            }
-            Effect::GatewayStatus(id, s) => {
-                if let Some(g) = self.gateways.get_mut(&id) {
-                    g.status = s.to_string();
-                }
-            }
+            effect(self);
         }
     }
 
     /// Number of resources of every kind (for logs and the benchmark).
     pub fn resource_count(&self) -> usize {
-        self.pcs.len()
-            + self.vbrs.len()
-            + self.ris.len()
-            + self
-                .bgp_groups
-                .values()
-                .map(|g| 1 + g.peers.len())
-                .sum::<usize>()
-            + self.attachments.len()
-            + self.route_entries.len()
-            + self.gateways.len()
-            + self.vpn_connections.len()
-    }
-
-    /// The owner account of a VBR.
-    pub fn vbr_owner<'a>(&'a self, vbr: &'a VirtualBorderRouter) -> &'a str {
-        vbr.owner.as_deref().unwrap_or(&self.account_id)
-    }
-
-    /// The TR attachment of an IPsec connection, if it has one.
-    pub fn attachment_of_vpn(&self, vco: &str) -> Option<&Attachment> {
-        self.attachments
-            .values()
-            .find(|a| a.spec.vpn_connection.as_deref() == Some(vco))
-    }
-
-    /// Is this IPsec connection bound to a transit router (created as a VPN attachment)?
-    pub fn is_tr_bound(&self, vco: &VpnConnection) -> bool {
-        vco.vpn_gateway.is_none()
+        kinds::KINDS.iter().map(|k| k.count(self)).sum()
     }
 }

@@ -2,6 +2,10 @@
 //! links, and the emulator's timings, rate limits and faults. Loading checks syntax, unknown
 //! keys, id prefixes, duplicate ids and dangling references, and reports each with
 //! `file:line:column`.
+//!
+//! Each resource section's item type and checks live with its kind (`super::kinds`); this
+//! file holds the file's shape ([`World`]), the global sections and the [`Checker`] the
+//! kinds report through. The item types are re-exported here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -9,6 +13,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
+
+use super::kinds::KINDS;
+pub use super::kinds::bgp::{BgpGroup, BgpPeer};
+pub use super::kinds::physical_connection::PhysicalConnection;
+pub use super::kinds::router_interface::RouterInterface;
+pub use super::kinds::transit_router::{Cen, TrAttachment, TrRouteEntry, TransitRouter};
+pub use super::kinds::virtual_border_router::VirtualBorderRouter;
+pub use super::kinds::vpn::{VpnConnection, VpnGateway};
 
 /// A duration written as `250ms`, `3s`, `2m` or `1h` (a bare number means seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -205,279 +217,6 @@ impl fmt::Debug for AccessKey {
 /// Tags: key → value.
 pub type Tags = BTreeMap<String, String>;
 
-/// An Express Connect circuit.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PhysicalConnection {
-    /// `pc-…`.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Status (alibaba-api.md §1.1): Initial, Approved, Allocating, Allocated, Confirmed,
-    /// Enabled, Rejected, Canceled, AllocationFailed, Terminating, Terminated.
-    #[serde(default = "enabled")]
-    pub status: String,
-    /// Tags.
-    #[serde(default)]
-    pub tags: Tags,
-    /// Hosted connections still on the circuit (block terminate and delete).
-    #[serde(default)]
-    pub hosted_connections: u32,
-    /// A MACsec key still bound (blocks terminate).
-    #[serde(default)]
-    pub macsec: bool,
-    /// Line operator.
-    #[serde(default = "default_operator")]
-    pub line_operator: String,
-    /// Access point.
-    #[serde(default = "default_access_point")]
-    pub access_point: String,
-    /// Bandwidth in Mbit/s.
-    #[serde(default = "default_bandwidth")]
-    pub bandwidth: u32,
-}
-
-fn enabled() -> String {
-    "Enabled".into()
-}
-fn active() -> String {
-    "active".into()
-}
-fn active_cap() -> String {
-    "Active".into()
-}
-fn attached() -> String {
-    "Attached".into()
-}
-fn available() -> String {
-    "Available".into()
-}
-fn default_operator() -> String {
-    "CT".into()
-}
-fn default_access_point() -> String {
-    "ap-cn-hangzhou-xs-A".into()
-}
-fn default_bandwidth() -> u32 {
-    1000
-}
-
-/// A virtual border router.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VirtualBorderRouter {
-    /// `vbr-…`.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// The circuit it sits on.
-    pub physical_connection: String,
-    /// Owning account (the world's account when absent).
-    #[serde(default)]
-    pub owner: Option<String>,
-    /// `unconfirmed`, `active`, `terminating`, `terminated`, `recovering`, `deleting`.
-    #[serde(default = "active")]
-    pub status: String,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Tags.
-    #[serde(default)]
-    pub tags: Tags,
-    /// VLAN id.
-    #[serde(default)]
-    pub vlan_id: u32,
-}
-
-/// A router interface on a VBR.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RouterInterface {
-    /// `ri-…`.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// The VBR (router) it belongs to.
-    pub vbr: String,
-    /// `Idle`, `Active`, `Inactive`, `Activating`, `Deactivating`.
-    #[serde(default = "active_cap")]
-    pub status: String,
-    /// `PostPaid` or `PrePaid` (prepaid ones cannot be deleted).
-    #[serde(default = "postpaid")]
-    pub charge_type: String,
-    /// Custom route entries that use it as next hop (block deletion).
-    #[serde(default)]
-    pub route_entries: u32,
-    /// Overdue bills (blocks deactivation).
-    #[serde(default)]
-    pub financial_locked: bool,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Opposite router id (e.g. a VPC router).
-    #[serde(default)]
-    pub opposite_router: String,
-}
-
-fn postpaid() -> String {
-    "PostPaid".into()
-}
-
-/// A BGP group on a VBR, with its peers.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BgpGroup {
-    /// `bgpg-…`.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// The VBR.
-    pub vbr: String,
-    /// Peer AS number.
-    #[serde(default = "default_asn")]
-    pub peer_asn: u64,
-    /// Status (`Available` when stable).
-    #[serde(default = "available")]
-    pub status: String,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Peers of the group.
-    #[serde(default)]
-    pub peers: Vec<BgpPeer>,
-}
-
-fn default_asn() -> u64 {
-    65001
-}
-
-/// A BGP peer.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BgpPeer {
-    /// `bgp-…`.
-    pub id: String,
-    /// Peer IP address.
-    #[serde(default)]
-    pub peer_ip: String,
-    /// Status.
-    #[serde(default = "available")]
-    pub status: String,
-}
-
-/// A CEN instance with its transit routers.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cen {
-    /// `cen-…`.
-    pub id: String,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Its transit routers.
-    #[serde(default)]
-    pub transit_routers: Vec<TransitRouter>,
-}
-
-/// An Enterprise-edition transit router.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransitRouter {
-    /// `tr-…`.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Route tables (`vtb-…`).
-    #[serde(default)]
-    pub route_tables: Vec<String>,
-}
-
-/// A transit-router attachment of a VBR or an IPsec connection.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrAttachment {
-    /// `tr-attach-…`.
-    pub id: String,
-    /// The transit router.
-    pub transit_router: String,
-    /// The attached VBR (VBR attachments).
-    #[serde(default)]
-    pub vbr: Option<String>,
-    /// The attached IPsec connection (VPN attachments).
-    #[serde(default)]
-    pub vpn_connection: Option<String>,
-    /// `Attaching`, `Attached`, `Detaching`.
-    #[serde(default = "attached")]
-    pub status: String,
-    /// Route tables it is associated with.
-    #[serde(default)]
-    pub associations: Vec<String>,
-    /// Route tables it propagates to.
-    #[serde(default)]
-    pub propagations: Vec<String>,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Tags.
-    #[serde(default)]
-    pub tags: Tags,
-}
-
-/// A custom transit-router route entry.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TrRouteEntry {
-    /// `rte-…`.
-    pub id: String,
-    /// Route table (`vtb-…`).
-    pub route_table: String,
-    /// Destination CIDR.
-    pub destination: String,
-    /// Next-hop attachment (`tr-attach-…`).
-    pub next_hop: String,
-}
-
-/// A VPN gateway.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VpnGateway {
-    /// `vpn-…`.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// `active`, `updating`, ...
-    #[serde(default = "active")]
-    pub status: String,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-}
-
-/// An IPsec-VPN connection, bound to a VPN gateway or to a transit router.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VpnConnection {
-    /// `vco-…`.
-    pub id: String,
-    /// Region.
-    pub region: String,
-    /// The VPN gateway (gateway-bound connections).
-    #[serde(default)]
-    pub vpn_gateway: Option<String>,
-    /// Name.
-    #[serde(default)]
-    pub name: String,
-    /// Tags.
-    #[serde(default)]
-    pub tags: Tags,
-}
-
 /// The whole world file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -555,32 +294,6 @@ fn render(file: &str, problems: &[WorldProblem]) -> String {
         .join("\n")
 }
 
-/// Statuses the world may give each kind (alibaba-api.md §1.1, §2.1, §3.1, §5.1).
-const PC_STATUSES: &[&str] = &[
-    "Initial",
-    "Approved",
-    "Allocating",
-    "Allocated",
-    "Confirmed",
-    "Enabled",
-    "Rejected",
-    "Canceled",
-    "AllocationFailed",
-    "Allocation Failed",
-    "Terminating",
-    "Terminated",
-];
-const VBR_STATUSES: &[&str] = &[
-    "unconfirmed",
-    "active",
-    "terminating",
-    "terminated",
-    "recovering",
-    "deleting",
-];
-const RI_STATUSES: &[&str] = &["Idle", "Active", "Inactive", "Activating", "Deactivating"];
-const ATTACHMENT_STATUSES: &[&str] = &["Attaching", "Attached", "Detaching"];
-
 impl World {
     /// Parse and check a world file's text.
     pub fn parse(file: &str, text: &str) -> Result<World, WorldError> {
@@ -625,163 +338,113 @@ impl World {
 
     /// Referential and value checks; every problem with its position.
     fn check(&self) -> Vec<WorldProblem> {
-        let mut problems = Vec::new();
-        let mut ids: BTreeSet<String> = BTreeSet::new();
-        let regions: BTreeSet<&str> = self.regions.iter().map(String::as_str).collect();
-        let mut push = |loc: &serde_saphyr::Location, message: String| {
-            problems.push(WorldProblem {
-                line: loc.line(),
-                column: loc.column(),
-                message,
-            })
-        };
+        let mut cx = Checker::new(&self.regions);
         if self.access_keys.is_empty() {
-            push(
+            cx.problem(
                 &serde_saphyr::Location::UNKNOWN,
                 "access_keys: at least one key is required".into(),
             );
         }
         if self.account_id.is_empty() || !self.account_id.chars().all(|c| c.is_ascii_digit()) {
-            push(
+            cx.problem(
                 &serde_saphyr::Location::UNKNOWN,
                 format!("account_id {:?} must be digits", self.account_id),
             );
         }
-        let mut id = |loc: &serde_saphyr::Location,
-                      id: &str,
-                      prefix: &str,
-                      push: &mut dyn FnMut(&serde_saphyr::Location, String)| {
-            if !id.starts_with(prefix) {
-                push(loc, format!("id {id:?} must start with {prefix:?}"));
-            }
-            if !ids.insert(id.to_string()) {
-                push(loc, format!("id {id:?} is defined twice"));
-            }
-        };
-        let region_ok =
-            |loc: &serde_saphyr::Location,
-             r: &str,
-             push: &mut dyn FnMut(&serde_saphyr::Location, String)| {
-                if !regions.contains(r) {
-                    push(
-                        loc,
-                        format!(
-                            "region {r:?} is not in regions ({})",
-                            self.regions.join(", ")
-                        ),
-                    );
-                }
-            };
-        let status_ok =
-            |loc: &serde_saphyr::Location,
-             s: &str,
-             allowed: &[&str],
-             push: &mut dyn FnMut(&serde_saphyr::Location, String)| {
-                if !allowed.iter().any(|a| a.eq_ignore_ascii_case(s)) {
-                    push(
-                        loc,
-                        format!("status {s:?} is not one of {}", allowed.join(", ")),
-                    );
-                }
-            };
-        for pc in &self.physical_connections {
-            id(&pc.referenced, &pc.value.id, "pc-", &mut push);
-            region_ok(&pc.referenced, &pc.value.region, &mut push);
-            status_ok(&pc.referenced, &pc.value.status, PC_STATUSES, &mut push);
+        for kind in KINDS {
+            kind.check(self, &mut cx);
         }
-        for v in &self.virtual_border_routers {
-            id(&v.referenced, &v.value.id, "vbr-", &mut push);
-            region_ok(&v.referenced, &v.value.region, &mut push);
-            status_ok(&v.referenced, &v.value.status, VBR_STATUSES, &mut push);
+        cx.finish()
+    }
+}
+
+/// The world-file check helpers every kind uses, collecting problems in order: first each
+/// resource's own problems (ids, prefixes, regions, statuses) kind by kind, then the
+/// problems with links between resources, then references to ids that no kind defines.
+#[derive(Debug)]
+pub struct Checker<'w> {
+    regions: &'w [String],
+    ids: BTreeSet<String>,
+    problems: Vec<WorldProblem>,
+    link_problems: Vec<WorldProblem>,
+    refs: Vec<(serde_saphyr::Location, &'static str, &'w str)>,
+}
+
+fn problem_at(loc: &serde_saphyr::Location, message: String) -> WorldProblem {
+    WorldProblem {
+        line: loc.line(),
+        column: loc.column(),
+        message,
+    }
+}
+
+impl<'w> Checker<'w> {
+    fn new(regions: &'w [String]) -> Checker<'w> {
+        Checker {
+            regions,
+            ids: BTreeSet::new(),
+            problems: Vec::new(),
+            link_problems: Vec::new(),
+            refs: Vec::new(),
         }
-        for r in &self.router_interfaces {
-            id(&r.referenced, &r.value.id, "ri-", &mut push);
-            region_ok(&r.referenced, &r.value.region, &mut push);
-            status_ok(&r.referenced, &r.value.status, RI_STATUSES, &mut push);
+    }
+
+    /// A problem at `loc`.
+    pub fn problem(&mut self, loc: &serde_saphyr::Location, message: String) {
+        self.problems.push(problem_at(loc, message));
+    }
+
+    /// A problem with the links between resources (reported after every resource's own).
+    pub fn link_problem(&mut self, loc: &serde_saphyr::Location, message: String) {
+        self.link_problems.push(problem_at(loc, message));
+    }
+
+    /// A resource id: it must start with `prefix` and be defined once in the whole world.
+    pub fn id(&mut self, loc: &serde_saphyr::Location, id: &str, prefix: &str) {
+        if !id.starts_with(prefix) {
+            self.problem(loc, format!("id {id:?} must start with {prefix:?}"));
         }
-        for g in &self.bgp_groups {
-            id(&g.referenced, &g.value.id, "bgpg-", &mut push);
-            region_ok(&g.referenced, &g.value.region, &mut push);
-            for p in &g.value.peers {
-                id(&g.referenced, &p.id, "bgp-", &mut push);
-            }
+        if !self.ids.insert(id.to_string()) {
+            self.problem(loc, format!("id {id:?} is defined twice"));
         }
-        let mut route_tables = BTreeSet::new();
-        for c in &self.cens {
-            id(&c.referenced, &c.value.id, "cen-", &mut push);
-            for tr in &c.value.transit_routers {
-                id(&c.referenced, &tr.id, "tr-", &mut push);
-                region_ok(&c.referenced, &tr.region, &mut push);
-                for vtb in &tr.route_tables {
-                    id(&c.referenced, vtb, "vtb-", &mut push);
-                    route_tables.insert(vtb.clone());
-                }
-            }
+    }
+
+    /// A region: it must be one of the world's `regions`.
+    pub fn region(&mut self, loc: &serde_saphyr::Location, r: &str) {
+        if !self.regions.iter().any(|x| x == r) {
+            let message = format!(
+                "region {r:?} is not in regions ({})",
+                self.regions.join(", ")
+            );
+            self.problem(loc, message);
         }
-        for a in &self.transit_router_attachments {
-            id(&a.referenced, &a.value.id, "tr-attach-", &mut push);
-            status_ok(
-                &a.referenced,
-                &a.value.status,
-                ATTACHMENT_STATUSES,
-                &mut push,
+    }
+
+    /// A status: one of `allowed`, compared case-insensitively.
+    pub fn status(&mut self, loc: &serde_saphyr::Location, s: &str, allowed: &[&str]) {
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(s)) {
+            self.problem(
+                loc,
+                format!("status {s:?} is not one of {}", allowed.join(", ")),
             );
         }
-        for e in &self.transit_router_route_entries {
-            id(&e.referenced, &e.value.id, "rte-", &mut push);
-        }
-        for g in &self.vpn_gateways {
-            id(&g.referenced, &g.value.id, "vpn-", &mut push);
-            region_ok(&g.referenced, &g.value.region, &mut push);
-        }
-        for c in &self.vpn_connections {
-            id(&c.referenced, &c.value.id, "vco-", &mut push);
-            region_ok(&c.referenced, &c.value.region, &mut push);
-        }
-        // References: (where, what, target id).
-        let mut refs: Vec<(serde_saphyr::Location, &str, &str)> = Vec::new();
-        for v in &self.virtual_border_routers {
-            refs.push((
-                v.referenced,
-                "physical_connection",
-                &v.value.physical_connection,
-            ));
-        }
-        for r in &self.router_interfaces {
-            refs.push((r.referenced, "vbr", &r.value.vbr));
-        }
-        for g in &self.bgp_groups {
-            refs.push((g.referenced, "vbr", &g.value.vbr));
-        }
-        for a in &self.transit_router_attachments {
-            refs.push((a.referenced, "transit_router", &a.value.transit_router));
-            match (&a.value.vbr, &a.value.vpn_connection) {
-                (Some(v), None) => refs.push((a.referenced, "vbr", v)),
-                (None, Some(v)) => refs.push((a.referenced, "vpn_connection", v)),
-                _ => push(
-                    &a.referenced,
-                    "an attachment names exactly one of vbr or vpn_connection".into(),
-                ),
-            }
-            for vtb in a.value.associations.iter().chain(&a.value.propagations) {
-                refs.push((a.referenced, "route table", vtb));
-            }
-        }
-        for e in &self.transit_router_route_entries {
-            refs.push((e.referenced, "route_table", &e.value.route_table));
-            refs.push((e.referenced, "next_hop", &e.value.next_hop));
-        }
-        for c in &self.vpn_connections {
-            if let Some(g) = &c.value.vpn_gateway {
-                refs.push((c.referenced, "vpn_gateway", g));
-            }
-        }
-        for (loc, what, target) in refs {
-            if !ids.contains(target) {
-                push(
-                    &loc,
+    }
+
+    /// A reference (`what` names the key) to `target`, which some kind must define.
+    pub fn reference(&mut self, loc: &serde_saphyr::Location, what: &'static str, target: &'w str) {
+        self.refs.push((*loc, what, target));
+    }
+
+    /// Every problem, in report order.
+    fn finish(mut self) -> Vec<WorldProblem> {
+        let mut problems = std::mem::take(&mut self.problems);
+        problems.append(&mut self.link_problems);
+        for (loc, what, target) in &self.refs {
+            if !self.ids.contains(*target) {
+                problems.push(problem_at(
+                    loc,
                     format!("{what} {target:?} is not defined in this world"),
-                );
+                ));
             }
         }
         problems
