@@ -6,7 +6,7 @@
 //! why: cascade off, protected, or a blocker decom cannot remove). Protect rules win over
 //! cascade. The graph is checked for cycles with petgraph and numbered in execution order.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
@@ -177,13 +177,33 @@ struct Draft {
     reason: String,
 }
 
+/// The resources of the inventory by (kind, parent id), in key order: built once per graph
+/// so that finding children is a lookup, not a scan.
+type Children<'a> = HashMap<(Kind, &'a str), Vec<&'a Resource>>;
+
+fn children_index(inv: &Inventory) -> Children<'_> {
+    let mut out: Children<'_> = HashMap::new();
+    for r in inv.resources.values() {
+        if let Some(p) = r.parent.as_deref() {
+            out.entry((r.kind, p)).or_default().push(r);
+        }
+    }
+    out
+}
+
 /// Blockers of `r` that need cascade (separate resources), and parts of `r` that go with it,
 /// as its kind declares them.
-fn dependents(inv: &Inventory, r: &Resource) -> (Vec<Key>, Vec<Key>) {
+fn dependents(children: &Children<'_>, r: &Resource) -> (Vec<Key>, Vec<Key>) {
     let keys = |kinds: &[Kind]| {
         kinds
             .iter()
-            .flat_map(|k| inv.children(*k, &r.id).map(Resource::key))
+            .flat_map(|k| {
+                children
+                    .get(&(*k, r.id.as_str()))
+                    .into_iter()
+                    .flatten()
+                    .map(|c| c.key())
+            })
             .collect::<Vec<_>>()
     };
     let spec = r.kind.spec();
@@ -240,6 +260,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         }
     }
     // 2. Blockers (cascade) and parts, breadth first; blocked reasons propagate upwards.
+    let children = children_index(inv);
     // The first `targets_end` entries of `order` are the plan's targets.
     let targets_end = order.len();
     let mut blocked: BTreeMap<Key, String> = BTreeMap::new();
@@ -266,7 +287,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             blocked.insert(key.clone(), u);
             continue;
         }
-        let (cascade, parts) = dependents(inv, r);
+        let (cascade, parts) = dependents(&children, r);
         let mut not_cascaded: Vec<String> = Vec::new();
         for (k, is_part) in cascade
             .iter()
@@ -495,12 +516,18 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             }
         })
         .collect();
+    let mut steps_of: HashMap<(Kind, &str), Vec<usize>> = HashMap::new();
+    for s in &steps {
+        steps_of
+            .entry((s.kind, s.resource.as_str()))
+            .or_default()
+            .push(s.id);
+    }
     for e in &mut entries {
-        e.steps = steps
-            .iter()
-            .filter(|s| s.kind == e.kind && s.resource == e.id)
-            .map(|s| s.id)
-            .collect();
+        e.steps = steps_of
+            .get(&(e.kind, e.id.as_str()))
+            .cloned()
+            .unwrap_or_default();
     }
     entries.extend(gone);
     let deletions = entries
