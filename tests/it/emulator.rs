@@ -16,7 +16,7 @@ fn world() -> String {
     format!(
         r#"{HEADER}
 timings: {{ terminate_physical_connection: 300ms, cancel_physical_connection: 100ms, deactivate_router_interface: 200ms,
-           detach_attachment: 300ms, dissociate: 150ms, disable_propagation: 150ms, vpn_gateway_update: 300ms, terminate_vbr: 100ms }}
+           detach_attachment: 300ms, dissociate: 150ms, disable_propagation: 150ms, vpn_gateway_update: 300ms, terminate_vbr: 60s }}
 physical_connections:
   - {{ id: pc-enabled, region: cn-shanghai, status: Enabled }}
   - {{ id: pc-bare, region: cn-shanghai, status: Enabled }}
@@ -1058,4 +1058,152 @@ async fn v1_and_v3_clients_both_work_and_sts_answers() {
         own["TotalCount"].as_u64().unwrap() + 2,
         all["TotalCount"].as_u64().unwrap()
     );
+}
+
+/// A resource seeded in a transitional state settles after its kind's timing, exactly like
+/// the same state reached through a call.
+#[tokio::test]
+async fn seeded_transitional_states_advance_like_called_ones() {
+    let w = format!(
+        r#"{HEADER}
+timings: {{ terminate_physical_connection: 1s, terminate_vbr: 1s, deactivate_router_interface: 1s,
+           detach_attachment: 1s, vpn_gateway_update: 1s }}
+physical_connections:
+  - {{ id: pc-1, region: cn-shanghai, status: Terminating }}
+  - {{ id: pc-2, region: cn-shanghai, status: Allocating }}
+virtual_border_routers:
+  - {{ id: vbr-term, region: cn-shanghai, physical_connection: pc-1, status: terminating }}
+  - {{ id: vbr-rec, region: cn-shanghai, physical_connection: pc-1, status: recovering }}
+  - {{ id: vbr-del, region: cn-shanghai, physical_connection: pc-1, status: deleting }}
+router_interfaces:
+  - {{ id: ri-deact, region: cn-shanghai, vbr: vbr-term, status: Deactivating }}
+  - {{ id: ri-act, region: cn-shanghai, vbr: vbr-term, status: Activating }}
+cens:
+  - {{ id: cen-1, transit_routers: [{{ id: tr-1, region: cn-shanghai, route_tables: [vtb-1] }}] }}
+transit_router_attachments:
+  - {{ id: tr-attach-det, transit_router: tr-1, vbr: vbr-rec, status: Detaching }}
+  - {{ id: tr-attach-att, transit_router: tr-1, vbr: vbr-term, status: Attaching }}
+vpn_gateways:
+  - {{ id: vpn-1, region: cn-shanghai, status: updating }}
+vpn_connections:
+  - {{ id: vco-1, region: cn-shanghai, vpn_gateway: vpn-1 }}
+"#
+    );
+    let emu = Emu::start(&w).await;
+    let vbr_statuses = |v: serde_json::Value| -> Vec<(String, String)> {
+        v["VirtualBorderRouterSet"]["VirtualBorderRouterType"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["VbrId"].as_str().unwrap().to_string(),
+                    v["Status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let ri_status = async |id: &str| {
+        emu.call(
+            "DescribeRouterInterfaces",
+            &[
+                ("Filter.1.Key", "RouterInterfaceId"),
+                ("Filter.1.Value.1", id),
+            ],
+        )
+        .await
+        .unwrap()["RouterInterfaceSet"]["RouterInterfaceType"][0]["Status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let attachments = async || {
+        emu.call(
+            "ListTransitRouterVbrAttachments",
+            &[("TransitRouterId", "tr-1")],
+        )
+        .await
+        .unwrap()["TransitRouterAttachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["TransitRouterAttachmentId"].as_str().unwrap().to_string(),
+                    a["Status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let gateway = async || {
+        emu.call("DescribeVpnGateway", &[("VpnGatewayId", "vpn-1")])
+            .await
+            .unwrap()["Status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+
+    // Before the timings: as seeded, and the transitional states refuse like called ones.
+    assert_eq!(
+        status_of_pc(&emu, "pc-1").await.as_deref(),
+        Some("Terminating")
+    );
+    assert_eq!(
+        vbr_statuses(emu.call("DescribeVirtualBorderRouters", &[]).await.unwrap()),
+        [
+            pair("vbr-del", "deleting"),
+            pair("vbr-rec", "recovering"),
+            pair("vbr-term", "terminating")
+        ]
+    );
+    assert_eq!(ri_status("ri-deact").await, "Deactivating");
+    assert_eq!(ri_status("ri-act").await, "Activating");
+    assert_eq!(
+        attachments().await,
+        [
+            pair("tr-attach-att", "Attaching"),
+            pair("tr-attach-det", "Detaching")
+        ]
+    );
+    assert_eq!(gateway().await, "updating");
+    assert_eq!(
+        code(
+            &emu.call("DeleteVpnConnection", &[("VpnConnectionId", "vco-1")])
+                .await
+        )
+        .unwrap()
+        .1,
+        "VpnGateway.Configuring"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(
+        status_of_pc(&emu, "pc-1").await.as_deref(),
+        Some("Terminated")
+    );
+    assert_eq!(
+        status_of_pc(&emu, "pc-2").await.as_deref(),
+        Some("Allocating"),
+        "stable states stay"
+    );
+    assert_eq!(
+        vbr_statuses(emu.call("DescribeVirtualBorderRouters", &[]).await.unwrap()),
+        [pair("vbr-rec", "active"), pair("vbr-term", "terminated")]
+    );
+    assert_eq!(ri_status("ri-deact").await, "Inactive");
+    assert_eq!(ri_status("ri-act").await, "Active");
+    assert_eq!(attachments().await, [pair("tr-attach-att", "Attached")]);
+    assert_eq!(gateway().await, "active");
+    // Settled states accept what they refused: the gateway takes the delete now.
+    emu.call("DeleteVpnConnection", &[("VpnConnectionId", "vco-1")])
+        .await
+        .unwrap();
+    emu.call(
+        "DeleteRouterInterface",
+        &[("RouterInterfaceId", "ri-deact")],
+    )
+    .await
+    .unwrap();
 }

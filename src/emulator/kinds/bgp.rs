@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tokio::time::Instant;
 
 use super::{EmulatedKind, by_id};
 use crate::api::Product::Vpc;
@@ -38,7 +39,8 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// BGP groups and peers have no transitions: their deletes are synchronous.
+    fn seed(&self, world: &World, st: &mut State, _now: Instant) {
         st.bgp_groups = by_id(&world.bgp_groups, |g| &g.id);
     }
 

@@ -4,8 +4,9 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
-use super::{EmulatedKind, by_id};
+use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
 use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass, region_checked};
 use crate::emulator::state::State;
@@ -35,8 +36,14 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// `Terminating` → `Terminated` after `terminate_physical_connection`. (Pre-enable states
+    /// and `Allocating` are stable: a cancellation keeps its status until `Canceled`.)
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.pcs = by_id(&world.physical_connections, |p| &p.id);
+        let at = now + st.timings.terminate_physical_connection.0;
+        for id in ids_in(&st.pcs, |p| &p.status, "Terminating") {
+            st.schedule(at, move |st| set_status(st, &id, "Terminated"));
+        }
     }
 
     fn count(&self, st: &State) -> usize {

@@ -4,8 +4,9 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tokio::time::Instant;
 
-use super::{EmulatedKind, by_id};
+use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
 use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass, region_checked};
 use crate::emulator::state::State;
@@ -35,8 +36,16 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// `Deactivating` → `Inactive` and `Activating` → `Active`, both after
+    /// `deactivate_router_interface`.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.ris = by_id(&world.router_interfaces, |r| &r.id);
+        let at = now + st.timings.deactivate_router_interface.0;
+        for (from, to) in [("Deactivating", "Inactive"), ("Activating", "Active")] {
+            for id in ids_in(&st.ris, |r| &r.status, from) {
+                st.schedule(at, move |st| set_status(st, &id, to));
+            }
+        }
     }
 
     fn count(&self, st: &State) -> usize {

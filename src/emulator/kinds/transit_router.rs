@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use super::EmulatedKind;
-use super::by_id;
+use super::{by_id, ids_in};
 use crate::api::Product::Cbn;
 use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, token_paged};
 use crate::emulator::state::State;
@@ -107,7 +108,9 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// An attachment seeded `Detaching` disappears and one seeded `Attaching` becomes
+    /// `Attached`, both after `detach_attachment`.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         for c in &world.cens {
             st.cens.insert(c.value.id.clone(), c.value.name.clone());
             for tr in &c.value.transit_routers {
@@ -141,6 +144,19 @@ impl EmulatedKind for Kind {
             })
             .collect();
         st.route_entries = by_id(&world.transit_router_route_entries, |e| &e.id);
+        let at = now + st.timings.detach_attachment.0;
+        for id in ids_in(&st.attachments, |a| &a.spec.status, "Detaching") {
+            st.schedule(at, move |st| {
+                st.attachments.remove(&id);
+            });
+        }
+        for id in ids_in(&st.attachments, |a| &a.spec.status, "Attaching") {
+            st.schedule(at, move |st| {
+                if let Some(a) = st.attachments.get_mut(&id) {
+                    a.spec.status = "Attached".into();
+                }
+            });
+        }
     }
 
     fn count(&self, st: &State) -> usize {

@@ -5,9 +5,10 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use super::physical_connection::pc_mut;
-use super::{EmulatedKind, by_id};
+use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
 use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass, region_checked};
 use crate::emulator::state::State;
@@ -46,10 +47,23 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// `terminating` → `terminated`, `recovering` → `active` and `deleting` → gone, all after
+    /// `terminate_vbr`.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.vbrs = by_id(&world.virtual_border_routers, |v| &v.id);
         for v in st.vbrs.values_mut() {
             v.status = v.status.to_ascii_lowercase();
+        }
+        let at = now + st.timings.terminate_vbr.0;
+        for (from, to) in [("terminating", "terminated"), ("recovering", "active")] {
+            for id in ids_in(&st.vbrs, |v| &v.status, from) {
+                st.schedule(at, move |st| set_status(st, &id, to));
+            }
+        }
+        for id in ids_in(&st.vbrs, |v| &v.status, "deleting") {
+            st.schedule(at, move |st| {
+                st.vbrs.remove(&id);
+            });
         }
     }
 

@@ -6,8 +6,9 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
-use super::{EmulatedKind, by_id};
+use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
 use crate::emulator::ops::{Ctx, Fail, Operation, Res, fail, paged, region_checked};
 use crate::emulator::state::State;
@@ -45,9 +46,17 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// A gateway seeded `updating` (or still `init` / `provisioning`) becomes `active` after
+    /// `vpn_gateway_update`. Connections have no status of their own in the world.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.gateways = by_id(&world.vpn_gateways, |g| &g.id);
         st.vpn_connections = by_id(&world.vpn_connections, |c| &c.id);
+        let at = now + st.timings.vpn_gateway_update.0;
+        for from in ["updating", "init", "provisioning"] {
+            for id in ids_in(&st.gateways, |g| &g.status, from) {
+                st.schedule(at, move |st| set_gateway_status(st, &id, "active"));
+            }
+        }
     }
 
     fn count(&self, st: &State) -> usize {
