@@ -1207,3 +1207,79 @@ vpn_connections:
     .await
     .unwrap();
 }
+
+/// Route-table links can be seeded with a status; listings show it and the transitional
+/// ones settle after `dissociate` / `disable_propagation`.
+#[tokio::test]
+async fn seeded_link_statuses_are_listed_and_settle() {
+    let w = format!(
+        r#"{HEADER}
+timings: {{ dissociate: 1s, disable_propagation: 1s }}
+cens:
+  - {{ id: cen-1, transit_routers: [{{ id: tr-1, region: cn-shanghai, route_tables: [vtb-1, vtb-2, vtb-3] }}] }}
+virtual_border_routers:
+  - {{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }}
+physical_connections:
+  - {{ id: pc-1, region: cn-shanghai }}
+transit_router_attachments:
+  - id: tr-attach-1
+    transit_router: tr-1
+    vbr: vbr-1
+    associations: [vtb-1, {{ route_table: vtb-2, status: Dissociating }}, {{ route_table: vtb-3, status: Associating }}]
+    propagations: [{{ route_table: vtb-1, status: Disabling }}, {{ route_table: vtb-2, status: Enabling }}, {{ route_table: vtb-3 }}]
+"#
+    );
+    let emu = Emu::start(&w).await;
+    let list = async |action: &str, key: &str| {
+        let mut out = Vec::new();
+        for vtb in ["vtb-1", "vtb-2", "vtb-3"] {
+            let v = emu
+                .call(
+                    action,
+                    &[
+                        ("TransitRouterRouteTableId", vtb),
+                        ("TransitRouterAttachmentId", "tr-attach-1"),
+                    ],
+                )
+                .await
+                .unwrap();
+            for l in v[key].as_array().unwrap() {
+                out.push(format!("{vtb} {}", l["Status"].as_str().unwrap()));
+            }
+        }
+        out
+    };
+    let assoc = "ListTransitRouterRouteTableAssociations";
+    let props = "ListTransitRouterRouteTablePropagations";
+    assert_eq!(
+        list(assoc, "TransitRouterAssociations").await,
+        ["vtb-1 Active", "vtb-2 Dissociating", "vtb-3 Associating"]
+    );
+    assert_eq!(
+        list(props, "TransitRouterPropagations").await,
+        ["vtb-1 Disabling", "vtb-2 Enabling", "vtb-3 Active"]
+    );
+    // A transitional link refuses like one reached through a call.
+    assert_eq!(
+        code(
+            &emu.call(
+                "DissociateTransitRouterAttachmentFromRouteTable",
+                &[
+                    ("TransitRouterAttachmentId", "tr-attach-1"),
+                    ("TransitRouterRouteTableId", "vtb-3"),
+                ],
+            )
+            .await
+        ),
+        Some((400, "IncorrectStatus.Status".into()))
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(
+        list(assoc, "TransitRouterAssociations").await,
+        ["vtb-1 Active", "vtb-3 Active"]
+    );
+    assert_eq!(
+        list(props, "TransitRouterPropagations").await,
+        ["vtb-2 Active", "vtb-3 Active"]
+    );
+}

@@ -6,8 +6,10 @@
 //! DeleteTransitRouterVbr/VpnAttachment (`Detaching` → gone, with `Force`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -84,6 +86,12 @@ impl EmulatedKind for Kind {
         for a in &world.transit_router_attachments {
             cx.id(&a.referenced, &a.value.id, "tr-attach-");
             cx.status(&a.referenced, &a.value.status, ATTACHMENT_STATUSES);
+            for link in &a.value.associations {
+                cx.status(&a.referenced, link.status(), ASSOCIATION_STATUSES);
+            }
+            for link in &a.value.propagations {
+                cx.status(&a.referenced, link.status(), PROPAGATION_STATUSES);
+            }
         }
         for e in &world.transit_router_route_entries {
             cx.id(&e.referenced, &e.value.id, "rte-");
@@ -98,8 +106,8 @@ impl EmulatedKind for Kind {
                     "an attachment names exactly one of vbr or vpn_connection".into(),
                 ),
             }
-            for vtb in a.value.associations.iter().chain(&a.value.propagations) {
-                cx.reference(&a.referenced, "route table", vtb);
+            for link in a.value.associations.iter().chain(&a.value.propagations) {
+                cx.reference(&a.referenced, "route table", &link.route_table);
             }
         }
         for e in &world.transit_router_route_entries {
@@ -109,7 +117,10 @@ impl EmulatedKind for Kind {
     }
 
     /// An attachment seeded `Detaching` disappears and one seeded `Attaching` becomes
-    /// `Attached`, both after `detach_attachment`.
+    /// `Attached`, both after `detach_attachment`; an association seeded `Dissociating`
+    /// disappears and one seeded `Associating` becomes `Active` after `dissociate`; a
+    /// propagation seeded `Disabling` disappears and one seeded `Enabling` becomes `Active`
+    /// after `disable_propagation`.
     fn seed(&self, world: &World, st: &mut State, now: Instant) {
         for c in &world.cens {
             st.cens.insert(c.value.id.clone(), c.value.name.clone());
@@ -123,16 +134,21 @@ impl EmulatedKind for Kind {
             .iter()
             .map(|a| {
                 let spec = a.value.clone();
-                let associations = spec
-                    .associations
-                    .iter()
-                    .map(|v| (v.clone(), "Active".to_string()))
-                    .collect();
-                let propagations = spec
-                    .propagations
-                    .iter()
-                    .map(|v| (v.clone(), "Active".to_string()))
-                    .collect();
+                // Statuses as the API spells them (the world check ignores case).
+                let links = |links: &[Link], allowed: &[&str]| {
+                    links
+                        .iter()
+                        .map(|l| {
+                            let status = allowed
+                                .iter()
+                                .find(|s| s.eq_ignore_ascii_case(l.status()))
+                                .map_or(l.status(), |s| s);
+                            (l.route_table.clone(), status.to_string())
+                        })
+                        .collect()
+                };
+                let associations = links(&spec.associations, ASSOCIATION_STATUSES);
+                let propagations = links(&spec.propagations, PROPAGATION_STATUSES);
                 (
                     spec.id.clone(),
                     Attachment {
@@ -149,6 +165,29 @@ impl EmulatedKind for Kind {
             st.schedule(at, move |st| {
                 st.attachments.remove(&id);
             });
+        }
+        for propagation in [false, true] {
+            let at = now
+                + if propagation {
+                    st.timings.disable_propagation.0
+                } else {
+                    st.timings.dissociate.0
+                };
+            let (ending, starting) = if propagation {
+                ("Disabling", "Enabling")
+            } else {
+                ("Dissociating", "Associating")
+            };
+            let seeded: Vec<(String, String, String)> = links(st, propagation)
+                .map(|(a, vtb, s)| (a.spec.id.clone(), vtb.clone(), s.clone()))
+                .collect();
+            for (att, vtb, status) in seeded {
+                if status.eq_ignore_ascii_case(ending) {
+                    st.schedule(at, move |st| remove_link(st, &att, &vtb, propagation));
+                } else if status.eq_ignore_ascii_case(starting) {
+                    st.schedule(at, move |st| activate_link(st, &att, &vtb, propagation));
+                }
+            }
         }
         for id in ids_in(&st.attachments, |a| &a.spec.status, "Attaching") {
             st.schedule(at, move |st| {
@@ -215,12 +254,14 @@ pub struct TrAttachment {
     /// `Attaching`, `Attached`, `Detaching`.
     #[serde(default = "attached")]
     pub status: String,
-    /// Route tables it is associated with.
+    /// Route tables it is associated with (status `Active`, `Associating`, `Dissociating`;
+    /// default `Active`).
     #[serde(default)]
-    pub associations: Vec<String>,
-    /// Route tables it propagates to.
+    pub associations: Vec<Link>,
+    /// Route tables it propagates to (status `Active`, `Enabling`, `Disabling`; default
+    /// `Active`).
     #[serde(default)]
-    pub propagations: Vec<String>,
+    pub propagations: Vec<Link>,
     /// Name.
     #[serde(default)]
     pub name: String,
@@ -246,6 +287,76 @@ pub struct TrRouteEntry {
     /// Next-hop attachment (`tr-attach-…`).
     pub next_hop: String,
 }
+
+/// A route-table link of an attachment (an association or a propagation): a route-table id
+/// (`vtb-…`, status `Active`), or `{ route_table: vtb-…, status: … }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The route table (`vtb-…`).
+    pub route_table: String,
+    /// The link's status; `None` is the default, `Active`.
+    pub status: Option<String>,
+}
+
+impl Link {
+    /// The status the link starts in.
+    pub fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or("Active")
+    }
+}
+
+impl From<&str> for Link {
+    fn from(route_table: &str) -> Link {
+        Link {
+            route_table: route_table.to_string(),
+            status: None,
+        }
+    }
+}
+
+impl From<String> for Link {
+    fn from(route_table: String) -> Link {
+        Link {
+            route_table,
+            status: None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Link, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            route_table: String,
+            #[serde(default)]
+            status: Option<String>,
+        }
+        struct LinkVisitor;
+        impl<'de> Visitor<'de> for LinkVisitor {
+            type Value = Link;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a route table id, or { route_table, status }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Link, E> {
+                Ok(Link::from(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Link, A::Error> {
+                let full = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Link {
+                    route_table: full.route_table,
+                    status: full.status,
+                })
+            }
+        }
+        d.deserialize_any(LinkVisitor)
+    }
+}
+
+/// Statuses the world may give an association (alibaba-api.md §5.1).
+const ASSOCIATION_STATUSES: &[&str] = &["Active", "Associating", "Dissociating"];
+/// Statuses the world may give a propagation (alibaba-api.md §5.1).
+const PROPAGATION_STATUSES: &[&str] = &["Active", "Enabling", "Disabling"];
 
 /// Statuses the world may give an attachment (alibaba-api.md §5.1).
 const ATTACHMENT_STATUSES: &[&str] = &["Attaching", "Attached", "Detaching"];
@@ -483,6 +594,20 @@ fn remove_link(st: &mut State, att: &str, vtb: &str, propagation: bool) {
             a.propagations.remove(vtb);
         } else {
             a.associations.remove(vtb);
+        }
+    }
+}
+
+/// Make an association or a propagation `Active` (the end of `Associating` / `Enabling`).
+fn activate_link(st: &mut State, att: &str, vtb: &str, propagation: bool) {
+    if let Some(a) = st.attachments.get_mut(att) {
+        let map = if propagation {
+            &mut a.propagations
+        } else {
+            &mut a.associations
+        };
+        if let Some(status) = map.get_mut(vtb) {
+            *status = "Active".into();
         }
     }
 }
