@@ -258,13 +258,37 @@ async fn preconditions_return_documented_codes() {
         (
             "DescribeVpnConnection",
             &[("VpnConnectionId", "vco-nope")],
-            400,
+            404,
+            "InvalidVpnConnectionInstanceId.NotFound",
+        ),
+        (
+            "DeleteVpnConnection",
+            &[("VpnConnectionId", "vco-nope")],
+            404,
+            "InvalidVpnConnectionInstanceId.NotFound",
+        ),
+        (
+            "DeleteVpnAttachment",
+            &[("VpnConnectionId", "vco-nope")],
+            404,
+            "InvalidVpnConnectionInstanceId.NotFound",
+        ),
+        (
+            "DescribeVpnConnection",
+            &[("VpnConnectionId", "vco-gw1"), ("RegionId", "cn-hangzhou")],
+            404,
             "InvalidVpnConnectionInstanceId.NotFound",
         ),
         (
             "DescribeVpnGateway",
             &[("VpnGatewayId", "vpn-nope")],
-            400,
+            404,
+            "InvalidVpnGatewayInstanceId.NotFound",
+        ),
+        (
+            "DescribeVpnConnections",
+            &[("VpnGatewayId", "vpn-nope")],
+            404,
             "InvalidVpnGatewayInstanceId.NotFound",
         ),
         // Transit router (§5)

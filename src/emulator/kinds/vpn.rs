@@ -138,6 +138,26 @@ fn vco_json(st: &State, c: &VpnConnection) -> Value {
     })
 }
 
+/// An unknown IPsec connection: 404 (DescribeVpnConnection / DeleteVpnConnection error
+/// tables, blockers.md §3.7).
+fn vco_not_found() -> Fail {
+    fail(
+        404,
+        "InvalidVpnConnectionInstanceId.NotFound",
+        "The specified vpn connection instance id does not exist.",
+    )
+}
+
+/// An unknown VPN gateway: 404 (DeleteVpnGateway / DeleteVpnRouteEntry error tables,
+/// blockers.md §3.7).
+fn gateway_not_found() -> Fail {
+    fail(
+        404,
+        "InvalidVpnGatewayInstanceId.NotFound",
+        "The specified vpn gateway instance id does not exist.",
+    )
+}
+
 fn vco_lookup(st: &State, ctx: &Ctx<'_>) -> Result<String, Fail> {
     let region = region_checked(st, ctx)?;
     let id = ctx.req("VpnConnectionId")?;
@@ -145,13 +165,15 @@ fn vco_lookup(st: &State, ctx: &Ctx<'_>) -> Result<String, Fail> {
         .get(id)
         .filter(|c| c.region == region)
         .map(|c| c.id.clone())
-        .ok_or_else(|| {
-            fail(
-                400,
-                "InvalidVpnConnectionInstanceId.NotFound",
-                "The specified vpn connection instance id does not exist.",
-            )
-        })
+        .ok_or_else(vco_not_found)
+}
+
+/// The gateway named by `VpnGatewayId`, which must exist in the request's region.
+fn gateway_lookup<'a>(st: &'a State, region: &str, id: &str) -> Result<&'a VpnGateway, Fail> {
+    st.gateways
+        .get(id)
+        .filter(|g| g.region == region)
+        .ok_or_else(gateway_not_found)
 }
 
 fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
@@ -190,6 +212,9 @@ fn describe_vpn_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let region = region_checked(st, ctx)?;
     let page = ctx.page()?;
     let gw = ctx.get("VpnGatewayId");
+    if let Some(g) = gw {
+        gateway_lookup(st, region, g)?;
+    }
     let only = ctx.get("VpnConnectionId");
     let items = st
         .vpn_connections
@@ -204,17 +229,7 @@ fn describe_vpn_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
 fn describe_vpn_gateway(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let region = region_checked(st, ctx)?;
     let id = ctx.req("VpnGatewayId")?;
-    let g = st
-        .gateways
-        .get(id)
-        .filter(|g| g.region == region)
-        .ok_or_else(|| {
-            fail(
-                400,
-                "InvalidVpnGatewayInstanceId.NotFound",
-                "The specified vpn gateway instance id does not exist.",
-            )
-        })?;
+    let g = gateway_lookup(st, region, id)?;
     Ok(
         json!({ "VpnGatewayId": g.id, "Name": g.name, "Status": g.status, "BusinessStatus": "Normal",
                "ChargeType": "PostPaid", "Spec": "10M", "RegionId": g.region, "CreateTime": 1_740_816_000_000_u64,
@@ -234,7 +249,9 @@ fn delete_vpn_connection(st: &mut State, ctx: &Ctx<'_>) -> Res {
         ));
     };
     let delay = st.timings.vpn_gateway_update.0;
-    let g = st.gateways.get_mut(&gw).expect("world checks references");
+    let Some(g) = st.gateways.get_mut(&gw) else {
+        return Err(gateway_not_found());
+    };
     if g.status != "active" {
         return Err(fail(
             400,
