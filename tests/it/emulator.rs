@@ -1307,3 +1307,67 @@ transit_router_attachments:
         ["vtb-2 Active", "vtb-3 Active"]
     );
 }
+
+/// ListTransitRouterVbrAttachments' statuses include `Detached`: a world may seed it, the
+/// listing shows it, and such an attachment can be deleted.
+#[tokio::test]
+async fn detached_vbr_attachment_is_listed_and_deletable() {
+    let w = format!(
+        r#"{HEADER}
+timings: {{ detach_attachment: 200ms }}
+physical_connections: [{{ id: pc-1, region: cn-shanghai }}]
+virtual_border_routers: [{{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }}]
+cens:
+  - {{ id: cen-1, transit_routers: [{{ id: tr-1, region: cn-shanghai, route_tables: [vtb-1] }}] }}
+transit_router_attachments:
+  - {{ id: tr-attach-1, transit_router: tr-1, vbr: vbr-1, status: detached }}
+"#
+    );
+    let emu = Emu::start(&w).await;
+    let list = async || {
+        emu.call(
+            "ListTransitRouterVbrAttachments",
+            &[("TransitRouterId", "tr-1")],
+        )
+        .await
+        .unwrap()["TransitRouterAttachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["Status"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list().await, ["Detached"]);
+    // Still an attachment of the VBR: the VBR cannot go yet.
+    assert_eq!(
+        code(
+            &emu.call("DeleteVirtualBorderRouter", &[("VbrId", "vbr-1")])
+                .await
+        )
+        .unwrap()
+        .1,
+        "InvalidStatus.NotAllowed"
+    );
+    emu.call(
+        "DeleteTransitRouterVbrAttachment",
+        &[("TransitRouterAttachmentId", "tr-attach-1")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(list().await, ["Detaching"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(list().await.is_empty());
+    emu.call("DeleteVirtualBorderRouter", &[("VbrId", "vbr-1")])
+        .await
+        .unwrap();
+    // A VPN attachment's statuses do not include Detached.
+    let bad = format!(
+        "{HEADER}cens: [{{ id: cen-1, transit_routers: [{{ id: tr-1, region: cn-shanghai }}] }}]\nvpn_connections: [{{ id: vco-1, region: cn-shanghai }}]\ntransit_router_attachments: [{{ id: tr-attach-1, transit_router: tr-1, vpn_connection: vco-1, status: Detached }}]\n"
+    );
+    let err = decom::emulator::world::World::parse("w.yaml", &bad).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("status \"Detached\" is not one of Attaching, Attached, Detaching"),
+        "{err}"
+    );
+}

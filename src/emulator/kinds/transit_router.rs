@@ -85,7 +85,12 @@ impl EmulatedKind for Kind {
         }
         for a in &world.transit_router_attachments {
             cx.id(&a.referenced, &a.value.id, "tr-attach-");
-            cx.status(&a.referenced, &a.value.status, ATTACHMENT_STATUSES);
+            let allowed = if a.value.vbr.is_some() {
+                VBR_ATTACHMENT_STATUSES
+            } else {
+                ATTACHMENT_STATUSES
+            };
+            cx.status(&a.referenced, &a.value.status, allowed);
             for link in &a.value.associations {
                 cx.status(&a.referenced, link.status(), ASSOCIATION_STATUSES);
             }
@@ -133,7 +138,14 @@ impl EmulatedKind for Kind {
             .transit_router_attachments
             .iter()
             .map(|a| {
-                let spec = a.value.clone();
+                let mut spec = a.value.clone();
+                // The status as the API spells it (the world check ignores case).
+                if let Some(s) = VBR_ATTACHMENT_STATUSES
+                    .iter()
+                    .find(|s| s.eq_ignore_ascii_case(&spec.status))
+                {
+                    spec.status = s.to_string();
+                }
                 // Statuses as the API spells them (the world check ignores case).
                 let links = |links: &[Link], allowed: &[&str]| {
                     links
@@ -251,7 +263,7 @@ pub struct TrAttachment {
     /// The attached IPsec connection (VPN attachments).
     #[serde(default)]
     pub vpn_connection: Option<String>,
-    /// `Attaching`, `Attached`, `Detaching`.
+    /// `Attaching`, `Attached`, `Detaching` (VBR attachments also `Detached`).
     #[serde(default = "attached")]
     pub status: String,
     /// Route tables it is associated with (status `Active`, `Associating`, `Dissociating`;
@@ -360,6 +372,9 @@ const PROPAGATION_STATUSES: &[&str] = &["Active", "Enabling", "Disabling"];
 
 /// Statuses the world may give an attachment (alibaba-api.md §5.1).
 const ATTACHMENT_STATUSES: &[&str] = &["Attaching", "Attached", "Detaching"];
+/// A VBR attachment may also be `Detached` (ListTransitRouterVbrAttachments' `Status` enum,
+/// blockers.md §3.10): listed, and deletable like an `Attached` one.
+const VBR_ATTACHMENT_STATUSES: &[&str] = &["Attaching", "Attached", "Detaching", "Detached"];
 
 /// A transit-router attachment with its live route-table links.
 #[derive(Debug, Clone)]
@@ -691,7 +706,7 @@ fn delete_attachment(st: &mut State, ctx: &Ctx<'_>, kind: &str) -> Res {
     let delay = st.timings.detach_attachment.0;
     let force = ctx.flag("Force");
     let a = &st.attachments[&id];
-    if a.spec.status != "Attached" {
+    if !["Attached", "Detached"].contains(&a.spec.status.as_str()) {
         return Err(fail(
             400,
             "IncorrectStatus.Status",
