@@ -1371,3 +1371,121 @@ transit_router_attachments:
         "{err}"
     );
 }
+
+/// A request without a required parameter is refused like the API gateway does it: 400
+/// `Missing<Name>`, "<Name> is mandatory for this action.", before any rule of the action.
+#[tokio::test]
+async fn missing_required_parameters_answer_like_the_gateway() {
+    let emu = Emu::start(&world()).await;
+    let raw = async |product: Product, action: &str, params: &[(&str, &str)]| {
+        let mut req = ApiRequest::new(product, action);
+        for (k, v) in params {
+            req = req.param(*k, *v);
+        }
+        match emu.client.call(&req).await {
+            Err(decom::api::CallError::Api(e)) => (e.http_status, e.code, e.message),
+            other => panic!("{action}: {other:?}"),
+        }
+    };
+    let missing = |name: &str| {
+        (
+            400,
+            format!("Missing{name}"),
+            format!("{name} is mandatory for this action."),
+        )
+    };
+    assert_eq!(
+        raw(Product::Vpc, "DescribePhysicalConnections", &[]).await,
+        missing("RegionId")
+    );
+    assert_eq!(
+        raw(
+            Product::Vpc,
+            "DeleteVpnConnection",
+            &[("RegionId", "cn-shanghai")]
+        )
+        .await,
+        missing("VpnConnectionId")
+    );
+    // The region is checked for presence before the id is (both missing: RegionId first).
+    assert_eq!(
+        raw(Product::Vpc, "TerminatePhysicalConnection", &[]).await,
+        missing("RegionId")
+    );
+    assert_eq!(
+        raw(
+            Product::Cbn,
+            "DissociateTransitRouterAttachmentFromRouteTable",
+            &[("TransitRouterAttachmentId", "tr-attach-vbr")]
+        )
+        .await,
+        missing("TransitRouterRouteTableId")
+    );
+    assert_eq!(
+        raw(Product::Cbn, "DeleteTransitRouterVbrAttachment", &[]).await,
+        missing("TransitRouterAttachmentId")
+    );
+    assert_eq!(
+        raw(Product::Cbn, "ListTransitRouterRouteEntries", &[]).await,
+        missing("TransitRouterRouteTableId")
+    );
+    // An empty value counts as missing.
+    assert_eq!(
+        raw(
+            Product::Vpc,
+            "DeleteVirtualBorderRouter",
+            &[("RegionId", "cn-shanghai"), ("VbrId", "")]
+        )
+        .await,
+        missing("VbrId")
+    );
+    // Refused mutations change nothing (and are audited with their code).
+    assert_eq!(emu.applied(), 0);
+    assert!(
+        emu.emulator
+            .audit()
+            .iter()
+            .any(|e| e.result == "MissingVpnConnectionId")
+    );
+
+    // Parameters the SDKs do not require: a route entry by table and destination, route
+    // tables by id.
+    emu.call(
+        "DeleteTransitRouterRouteEntry",
+        &[
+            ("TransitRouterRouteTableId", "vtb-sh"),
+            ("TransitRouterRouteEntryDestinationCidrBlock", "10.1.0.0/16"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(
+            &emu.call(
+                "DeleteTransitRouterRouteEntry",
+                &[("TransitRouterRouteEntryId", "rte-1")]
+            )
+            .await
+        ),
+        Some((400, "InvalidTransitRouterRouteEntryId.NotFound".into()))
+    );
+    assert_eq!(
+        code(&emu.call("DeleteTransitRouterRouteEntry", &[]).await),
+        Some((400, "MissingParameter".into()))
+    );
+    let tables = emu
+        .call(
+            "ListTransitRouterRouteTables",
+            &[("TransitRouterRouteTableIds.1", "vtb-sh")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tables["TransitRouterRouteTables"][0]["TransitRouterRouteTableId"],
+        "vtb-sh"
+    );
+    assert_eq!(
+        code(&emu.call("ListTransitRouterRouteTables", &[]).await),
+        Some((400, "MissingParameter".into()))
+    );
+}

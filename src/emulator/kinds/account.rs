@@ -14,6 +14,7 @@ use crate::emulator::world::{Checker, World};
 const OPERATIONS: &[Operation] = &[Operation::read(
     Sts,
     "GetCallerIdentity",
+    &[],
     get_caller_identity,
 )];
 

@@ -12,12 +12,33 @@ use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribePhysicalConnections", describe_pcs),
-    Operation::mutate(Vpc, "CancelPhysicalConnection", cancel_pc),
-    Operation::mutate(Vpc, "TerminatePhysicalConnection", terminate_pc),
-    Operation::mutate(Vpc, "DeletePhysicalConnection", delete_pc),
+    Operation::read(
+        Vpc,
+        "DescribePhysicalConnections",
+        &["RegionId"],
+        describe_pcs,
+    ),
+    Operation::mutate(
+        Vpc,
+        "CancelPhysicalConnection",
+        &["RegionId", "PhysicalConnectionId"],
+        cancel_pc,
+    ),
+    Operation::mutate(
+        Vpc,
+        "TerminatePhysicalConnection",
+        &["RegionId", "PhysicalConnectionId"],
+        terminate_pc,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeletePhysicalConnection",
+        &["RegionId", "PhysicalConnectionId"],
+        delete_pc,
+    ),
 ];
 
 /// The circuit kind.

@@ -12,11 +12,22 @@ use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribeRouterInterfaces", describe_ris),
-    Operation::mutate(Vpc, "DeactivateRouterInterface", deactivate_ri),
-    Operation::mutate(Vpc, "DeleteRouterInterface", delete_ri),
+    Operation::read(Vpc, "DescribeRouterInterfaces", &["RegionId"], describe_ris),
+    Operation::mutate(
+        Vpc,
+        "DeactivateRouterInterface",
+        &["RegionId", "RouterInterfaceId"],
+        deactivate_ri,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteRouterInterface",
+        &["RegionId", "RouterInterfaceId"],
+        delete_ri,
+    ),
 ];
 
 /// The router-interface kind.

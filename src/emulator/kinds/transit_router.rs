@@ -20,41 +20,68 @@ use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, token_paged
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Cbn, "ListTransitRouterVbrAttachments", list_vbr_attachments),
-    Operation::read(Cbn, "ListTransitRouterVpnAttachments", list_vpn_attachments),
+    Operation::read(
+        Cbn,
+        "ListTransitRouterVbrAttachments",
+        &[],
+        list_vbr_attachments,
+    ),
+    Operation::read(
+        Cbn,
+        "ListTransitRouterVpnAttachments",
+        &[],
+        list_vpn_attachments,
+    ),
     Operation::read(
         Cbn,
         "ListTransitRouterRouteTableAssociations",
+        &[],
         list_associations,
     ),
     Operation::read(
         Cbn,
         "ListTransitRouterRouteTablePropagations",
+        &[],
         list_propagations,
     ),
-    Operation::read(Cbn, "ListTransitRouterRouteEntries", list_route_entries),
-    Operation::read(Cbn, "ListTransitRouterRouteTables", list_route_tables),
+    Operation::read(
+        Cbn,
+        "ListTransitRouterRouteEntries",
+        &["TransitRouterRouteTableId"],
+        list_route_entries,
+    ),
+    Operation::read(Cbn, "ListTransitRouterRouteTables", &[], list_route_tables),
     Operation::mutate(
         Cbn,
         "DissociateTransitRouterAttachmentFromRouteTable",
+        &["TransitRouterAttachmentId", "TransitRouterRouteTableId"],
         dissociate,
     ),
     Operation::mutate(
         Cbn,
         "DisableTransitRouterRouteTablePropagation",
+        &["TransitRouterAttachmentId", "TransitRouterRouteTableId"],
         disable_propagation,
     ),
-    Operation::mutate(Cbn, "DeleteTransitRouterRouteEntry", delete_route_entry),
+    Operation::mutate(
+        Cbn,
+        "DeleteTransitRouterRouteEntry",
+        &[],
+        delete_route_entry,
+    ),
     Operation::mutate(
         Cbn,
         "DeleteTransitRouterVbrAttachment",
+        &["TransitRouterAttachmentId"],
         delete_vbr_attachment,
     ),
     Operation::mutate(
         Cbn,
         "DeleteTransitRouterVpnAttachment",
+        &["TransitRouterAttachmentId"],
         delete_vpn_tr_attachment,
     ),
 ];
@@ -567,18 +594,37 @@ fn list_route_entries(st: &mut State, ctx: &Ctx<'_>) -> Res {
 
 fn list_route_tables(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let page = ctx.token_page(20)?;
-    let tr = ctx.req("TransitRouterId")?;
-    let Some((_, router)) = st.trs.get(tr) else {
+    let tr = ctx.get("TransitRouterId");
+    let only: Vec<&str> = ctx
+        .params
+        .iter()
+        .filter(|(k, v)| k.starts_with("TransitRouterRouteTableIds.") && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+        .collect();
+    // Not documented: neither parameter is required, but a query needs a scope. Like the
+    // association listing, the emulator asks for one of them.
+    if tr.is_none() && only.is_empty() {
+        return Err(fail(
+            400,
+            "MissingParameter",
+            "One of TransitRouterId and TransitRouterRouteTableIds is mandatory for this action.",
+        ));
+    }
+    if let Some(tr) = tr
+        && !st.trs.contains_key(tr)
+    {
         return Err(fail(
             400,
             "InvalidTransitRouterId.NotFound",
             "The specified TransitRouterId is not found.",
         ));
-    };
-    let items = router
-        .route_tables
+    }
+    let items = st
+        .trs
         .iter()
-        .enumerate()
+        .filter(|(id, _)| tr.is_none_or(|t| t == id.as_str()))
+        .flat_map(|(_, (_, router))| router.route_tables.iter().enumerate())
+        .filter(|(_, vtb)| only.is_empty() || only.contains(&vtb.as_str()))
         .map(|(i, vtb)| {
             json!({ "TransitRouterRouteTableId": vtb, "TransitRouterRouteTableType": if i == 0 { "System" } else { "Custom" },
                     "TransitRouterRouteTableStatus": "Active", "TransitRouterRouteTableName": "", "CreateTime": CREATED })
@@ -689,14 +735,43 @@ fn disable_propagation(st: &mut State, ctx: &Ctx<'_>) -> Res {
     unlink(st, ctx, true)
 }
 
+/// A route is named by its id, or by its table and destination (and optionally its next
+/// hop) — the two forms the API documents (blockers.md §3.6).
 fn delete_route_entry(st: &mut State, ctx: &Ctx<'_>) -> Res {
-    let id = ctx.req("TransitRouterRouteEntryId")?;
-    if st.route_entries.remove(id).is_none() {
-        return Err(fail(
+    let not_found = || {
+        fail(
             400,
             "InvalidTransitRouterRouteEntryId.NotFound",
             "The specified TransitRouterRouteEntryId is not found.",
-        ));
+        )
+    };
+    let id = match ctx.get("TransitRouterRouteEntryId") {
+        Some(id) => id.to_string(),
+        None => {
+            let (Some(vtb), Some(dest)) = (
+                ctx.get("TransitRouterRouteTableId"),
+                ctx.get("TransitRouterRouteEntryDestinationCidrBlock"),
+            ) else {
+                return Err(fail(
+                    400,
+                    "MissingParameter",
+                    "TransitRouterRouteEntryId, or TransitRouterRouteTableId and TransitRouterRouteEntryDestinationCidrBlock, is mandatory for this action.",
+                ));
+            };
+            let hop = ctx.get("TransitRouterRouteEntryNextHopId");
+            st.route_entries
+                .values()
+                .find(|e| {
+                    e.route_table == vtb
+                        && e.destination == dest
+                        && hop.is_none_or(|h| h == e.next_hop)
+                })
+                .map(|e| e.id.clone())
+                .ok_or_else(not_found)?
+        }
+    };
+    if st.route_entries.remove(&id).is_none() {
+        return Err(not_found());
     }
     Ok(json!({}))
 }

@@ -14,16 +14,33 @@ use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribeVirtualBorderRouters", describe_vbrs),
+    Operation::read(
+        Vpc,
+        "DescribeVirtualBorderRouters",
+        &["RegionId"],
+        describe_vbrs,
+    ),
     Operation::read(
         Vpc,
         "DescribeVirtualBorderRoutersForPhysicalConnection",
+        &["RegionId", "PhysicalConnectionId"],
         describe_vbrs_for_pc,
     ),
-    Operation::mutate(Vpc, "TerminateVirtualBorderRouter", terminate_vbr),
-    Operation::mutate(Vpc, "DeleteVirtualBorderRouter", delete_vbr),
+    Operation::mutate(
+        Vpc,
+        "TerminateVirtualBorderRouter",
+        &["RegionId", "VbrId"],
+        terminate_vbr,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteVirtualBorderRouter",
+        &["RegionId", "VbrId"],
+        delete_vbr,
+    ),
 ];
 
 /// The VBR kind.

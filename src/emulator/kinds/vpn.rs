@@ -14,14 +14,45 @@ use crate::emulator::ops::{Ctx, Fail, Operation, Res, fail, paged, region_checke
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribeVpnAttachments", describe_vpn_attachments),
-    Operation::read(Vpc, "DescribeVpnConnection", describe_vpn_connection),
-    Operation::read(Vpc, "DescribeVpnConnections", describe_vpn_connections),
-    Operation::read(Vpc, "DescribeVpnGateway", describe_vpn_gateway),
-    Operation::mutate(Vpc, "DeleteVpnConnection", delete_vpn_connection),
-    Operation::mutate(Vpc, "DeleteVpnAttachment", delete_vpn_attachment),
+    Operation::read(
+        Vpc,
+        "DescribeVpnAttachments",
+        &["RegionId"],
+        describe_vpn_attachments,
+    ),
+    Operation::read(
+        Vpc,
+        "DescribeVpnConnection",
+        &["RegionId", "VpnConnectionId"],
+        describe_vpn_connection,
+    ),
+    Operation::read(
+        Vpc,
+        "DescribeVpnConnections",
+        &["RegionId"],
+        describe_vpn_connections,
+    ),
+    Operation::read(
+        Vpc,
+        "DescribeVpnGateway",
+        &["RegionId", "VpnGatewayId"],
+        describe_vpn_gateway,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteVpnConnection",
+        &["RegionId", "VpnConnectionId"],
+        delete_vpn_connection,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteVpnAttachment",
+        &["RegionId", "VpnConnectionId"],
+        delete_vpn_attachment,
+    ),
 ];
 
 /// The IPsec-VPN kind: gateways and connections.
