@@ -1489,3 +1489,38 @@ async fn missing_required_parameters_answer_like_the_gateway() {
         Some((400, "MissingParameter".into()))
     );
 }
+
+/// ListTransitRouterRouteTablePropagations requires TransitRouterRouteTableId (the official
+/// SDKs' metadata, blockers.md §3.1): the attachment alone is refused.
+#[tokio::test]
+async fn propagations_require_the_route_table() {
+    let emu = Emu::start(&world()).await;
+    assert_eq!(
+        code(
+            &emu.call(
+                "ListTransitRouterRouteTablePropagations",
+                &[("TransitRouterAttachmentId", "tr-attach-vbr")]
+            )
+            .await
+        ),
+        Some((400, "MissingTransitRouterRouteTableId".into()))
+    );
+    let p = emu
+        .call(
+            "ListTransitRouterRouteTablePropagations",
+            &[
+                ("TransitRouterRouteTableId", "vtb-sh"),
+                ("TransitRouterAttachmentId", "tr-attach-vbr"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(p["TransitRouterPropagations"][0]["Status"], "Active");
+    // Associations keep accepting either filter.
+    emu.call(
+        "ListTransitRouterRouteTableAssociations",
+        &[("TransitRouterAttachmentId", "tr-attach-vbr")],
+    )
+    .await
+    .unwrap();
+}

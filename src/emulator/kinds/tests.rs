@@ -107,12 +107,6 @@ fn link_entries_are_an_id_or_an_id_with_a_status() {
     assert_eq!(unknown.problems[0].line, 7, "{unknown}");
 }
 
-/// Actions whose required list deliberately differs from the contract for now.
-/// ListTransitRouterRouteTablePropagations requires TransitRouterRouteTableId in the SDKs;
-/// the emulator still accepts TransitRouterAttachmentId alone until the engine stops
-/// sending that (its own commit).
-const KNOWN_GAPS: &[&str] = &["ListTransitRouterRouteTablePropagations"];
-
 /// Every served action's required parameters are the official SDKs' (the contract file
 /// generated from them, `tests/data/api-contract.json`).
 #[test]
@@ -145,7 +139,7 @@ fn required_parameters_match_the_api_contract() {
             .map(|v| v.as_str().unwrap())
             .collect();
         let have: BTreeSet<&str> = op.required.iter().copied().collect();
-        if want != have && !KNOWN_GAPS.contains(&op.action) {
+        if want != have {
             mismatches.push(format!(
                 "{}: emulator {have:?}, contract {want:?}",
                 op.action

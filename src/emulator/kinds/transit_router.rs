@@ -44,7 +44,7 @@ const OPERATIONS: &[Operation] = &[
     Operation::read(
         Cbn,
         "ListTransitRouterRouteTablePropagations",
-        &[],
+        &["TransitRouterRouteTableId"],
         list_propagations,
     ),
     Operation::read(
@@ -542,6 +542,8 @@ fn list_links(st: &State, ctx: &Ctx<'_>, propagations: bool) -> Res {
         ctx.get("TransitRouterRouteTableId"),
         ctx.get("TransitRouterAttachmentId"),
     );
+    // Associations: neither filter is required, but one is needed (alibaba-api.md §5.4).
+    // Propagations require the route table (declared in OPERATIONS, blockers.md §3.1).
     if vtb.is_none() && att.is_none() {
         return Err(fail(
             400,
