@@ -365,11 +365,16 @@ impl Emulator {
             }
         }
 
-        let result = {
+        let ctx = Ctx {
+            params,
+            now,
+            required: operation.required,
+        };
+        let result = ctx.check_required().and_then(|()| {
             let mut st = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
             st.advance(now);
-            handler(&mut st, &Ctx { params, now })
-        };
+            handler(&mut st, &ctx)
+        });
         match result {
             Ok(mut body) => {
                 if let Some(obj) = body.as_object_mut() {

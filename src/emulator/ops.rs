@@ -39,6 +39,17 @@ pub struct Ctx<'a> {
     pub params: &'a [(String, String)],
     /// The emulator's clock.
     pub now: Instant,
+    /// The operation's required parameters ([`Operation::required`]).
+    pub required: &'a [&'a str],
+}
+
+/// The API gateway's answer to a request without a mandatory parameter.
+pub fn missing(key: &str) -> Fail {
+    fail(
+        400,
+        &format!("Missing{key}"),
+        format!("{key} is mandatory for this action."),
+    )
 }
 
 /// A handler's answer: the response body, or an error.
@@ -56,15 +67,24 @@ impl Ctx<'_> {
             .filter(|v| !v.is_empty())
     }
 
-    /// A mandatory parameter: absent → `Missing<Name>` like the API gateway.
+    /// The first required parameter the request lacks, as the gateway answers it: 400
+    /// `Missing<Name>`, "`<Name>` is mandatory for this action." (checked before the handler).
+    pub fn check_required(&self) -> Result<(), Fail> {
+        match self.required.iter().find(|k| self.get(k).is_none()) {
+            Some(key) => Err(missing(key)),
+            None => Ok(()),
+        }
+    }
+
+    /// A parameter the operation declares required (so present once [`Ctx::check_required`]
+    /// passed). Reading an undeclared one this way is a bug in the handler: the declared
+    /// list is what the contract test compares with the SDKs' metadata.
     pub(crate) fn req(&self, key: &str) -> Result<&str, Fail> {
-        self.get(key).ok_or_else(|| {
-            fail(
-                400,
-                &format!("Missing{key}"),
-                format!("{key} is mandatory for this action."),
-            )
-        })
+        debug_assert!(
+            self.required.contains(&key),
+            "{key} is read as required but not declared in the operation's required list"
+        );
+        self.get(key).ok_or_else(|| missing(key))
     }
 
     pub(crate) fn flag(&self, key: &str) -> bool {
@@ -243,26 +263,41 @@ pub struct Operation {
     pub handler: Handler,
     /// True when it may change state (audited, ClientToken-idempotent).
     pub mutates: bool,
+    /// The parameters it requires (the official SDKs' metadata, `tests/data/api-contract.json`):
+    /// a request without one is refused before the handler runs, with `Missing<Name>`.
+    pub required: &'static [&'static str],
 }
 
 impl Operation {
     /// A read-only action (Describe/List/Get).
-    pub const fn read(product: Product, action: &'static str, handler: Handler) -> Operation {
+    pub const fn read(
+        product: Product,
+        action: &'static str,
+        required: &'static [&'static str],
+        handler: Handler,
+    ) -> Operation {
         Operation {
             product,
             action,
             handler,
             mutates: false,
+            required,
         }
     }
 
     /// A state-changing action.
-    pub const fn mutate(product: Product, action: &'static str, handler: Handler) -> Operation {
+    pub const fn mutate(
+        product: Product,
+        action: &'static str,
+        required: &'static [&'static str],
+        handler: Handler,
+    ) -> Operation {
         Operation {
             product,
             action,
             handler,
             mutates: true,
+            required,
         }
     }
 }

@@ -82,8 +82,9 @@ impl State {
             timings: world.timings.clone(),
             ..State::default()
         };
+        let now = Instant::now();
         for kind in kinds::KINDS {
-            kind.seed(world, &mut st);
+            kind.seed(world, &mut st, now);
         }
         st
     }

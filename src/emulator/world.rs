@@ -18,7 +18,7 @@ use super::kinds::KINDS;
 pub use super::kinds::bgp::{BgpGroup, BgpPeer};
 pub use super::kinds::physical_connection::PhysicalConnection;
 pub use super::kinds::router_interface::RouterInterface;
-pub use super::kinds::transit_router::{Cen, TrAttachment, TrRouteEntry, TransitRouter};
+pub use super::kinds::transit_router::{Cen, Link, TrAttachment, TrRouteEntry, TransitRouter};
 pub use super::kinds::virtual_border_router::VirtualBorderRouter;
 pub use super::kinds::vpn::{VpnConnection, VpnGateway};
 

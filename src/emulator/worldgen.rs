@@ -241,12 +241,12 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                     vpn_connection: None,
                     status: "Attached".into(),
                     associations: if g.chance(0.7) {
-                        vec![vtb.clone()]
+                        vec![vtb.as_str().into()]
                     } else {
                         vec![]
                     },
                     propagations: if g.chance(0.5) {
-                        vec![vtb.clone()]
+                        vec![vtb.as_str().into()]
                     } else {
                         vec![]
                     },
@@ -304,7 +304,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                 vpn_connection: Some(vco),
                 status: "Attached".into(),
                 associations: if g.chance(0.7) {
-                    vec![trs[ri].route_tables[0].clone()]
+                    vec![trs[ri].route_tables[0].as_str().into()]
                 } else {
                     vec![]
                 },

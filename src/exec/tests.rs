@@ -99,10 +99,10 @@ async fn a_wait_past_its_deadline_fails_with_the_last_state_and_skips_dependents
 
 #[tokio::test(start_paused = true)]
 async fn busy_errors_retry_with_doubling_delays_until_the_deadline() {
-    // The gateway stays `updating` (no transition scheduled): DeleteVpnConnection answers
-    // VpnGateway.Configuring every time.
+    // The gateway stays `updating` (its update outlasts the test): DeleteVpnConnection
+    // answers VpnGateway.Configuring every time.
     let (emu, client, graph) = setup(
-        "vpn_gateways: [{ id: vpn-1, region: cn-shanghai, status: updating }]\nvpn_connections: [{ id: vco-1, region: cn-shanghai, vpn_gateway: vpn-1 }]\n",
+        "timings: { vpn_gateway_update: 1h }\nvpn_gateways: [{ id: vpn-1, region: cn-shanghai, status: updating }]\nvpn_connections: [{ id: vco-1, region: cn-shanghai, vpn_gateway: vpn-1 }]\n",
         "  - vpn_connection: vco-1\n",
     )
     .await;

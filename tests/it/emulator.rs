@@ -16,7 +16,7 @@ fn world() -> String {
     format!(
         r#"{HEADER}
 timings: {{ terminate_physical_connection: 300ms, cancel_physical_connection: 100ms, deactivate_router_interface: 200ms,
-           detach_attachment: 300ms, dissociate: 150ms, disable_propagation: 150ms, vpn_gateway_update: 300ms, terminate_vbr: 100ms }}
+           detach_attachment: 300ms, dissociate: 150ms, disable_propagation: 150ms, vpn_gateway_update: 300ms, terminate_vbr: 60s }}
 physical_connections:
   - {{ id: pc-enabled, region: cn-shanghai, status: Enabled }}
   - {{ id: pc-bare, region: cn-shanghai, status: Enabled }}
@@ -258,13 +258,37 @@ async fn preconditions_return_documented_codes() {
         (
             "DescribeVpnConnection",
             &[("VpnConnectionId", "vco-nope")],
-            400,
+            404,
+            "InvalidVpnConnectionInstanceId.NotFound",
+        ),
+        (
+            "DeleteVpnConnection",
+            &[("VpnConnectionId", "vco-nope")],
+            404,
+            "InvalidVpnConnectionInstanceId.NotFound",
+        ),
+        (
+            "DeleteVpnAttachment",
+            &[("VpnConnectionId", "vco-nope")],
+            404,
+            "InvalidVpnConnectionInstanceId.NotFound",
+        ),
+        (
+            "DescribeVpnConnection",
+            &[("VpnConnectionId", "vco-gw1"), ("RegionId", "cn-hangzhou")],
+            404,
             "InvalidVpnConnectionInstanceId.NotFound",
         ),
         (
             "DescribeVpnGateway",
             &[("VpnGatewayId", "vpn-nope")],
-            400,
+            404,
+            "InvalidVpnGatewayInstanceId.NotFound",
+        ),
+        (
+            "DescribeVpnConnections",
+            &[("VpnGatewayId", "vpn-nope")],
+            404,
             "InvalidVpnGatewayInstanceId.NotFound",
         ),
         // Transit router (§5)
@@ -1058,4 +1082,445 @@ async fn v1_and_v3_clients_both_work_and_sts_answers() {
         own["TotalCount"].as_u64().unwrap() + 2,
         all["TotalCount"].as_u64().unwrap()
     );
+}
+
+/// A resource seeded in a transitional state settles after its kind's timing, exactly like
+/// the same state reached through a call.
+#[tokio::test]
+async fn seeded_transitional_states_advance_like_called_ones() {
+    let w = format!(
+        r#"{HEADER}
+timings: {{ terminate_physical_connection: 1s, terminate_vbr: 1s, deactivate_router_interface: 1s,
+           detach_attachment: 1s, vpn_gateway_update: 1s }}
+physical_connections:
+  - {{ id: pc-1, region: cn-shanghai, status: Terminating }}
+  - {{ id: pc-2, region: cn-shanghai, status: Allocating }}
+virtual_border_routers:
+  - {{ id: vbr-term, region: cn-shanghai, physical_connection: pc-1, status: terminating }}
+  - {{ id: vbr-rec, region: cn-shanghai, physical_connection: pc-1, status: recovering }}
+  - {{ id: vbr-del, region: cn-shanghai, physical_connection: pc-1, status: deleting }}
+router_interfaces:
+  - {{ id: ri-deact, region: cn-shanghai, vbr: vbr-term, status: Deactivating }}
+  - {{ id: ri-act, region: cn-shanghai, vbr: vbr-term, status: Activating }}
+cens:
+  - {{ id: cen-1, transit_routers: [{{ id: tr-1, region: cn-shanghai, route_tables: [vtb-1] }}] }}
+transit_router_attachments:
+  - {{ id: tr-attach-det, transit_router: tr-1, vbr: vbr-rec, status: Detaching }}
+  - {{ id: tr-attach-att, transit_router: tr-1, vbr: vbr-term, status: Attaching }}
+vpn_gateways:
+  - {{ id: vpn-1, region: cn-shanghai, status: updating }}
+vpn_connections:
+  - {{ id: vco-1, region: cn-shanghai, vpn_gateway: vpn-1 }}
+"#
+    );
+    let emu = Emu::start(&w).await;
+    let vbr_statuses = |v: serde_json::Value| -> Vec<(String, String)> {
+        v["VirtualBorderRouterSet"]["VirtualBorderRouterType"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["VbrId"].as_str().unwrap().to_string(),
+                    v["Status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let ri_status = async |id: &str| {
+        emu.call(
+            "DescribeRouterInterfaces",
+            &[
+                ("Filter.1.Key", "RouterInterfaceId"),
+                ("Filter.1.Value.1", id),
+            ],
+        )
+        .await
+        .unwrap()["RouterInterfaceSet"]["RouterInterfaceType"][0]["Status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let attachments = async || {
+        emu.call(
+            "ListTransitRouterVbrAttachments",
+            &[("TransitRouterId", "tr-1")],
+        )
+        .await
+        .unwrap()["TransitRouterAttachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["TransitRouterAttachmentId"].as_str().unwrap().to_string(),
+                    a["Status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let gateway = async || {
+        emu.call("DescribeVpnGateway", &[("VpnGatewayId", "vpn-1")])
+            .await
+            .unwrap()["Status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+
+    // Before the timings: as seeded, and the transitional states refuse like called ones.
+    assert_eq!(
+        status_of_pc(&emu, "pc-1").await.as_deref(),
+        Some("Terminating")
+    );
+    assert_eq!(
+        vbr_statuses(emu.call("DescribeVirtualBorderRouters", &[]).await.unwrap()),
+        [
+            pair("vbr-del", "deleting"),
+            pair("vbr-rec", "recovering"),
+            pair("vbr-term", "terminating")
+        ]
+    );
+    assert_eq!(ri_status("ri-deact").await, "Deactivating");
+    assert_eq!(ri_status("ri-act").await, "Activating");
+    assert_eq!(
+        attachments().await,
+        [
+            pair("tr-attach-att", "Attaching"),
+            pair("tr-attach-det", "Detaching")
+        ]
+    );
+    assert_eq!(gateway().await, "updating");
+    assert_eq!(
+        code(
+            &emu.call("DeleteVpnConnection", &[("VpnConnectionId", "vco-1")])
+                .await
+        )
+        .unwrap()
+        .1,
+        "VpnGateway.Configuring"
+    );
+
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(
+        status_of_pc(&emu, "pc-1").await.as_deref(),
+        Some("Terminated")
+    );
+    assert_eq!(
+        status_of_pc(&emu, "pc-2").await.as_deref(),
+        Some("Allocating"),
+        "stable states stay"
+    );
+    assert_eq!(
+        vbr_statuses(emu.call("DescribeVirtualBorderRouters", &[]).await.unwrap()),
+        [pair("vbr-rec", "active"), pair("vbr-term", "terminated")]
+    );
+    assert_eq!(ri_status("ri-deact").await, "Inactive");
+    assert_eq!(ri_status("ri-act").await, "Active");
+    assert_eq!(attachments().await, [pair("tr-attach-att", "Attached")]);
+    assert_eq!(gateway().await, "active");
+    // Settled states accept what they refused: the gateway takes the delete now.
+    emu.call("DeleteVpnConnection", &[("VpnConnectionId", "vco-1")])
+        .await
+        .unwrap();
+    emu.call(
+        "DeleteRouterInterface",
+        &[("RouterInterfaceId", "ri-deact")],
+    )
+    .await
+    .unwrap();
+}
+
+/// Route-table links can be seeded with a status; listings show it and the transitional
+/// ones settle after `dissociate` / `disable_propagation`.
+#[tokio::test]
+async fn seeded_link_statuses_are_listed_and_settle() {
+    let w = format!(
+        r#"{HEADER}
+timings: {{ dissociate: 1s, disable_propagation: 1s }}
+cens:
+  - {{ id: cen-1, transit_routers: [{{ id: tr-1, region: cn-shanghai, route_tables: [vtb-1, vtb-2, vtb-3] }}] }}
+virtual_border_routers:
+  - {{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }}
+physical_connections:
+  - {{ id: pc-1, region: cn-shanghai }}
+transit_router_attachments:
+  - id: tr-attach-1
+    transit_router: tr-1
+    vbr: vbr-1
+    associations: [vtb-1, {{ route_table: vtb-2, status: Dissociating }}, {{ route_table: vtb-3, status: Associating }}]
+    propagations: [{{ route_table: vtb-1, status: Disabling }}, {{ route_table: vtb-2, status: Enabling }}, {{ route_table: vtb-3 }}]
+"#
+    );
+    let emu = Emu::start(&w).await;
+    let list = async |action: &str, key: &str| {
+        let mut out = Vec::new();
+        for vtb in ["vtb-1", "vtb-2", "vtb-3"] {
+            let v = emu
+                .call(
+                    action,
+                    &[
+                        ("TransitRouterRouteTableId", vtb),
+                        ("TransitRouterAttachmentId", "tr-attach-1"),
+                    ],
+                )
+                .await
+                .unwrap();
+            for l in v[key].as_array().unwrap() {
+                out.push(format!("{vtb} {}", l["Status"].as_str().unwrap()));
+            }
+        }
+        out
+    };
+    let assoc = "ListTransitRouterRouteTableAssociations";
+    let props = "ListTransitRouterRouteTablePropagations";
+    assert_eq!(
+        list(assoc, "TransitRouterAssociations").await,
+        ["vtb-1 Active", "vtb-2 Dissociating", "vtb-3 Associating"]
+    );
+    assert_eq!(
+        list(props, "TransitRouterPropagations").await,
+        ["vtb-1 Disabling", "vtb-2 Enabling", "vtb-3 Active"]
+    );
+    // A transitional link refuses like one reached through a call.
+    assert_eq!(
+        code(
+            &emu.call(
+                "DissociateTransitRouterAttachmentFromRouteTable",
+                &[
+                    ("TransitRouterAttachmentId", "tr-attach-1"),
+                    ("TransitRouterRouteTableId", "vtb-3"),
+                ],
+            )
+            .await
+        ),
+        Some((400, "IncorrectStatus.Status".into()))
+    );
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(
+        list(assoc, "TransitRouterAssociations").await,
+        ["vtb-1 Active", "vtb-3 Active"]
+    );
+    assert_eq!(
+        list(props, "TransitRouterPropagations").await,
+        ["vtb-2 Active", "vtb-3 Active"]
+    );
+}
+
+/// ListTransitRouterVbrAttachments' statuses include `Detached`: a world may seed it, the
+/// listing shows it, and such an attachment can be deleted.
+#[tokio::test]
+async fn detached_vbr_attachment_is_listed_and_deletable() {
+    let w = format!(
+        r#"{HEADER}
+timings: {{ detach_attachment: 200ms }}
+physical_connections: [{{ id: pc-1, region: cn-shanghai }}]
+virtual_border_routers: [{{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }}]
+cens:
+  - {{ id: cen-1, transit_routers: [{{ id: tr-1, region: cn-shanghai, route_tables: [vtb-1] }}] }}
+transit_router_attachments:
+  - {{ id: tr-attach-1, transit_router: tr-1, vbr: vbr-1, status: detached }}
+"#
+    );
+    let emu = Emu::start(&w).await;
+    let list = async || {
+        emu.call(
+            "ListTransitRouterVbrAttachments",
+            &[("TransitRouterId", "tr-1")],
+        )
+        .await
+        .unwrap()["TransitRouterAttachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["Status"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list().await, ["Detached"]);
+    // Still an attachment of the VBR: the VBR cannot go yet.
+    assert_eq!(
+        code(
+            &emu.call("DeleteVirtualBorderRouter", &[("VbrId", "vbr-1")])
+                .await
+        )
+        .unwrap()
+        .1,
+        "InvalidStatus.NotAllowed"
+    );
+    emu.call(
+        "DeleteTransitRouterVbrAttachment",
+        &[("TransitRouterAttachmentId", "tr-attach-1")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(list().await, ["Detaching"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(list().await.is_empty());
+    emu.call("DeleteVirtualBorderRouter", &[("VbrId", "vbr-1")])
+        .await
+        .unwrap();
+    // A VPN attachment's statuses do not include Detached.
+    let bad = format!(
+        "{HEADER}cens: [{{ id: cen-1, transit_routers: [{{ id: tr-1, region: cn-shanghai }}] }}]\nvpn_connections: [{{ id: vco-1, region: cn-shanghai }}]\ntransit_router_attachments: [{{ id: tr-attach-1, transit_router: tr-1, vpn_connection: vco-1, status: Detached }}]\n"
+    );
+    let err = decom::emulator::world::World::parse("w.yaml", &bad).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("status \"Detached\" is not one of Attaching, Attached, Detaching"),
+        "{err}"
+    );
+}
+
+/// A request without a required parameter is refused like the API gateway does it: 400
+/// `Missing<Name>`, "<Name> is mandatory for this action.", before any rule of the action.
+#[tokio::test]
+async fn missing_required_parameters_answer_like_the_gateway() {
+    let emu = Emu::start(&world()).await;
+    let raw = async |product: Product, action: &str, params: &[(&str, &str)]| {
+        let mut req = ApiRequest::new(product, action);
+        for (k, v) in params {
+            req = req.param(*k, *v);
+        }
+        match emu.client.call(&req).await {
+            Err(decom::api::CallError::Api(e)) => (e.http_status, e.code, e.message),
+            other => panic!("{action}: {other:?}"),
+        }
+    };
+    let missing = |name: &str| {
+        (
+            400,
+            format!("Missing{name}"),
+            format!("{name} is mandatory for this action."),
+        )
+    };
+    assert_eq!(
+        raw(Product::Vpc, "DescribePhysicalConnections", &[]).await,
+        missing("RegionId")
+    );
+    assert_eq!(
+        raw(
+            Product::Vpc,
+            "DeleteVpnConnection",
+            &[("RegionId", "cn-shanghai")]
+        )
+        .await,
+        missing("VpnConnectionId")
+    );
+    // The region is checked for presence before the id is (both missing: RegionId first).
+    assert_eq!(
+        raw(Product::Vpc, "TerminatePhysicalConnection", &[]).await,
+        missing("RegionId")
+    );
+    assert_eq!(
+        raw(
+            Product::Cbn,
+            "DissociateTransitRouterAttachmentFromRouteTable",
+            &[("TransitRouterAttachmentId", "tr-attach-vbr")]
+        )
+        .await,
+        missing("TransitRouterRouteTableId")
+    );
+    assert_eq!(
+        raw(Product::Cbn, "DeleteTransitRouterVbrAttachment", &[]).await,
+        missing("TransitRouterAttachmentId")
+    );
+    assert_eq!(
+        raw(Product::Cbn, "ListTransitRouterRouteEntries", &[]).await,
+        missing("TransitRouterRouteTableId")
+    );
+    // An empty value counts as missing.
+    assert_eq!(
+        raw(
+            Product::Vpc,
+            "DeleteVirtualBorderRouter",
+            &[("RegionId", "cn-shanghai"), ("VbrId", "")]
+        )
+        .await,
+        missing("VbrId")
+    );
+    // Refused mutations change nothing (and are audited with their code).
+    assert_eq!(emu.applied(), 0);
+    assert!(
+        emu.emulator
+            .audit()
+            .iter()
+            .any(|e| e.result == "MissingVpnConnectionId")
+    );
+
+    // Parameters the SDKs do not require: a route entry by table and destination, route
+    // tables by id.
+    emu.call(
+        "DeleteTransitRouterRouteEntry",
+        &[
+            ("TransitRouterRouteTableId", "vtb-sh"),
+            ("TransitRouterRouteEntryDestinationCidrBlock", "10.1.0.0/16"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(
+            &emu.call(
+                "DeleteTransitRouterRouteEntry",
+                &[("TransitRouterRouteEntryId", "rte-1")]
+            )
+            .await
+        ),
+        Some((400, "InvalidTransitRouterRouteEntryId.NotFound".into()))
+    );
+    assert_eq!(
+        code(&emu.call("DeleteTransitRouterRouteEntry", &[]).await),
+        Some((400, "MissingParameter".into()))
+    );
+    let tables = emu
+        .call(
+            "ListTransitRouterRouteTables",
+            &[("TransitRouterRouteTableIds.1", "vtb-sh")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tables["TransitRouterRouteTables"][0]["TransitRouterRouteTableId"],
+        "vtb-sh"
+    );
+    assert_eq!(
+        code(&emu.call("ListTransitRouterRouteTables", &[]).await),
+        Some((400, "MissingParameter".into()))
+    );
+}
+
+/// ListTransitRouterRouteTablePropagations requires TransitRouterRouteTableId (the official
+/// SDKs' metadata, blockers.md §3.1): the attachment alone is refused.
+#[tokio::test]
+async fn propagations_require_the_route_table() {
+    let emu = Emu::start(&world()).await;
+    assert_eq!(
+        code(
+            &emu.call(
+                "ListTransitRouterRouteTablePropagations",
+                &[("TransitRouterAttachmentId", "tr-attach-vbr")]
+            )
+            .await
+        ),
+        Some((400, "MissingTransitRouterRouteTableId".into()))
+    );
+    let p = emu
+        .call(
+            "ListTransitRouterRouteTablePropagations",
+            &[
+                ("TransitRouterRouteTableId", "vtb-sh"),
+                ("TransitRouterAttachmentId", "tr-attach-vbr"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(p["TransitRouterPropagations"][0]["Status"], "Active");
+    // Associations keep accepting either filter.
+    emu.call(
+        "ListTransitRouterRouteTableAssociations",
+        &[("TransitRouterAttachmentId", "tr-attach-vbr")],
+    )
+    .await
+    .unwrap();
 }

@@ -2,6 +2,7 @@
 //! account id is a global world key) and no resources.
 
 use serde_json::json;
+use tokio::time::Instant;
 
 use super::EmulatedKind;
 use crate::api::Product::Sts;
@@ -13,6 +14,7 @@ use crate::emulator::world::{Checker, World};
 const OPERATIONS: &[Operation] = &[Operation::read(
     Sts,
     "GetCallerIdentity",
+    &[],
     get_caller_identity,
 )];
 
@@ -26,7 +28,7 @@ impl EmulatedKind for Kind {
 
     fn check<'w>(&self, _world: &'w World, _cx: &mut Checker<'w>) {}
 
-    fn seed(&self, _world: &World, _st: &mut State) {}
+    fn seed(&self, _world: &World, _st: &mut State, _now: Instant) {}
 
     fn count(&self, _st: &State) -> usize {
         0

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tokio::time::Instant;
 
 use super::{EmulatedKind, by_id};
 use crate::api::Product::Vpc;
@@ -11,12 +12,23 @@ use crate::emulator::ops::{Ctx, Operation, Res, fail, paged, region_checked};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribeBgpGroups", describe_bgp_groups),
-    Operation::read(Vpc, "DescribeBgpPeers", describe_bgp_peers),
-    Operation::mutate(Vpc, "DeleteBgpPeer", delete_bgp_peer),
-    Operation::mutate(Vpc, "DeleteBgpGroup", delete_bgp_group),
+    Operation::read(Vpc, "DescribeBgpGroups", &["RegionId"], describe_bgp_groups),
+    Operation::read(Vpc, "DescribeBgpPeers", &["RegionId"], describe_bgp_peers),
+    Operation::mutate(
+        Vpc,
+        "DeleteBgpPeer",
+        &["RegionId", "BgpPeerId"],
+        delete_bgp_peer,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteBgpGroup",
+        &["RegionId", "BgpGroupId"],
+        delete_bgp_group,
+    ),
 ];
 
 /// The BGP kind (groups and their peers).
@@ -38,7 +50,8 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// BGP groups and peers have no transitions: their deletes are synchronous.
+    fn seed(&self, world: &World, st: &mut State, _now: Instant) {
         st.bgp_groups = by_id(&world.bgp_groups, |g| &g.id);
     }
 

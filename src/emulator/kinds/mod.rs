@@ -39,6 +39,7 @@ pub mod vpn;
 use std::collections::BTreeMap;
 
 use serde_saphyr::Spanned;
+use tokio::time::Instant;
 
 use super::ops::Operation;
 use super::state::State;
@@ -51,8 +52,11 @@ pub trait EmulatedKind: Sync {
     fn sections(&self) -> &'static [&'static str];
     /// Check those sections: ids and their prefixes, regions, statuses, references.
     fn check<'w>(&self, world: &'w World, cx: &mut Checker<'w>);
-    /// Seed this kind's store in the initial state from the (checked) world.
-    fn seed(&self, world: &World, st: &mut State);
+    /// Seed this kind's store in the initial state from the (checked) world, and schedule
+    /// the end of every transition a resource is seeded in, at `now` + its timing, exactly
+    /// as the call that starts that transition would (a seeded `Terminating` circuit becomes
+    /// `Terminated`, a seeded `Detaching` attachment disappears, ...).
+    fn seed(&self, world: &World, st: &mut State, now: Instant);
     /// How many resources of this kind exist now.
     fn count(&self, st: &State) -> usize;
     /// The operations it serves.
@@ -73,6 +77,20 @@ pub const KINDS: &[&dyn EmulatedKind] = &[
 /// Every operation of every registered kind.
 pub fn operations() -> impl Iterator<Item = &'static Operation> {
     KINDS.iter().flat_map(|k| k.operations().iter())
+}
+
+/// The ids of `items` whose status is `status` (compared case-insensitively, like the
+/// world check).
+pub(crate) fn ids_in<'a, T: 'a>(
+    items: impl IntoIterator<Item = (&'a String, &'a T)>,
+    status_of: impl Fn(&T) -> &str,
+    status: &str,
+) -> Vec<String> {
+    items
+        .into_iter()
+        .filter(|(_, item)| status_of(item).eq_ignore_ascii_case(status))
+        .map(|(id, _)| id.clone())
+        .collect()
 }
 
 /// A world section as a map by id.

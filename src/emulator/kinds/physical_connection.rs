@@ -4,19 +4,41 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
-use super::{EmulatedKind, by_id};
+use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
 use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass, region_checked};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribePhysicalConnections", describe_pcs),
-    Operation::mutate(Vpc, "CancelPhysicalConnection", cancel_pc),
-    Operation::mutate(Vpc, "TerminatePhysicalConnection", terminate_pc),
-    Operation::mutate(Vpc, "DeletePhysicalConnection", delete_pc),
+    Operation::read(
+        Vpc,
+        "DescribePhysicalConnections",
+        &["RegionId"],
+        describe_pcs,
+    ),
+    Operation::mutate(
+        Vpc,
+        "CancelPhysicalConnection",
+        &["RegionId", "PhysicalConnectionId"],
+        cancel_pc,
+    ),
+    Operation::mutate(
+        Vpc,
+        "TerminatePhysicalConnection",
+        &["RegionId", "PhysicalConnectionId"],
+        terminate_pc,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeletePhysicalConnection",
+        &["RegionId", "PhysicalConnectionId"],
+        delete_pc,
+    ),
 ];
 
 /// The circuit kind.
@@ -35,8 +57,14 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// `Terminating` → `Terminated` after `terminate_physical_connection`. (Pre-enable states
+    /// and `Allocating` are stable: a cancellation keeps its status until `Canceled`.)
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.pcs = by_id(&world.physical_connections, |p| &p.id);
+        let at = now + st.timings.terminate_physical_connection.0;
+        for id in ids_in(&st.pcs, |p| &p.status, "Terminating") {
+            st.schedule(at, move |st| set_status(st, &id, "Terminated"));
+        }
     }
 
     fn count(&self, st: &State) -> usize {

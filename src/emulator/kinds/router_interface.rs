@@ -4,18 +4,30 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tokio::time::Instant;
 
-use super::{EmulatedKind, by_id};
+use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
 use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass, region_checked};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribeRouterInterfaces", describe_ris),
-    Operation::mutate(Vpc, "DeactivateRouterInterface", deactivate_ri),
-    Operation::mutate(Vpc, "DeleteRouterInterface", delete_ri),
+    Operation::read(Vpc, "DescribeRouterInterfaces", &["RegionId"], describe_ris),
+    Operation::mutate(
+        Vpc,
+        "DeactivateRouterInterface",
+        &["RegionId", "RouterInterfaceId"],
+        deactivate_ri,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteRouterInterface",
+        &["RegionId", "RouterInterfaceId"],
+        delete_ri,
+    ),
 ];
 
 /// The router-interface kind.
@@ -35,8 +47,16 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// `Deactivating` → `Inactive` and `Activating` → `Active`, both after
+    /// `deactivate_router_interface`.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.ris = by_id(&world.router_interfaces, |r| &r.id);
+        let at = now + st.timings.deactivate_router_interface.0;
+        for (from, to) in [("Deactivating", "Inactive"), ("Activating", "Active")] {
+            for id in ids_in(&st.ris, |r| &r.status, from) {
+                st.schedule(at, move |st| set_status(st, &id, to));
+            }
+        }
     }
 
     fn count(&self, st: &State) -> usize {

@@ -74,3 +74,77 @@ fn every_known_action_is_served_once_with_its_product_and_access() {
         "the emulator serves only known actions"
     );
 }
+
+#[test]
+fn link_entries_are_an_id_or_an_id_with_a_status() {
+    const HEAD: &str = "account_id: \"1\"\naccess_keys: [{ id: K, secret: S }]\nregions: [r]\ncens: [{ id: cen-1, transit_routers: [{ id: tr-1, region: r, route_tables: [vtb-1, vtb-2] }] }]\nvpn_connections: [{ id: vco-1, region: r }]\ntransit_router_attachments:\n";
+    let ok = World::parse(
+        "w.yaml",
+        &format!("{HEAD}  - {{ id: tr-attach-1, transit_router: tr-1, vpn_connection: vco-1, associations: [vtb-1, {{ route_table: vtb-2, status: dissociating }}], propagations: [{{ route_table: vtb-1 }}] }}\n"),
+    )
+    .unwrap();
+    let a = &ok.transit_router_attachments[0].value;
+    assert_eq!(a.associations[0], "vtb-1".into());
+    assert_eq!(a.associations[1].status(), "dissociating");
+    assert_eq!(a.propagations[0].status(), "Active");
+
+    let bad = World::parse(
+        "w.yaml",
+        &format!("{HEAD}  - {{ id: tr-attach-1, transit_router: tr-1, vpn_connection: vco-1, associations: [{{ route_table: vtb-2, status: Enabling }}], propagations: [{{ route_table: vtb-9, status: Disabling }}] }}\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        bad,
+        "w.yaml:7:5: status \"Enabling\" is not one of Active, Associating, Dissociating\nw.yaml:7:5: route table \"vtb-9\" is not defined in this world"
+    );
+    let unknown = World::parse(
+        "w.yaml",
+        &format!("{HEAD}  - {{ id: tr-attach-1, transit_router: tr-1, vpn_connection: vco-1, associations: [{{ route_table: vtb-2, colour: red }}] }}\n"),
+    )
+    .unwrap_err();
+    assert!(unknown.problems[0].message.contains("colour"), "{unknown}");
+    assert_eq!(unknown.problems[0].line, 7, "{unknown}");
+}
+
+/// Every served action's required parameters are the official SDKs' (the contract file
+/// generated from them, `tests/data/api-contract.json`).
+#[test]
+fn required_parameters_match_the_api_contract() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/api-contract.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("{} is absent: contract check skipped", path.display());
+        return;
+    };
+    let contract: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut mismatches = Vec::new();
+    for op in operations() {
+        let entry = &contract["operations"][op.action];
+        assert!(
+            entry.is_object(),
+            "{} is served but not in the contract",
+            op.action
+        );
+        assert_eq!(
+            entry["product"].as_str(),
+            Some(op.product.to_string().as_str()),
+            "{}",
+            op.action
+        );
+        let want: BTreeSet<&str> = entry["required"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: no required list", op.action))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let have: BTreeSet<&str> = op.required.iter().copied().collect();
+        if want != have {
+            mismatches.push(format!(
+                "{}: emulator {have:?}, contract {want:?}",
+                op.action
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -6,52 +6,82 @@
 //! DeleteTransitRouterVbr/VpnAttachment (`Detaching` → gone, with `Force`).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
-use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use super::EmulatedKind;
-use super::by_id;
+use super::{by_id, ids_in};
 use crate::api::Product::Cbn;
 use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, token_paged};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Cbn, "ListTransitRouterVbrAttachments", list_vbr_attachments),
-    Operation::read(Cbn, "ListTransitRouterVpnAttachments", list_vpn_attachments),
+    Operation::read(
+        Cbn,
+        "ListTransitRouterVbrAttachments",
+        &[],
+        list_vbr_attachments,
+    ),
+    Operation::read(
+        Cbn,
+        "ListTransitRouterVpnAttachments",
+        &[],
+        list_vpn_attachments,
+    ),
     Operation::read(
         Cbn,
         "ListTransitRouterRouteTableAssociations",
+        &[],
         list_associations,
     ),
     Operation::read(
         Cbn,
         "ListTransitRouterRouteTablePropagations",
+        &["TransitRouterRouteTableId"],
         list_propagations,
     ),
-    Operation::read(Cbn, "ListTransitRouterRouteEntries", list_route_entries),
-    Operation::read(Cbn, "ListTransitRouterRouteTables", list_route_tables),
+    Operation::read(
+        Cbn,
+        "ListTransitRouterRouteEntries",
+        &["TransitRouterRouteTableId"],
+        list_route_entries,
+    ),
+    Operation::read(Cbn, "ListTransitRouterRouteTables", &[], list_route_tables),
     Operation::mutate(
         Cbn,
         "DissociateTransitRouterAttachmentFromRouteTable",
+        &["TransitRouterAttachmentId", "TransitRouterRouteTableId"],
         dissociate,
     ),
     Operation::mutate(
         Cbn,
         "DisableTransitRouterRouteTablePropagation",
+        &["TransitRouterAttachmentId", "TransitRouterRouteTableId"],
         disable_propagation,
     ),
-    Operation::mutate(Cbn, "DeleteTransitRouterRouteEntry", delete_route_entry),
+    Operation::mutate(
+        Cbn,
+        "DeleteTransitRouterRouteEntry",
+        &[],
+        delete_route_entry,
+    ),
     Operation::mutate(
         Cbn,
         "DeleteTransitRouterVbrAttachment",
+        &["TransitRouterAttachmentId"],
         delete_vbr_attachment,
     ),
     Operation::mutate(
         Cbn,
         "DeleteTransitRouterVpnAttachment",
+        &["TransitRouterAttachmentId"],
         delete_vpn_tr_attachment,
     ),
 ];
@@ -82,7 +112,18 @@ impl EmulatedKind for Kind {
         }
         for a in &world.transit_router_attachments {
             cx.id(&a.referenced, &a.value.id, "tr-attach-");
-            cx.status(&a.referenced, &a.value.status, ATTACHMENT_STATUSES);
+            let allowed = if a.value.vbr.is_some() {
+                VBR_ATTACHMENT_STATUSES
+            } else {
+                ATTACHMENT_STATUSES
+            };
+            cx.status(&a.referenced, &a.value.status, allowed);
+            for link in &a.value.associations {
+                cx.status(&a.referenced, link.status(), ASSOCIATION_STATUSES);
+            }
+            for link in &a.value.propagations {
+                cx.status(&a.referenced, link.status(), PROPAGATION_STATUSES);
+            }
         }
         for e in &world.transit_router_route_entries {
             cx.id(&e.referenced, &e.value.id, "rte-");
@@ -97,8 +138,8 @@ impl EmulatedKind for Kind {
                     "an attachment names exactly one of vbr or vpn_connection".into(),
                 ),
             }
-            for vtb in a.value.associations.iter().chain(&a.value.propagations) {
-                cx.reference(&a.referenced, "route table", vtb);
+            for link in a.value.associations.iter().chain(&a.value.propagations) {
+                cx.reference(&a.referenced, "route table", &link.route_table);
             }
         }
         for e in &world.transit_router_route_entries {
@@ -107,7 +148,12 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// An attachment seeded `Detaching` disappears and one seeded `Attaching` becomes
+    /// `Attached`, both after `detach_attachment`; an association seeded `Dissociating`
+    /// disappears and one seeded `Associating` becomes `Active` after `dissociate`; a
+    /// propagation seeded `Disabling` disappears and one seeded `Enabling` becomes `Active`
+    /// after `disable_propagation`.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         for c in &world.cens {
             st.cens.insert(c.value.id.clone(), c.value.name.clone());
             for tr in &c.value.transit_routers {
@@ -119,17 +165,29 @@ impl EmulatedKind for Kind {
             .transit_router_attachments
             .iter()
             .map(|a| {
-                let spec = a.value.clone();
-                let associations = spec
-                    .associations
+                let mut spec = a.value.clone();
+                // The status as the API spells it (the world check ignores case).
+                if let Some(s) = VBR_ATTACHMENT_STATUSES
                     .iter()
-                    .map(|v| (v.clone(), "Active".to_string()))
-                    .collect();
-                let propagations = spec
-                    .propagations
-                    .iter()
-                    .map(|v| (v.clone(), "Active".to_string()))
-                    .collect();
+                    .find(|s| s.eq_ignore_ascii_case(&spec.status))
+                {
+                    spec.status = s.to_string();
+                }
+                // Statuses as the API spells them (the world check ignores case).
+                let links = |links: &[Link], allowed: &[&str]| {
+                    links
+                        .iter()
+                        .map(|l| {
+                            let status = allowed
+                                .iter()
+                                .find(|s| s.eq_ignore_ascii_case(l.status()))
+                                .map_or(l.status(), |s| s);
+                            (l.route_table.clone(), status.to_string())
+                        })
+                        .collect()
+                };
+                let associations = links(&spec.associations, ASSOCIATION_STATUSES);
+                let propagations = links(&spec.propagations, PROPAGATION_STATUSES);
                 (
                     spec.id.clone(),
                     Attachment {
@@ -141,6 +199,42 @@ impl EmulatedKind for Kind {
             })
             .collect();
         st.route_entries = by_id(&world.transit_router_route_entries, |e| &e.id);
+        let at = now + st.timings.detach_attachment.0;
+        for id in ids_in(&st.attachments, |a| &a.spec.status, "Detaching") {
+            st.schedule(at, move |st| {
+                st.attachments.remove(&id);
+            });
+        }
+        for propagation in [false, true] {
+            let at = now
+                + if propagation {
+                    st.timings.disable_propagation.0
+                } else {
+                    st.timings.dissociate.0
+                };
+            let (ending, starting) = if propagation {
+                ("Disabling", "Enabling")
+            } else {
+                ("Dissociating", "Associating")
+            };
+            let seeded: Vec<(String, String, String)> = links(st, propagation)
+                .map(|(a, vtb, s)| (a.spec.id.clone(), vtb.clone(), s.clone()))
+                .collect();
+            for (att, vtb, status) in seeded {
+                if status.eq_ignore_ascii_case(ending) {
+                    st.schedule(at, move |st| remove_link(st, &att, &vtb, propagation));
+                } else if status.eq_ignore_ascii_case(starting) {
+                    st.schedule(at, move |st| activate_link(st, &att, &vtb, propagation));
+                }
+            }
+        }
+        for id in ids_in(&st.attachments, |a| &a.spec.status, "Attaching") {
+            st.schedule(at, move |st| {
+                if let Some(a) = st.attachments.get_mut(&id) {
+                    a.spec.status = "Attached".into();
+                }
+            });
+        }
     }
 
     fn count(&self, st: &State) -> usize {
@@ -196,15 +290,17 @@ pub struct TrAttachment {
     /// The attached IPsec connection (VPN attachments).
     #[serde(default)]
     pub vpn_connection: Option<String>,
-    /// `Attaching`, `Attached`, `Detaching`.
+    /// `Attaching`, `Attached`, `Detaching` (VBR attachments also `Detached`).
     #[serde(default = "attached")]
     pub status: String,
-    /// Route tables it is associated with.
+    /// Route tables it is associated with (status `Active`, `Associating`, `Dissociating`;
+    /// default `Active`).
     #[serde(default)]
-    pub associations: Vec<String>,
-    /// Route tables it propagates to.
+    pub associations: Vec<Link>,
+    /// Route tables it propagates to (status `Active`, `Enabling`, `Disabling`; default
+    /// `Active`).
     #[serde(default)]
-    pub propagations: Vec<String>,
+    pub propagations: Vec<Link>,
     /// Name.
     #[serde(default)]
     pub name: String,
@@ -231,8 +327,81 @@ pub struct TrRouteEntry {
     pub next_hop: String,
 }
 
+/// A route-table link of an attachment (an association or a propagation): a route-table id
+/// (`vtb-…`, status `Active`), or `{ route_table: vtb-…, status: … }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The route table (`vtb-…`).
+    pub route_table: String,
+    /// The link's status; `None` is the default, `Active`.
+    pub status: Option<String>,
+}
+
+impl Link {
+    /// The status the link starts in.
+    pub fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or("Active")
+    }
+}
+
+impl From<&str> for Link {
+    fn from(route_table: &str) -> Link {
+        Link {
+            route_table: route_table.to_string(),
+            status: None,
+        }
+    }
+}
+
+impl From<String> for Link {
+    fn from(route_table: String) -> Link {
+        Link {
+            route_table,
+            status: None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Link {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Link, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Full {
+            route_table: String,
+            #[serde(default)]
+            status: Option<String>,
+        }
+        struct LinkVisitor;
+        impl<'de> Visitor<'de> for LinkVisitor {
+            type Value = Link;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a route table id, or { route_table, status }")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Link, E> {
+                Ok(Link::from(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Link, A::Error> {
+                let full = Full::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(Link {
+                    route_table: full.route_table,
+                    status: full.status,
+                })
+            }
+        }
+        d.deserialize_any(LinkVisitor)
+    }
+}
+
+/// Statuses the world may give an association (alibaba-api.md §5.1).
+const ASSOCIATION_STATUSES: &[&str] = &["Active", "Associating", "Dissociating"];
+/// Statuses the world may give a propagation (alibaba-api.md §5.1).
+const PROPAGATION_STATUSES: &[&str] = &["Active", "Enabling", "Disabling"];
+
 /// Statuses the world may give an attachment (alibaba-api.md §5.1).
 const ATTACHMENT_STATUSES: &[&str] = &["Attaching", "Attached", "Detaching"];
+/// A VBR attachment may also be `Detached` (ListTransitRouterVbrAttachments' `Status` enum,
+/// blockers.md §3.10): listed, and deletable like an `Attached` one.
+const VBR_ATTACHMENT_STATUSES: &[&str] = &["Attaching", "Attached", "Detaching", "Detached"];
 
 /// A transit-router attachment with its live route-table links.
 #[derive(Debug, Clone)]
@@ -373,6 +542,8 @@ fn list_links(st: &State, ctx: &Ctx<'_>, propagations: bool) -> Res {
         ctx.get("TransitRouterRouteTableId"),
         ctx.get("TransitRouterAttachmentId"),
     );
+    // Associations: neither filter is required, but one is needed (alibaba-api.md §5.4).
+    // Propagations require the route table (declared in OPERATIONS, blockers.md §3.1).
     if vtb.is_none() && att.is_none() {
         return Err(fail(
             400,
@@ -425,18 +596,37 @@ fn list_route_entries(st: &mut State, ctx: &Ctx<'_>) -> Res {
 
 fn list_route_tables(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let page = ctx.token_page(20)?;
-    let tr = ctx.req("TransitRouterId")?;
-    let Some((_, router)) = st.trs.get(tr) else {
+    let tr = ctx.get("TransitRouterId");
+    let only: Vec<&str> = ctx
+        .params
+        .iter()
+        .filter(|(k, v)| k.starts_with("TransitRouterRouteTableIds.") && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+        .collect();
+    // Not documented: neither parameter is required, but a query needs a scope. Like the
+    // association listing, the emulator asks for one of them.
+    if tr.is_none() && only.is_empty() {
+        return Err(fail(
+            400,
+            "MissingParameter",
+            "One of TransitRouterId and TransitRouterRouteTableIds is mandatory for this action.",
+        ));
+    }
+    if let Some(tr) = tr
+        && !st.trs.contains_key(tr)
+    {
         return Err(fail(
             400,
             "InvalidTransitRouterId.NotFound",
             "The specified TransitRouterId is not found.",
         ));
-    };
-    let items = router
-        .route_tables
+    }
+    let items = st
+        .trs
         .iter()
-        .enumerate()
+        .filter(|(id, _)| tr.is_none_or(|t| t == id.as_str()))
+        .flat_map(|(_, (_, router))| router.route_tables.iter().enumerate())
+        .filter(|(_, vtb)| only.is_empty() || only.contains(&vtb.as_str()))
         .map(|(i, vtb)| {
             json!({ "TransitRouterRouteTableId": vtb, "TransitRouterRouteTableType": if i == 0 { "System" } else { "Custom" },
                     "TransitRouterRouteTableStatus": "Active", "TransitRouterRouteTableName": "", "CreateTime": CREATED })
@@ -467,6 +657,20 @@ fn remove_link(st: &mut State, att: &str, vtb: &str, propagation: bool) {
             a.propagations.remove(vtb);
         } else {
             a.associations.remove(vtb);
+        }
+    }
+}
+
+/// Make an association or a propagation `Active` (the end of `Associating` / `Enabling`).
+fn activate_link(st: &mut State, att: &str, vtb: &str, propagation: bool) {
+    if let Some(a) = st.attachments.get_mut(att) {
+        let map = if propagation {
+            &mut a.propagations
+        } else {
+            &mut a.associations
+        };
+        if let Some(status) = map.get_mut(vtb) {
+            *status = "Active".into();
         }
     }
 }
@@ -533,14 +737,43 @@ fn disable_propagation(st: &mut State, ctx: &Ctx<'_>) -> Res {
     unlink(st, ctx, true)
 }
 
+/// A route is named by its id, or by its table and destination (and optionally its next
+/// hop) — the two forms the API documents (blockers.md §3.6).
 fn delete_route_entry(st: &mut State, ctx: &Ctx<'_>) -> Res {
-    let id = ctx.req("TransitRouterRouteEntryId")?;
-    if st.route_entries.remove(id).is_none() {
-        return Err(fail(
+    let not_found = || {
+        fail(
             400,
             "InvalidTransitRouterRouteEntryId.NotFound",
             "The specified TransitRouterRouteEntryId is not found.",
-        ));
+        )
+    };
+    let id = match ctx.get("TransitRouterRouteEntryId") {
+        Some(id) => id.to_string(),
+        None => {
+            let (Some(vtb), Some(dest)) = (
+                ctx.get("TransitRouterRouteTableId"),
+                ctx.get("TransitRouterRouteEntryDestinationCidrBlock"),
+            ) else {
+                return Err(fail(
+                    400,
+                    "MissingParameter",
+                    "TransitRouterRouteEntryId, or TransitRouterRouteTableId and TransitRouterRouteEntryDestinationCidrBlock, is mandatory for this action.",
+                ));
+            };
+            let hop = ctx.get("TransitRouterRouteEntryNextHopId");
+            st.route_entries
+                .values()
+                .find(|e| {
+                    e.route_table == vtb
+                        && e.destination == dest
+                        && hop.is_none_or(|h| h == e.next_hop)
+                })
+                .map(|e| e.id.clone())
+                .ok_or_else(not_found)?
+        }
+    };
+    if st.route_entries.remove(&id).is_none() {
+        return Err(not_found());
     }
     Ok(json!({}))
 }
@@ -550,7 +783,7 @@ fn delete_attachment(st: &mut State, ctx: &Ctx<'_>, kind: &str) -> Res {
     let delay = st.timings.detach_attachment.0;
     let force = ctx.flag("Force");
     let a = &st.attachments[&id];
-    if a.spec.status != "Attached" {
+    if !["Attached", "Detached"].contains(&a.spec.status.as_str()) {
         return Err(fail(
             400,
             "IncorrectStatus.Status",

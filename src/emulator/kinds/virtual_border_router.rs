@@ -5,24 +5,42 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use super::physical_connection::pc_mut;
-use super::{EmulatedKind, by_id};
+use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
 use crate::emulator::ops::{CREATED, Ctx, Fail, Operation, Res, fail, paged, pass, region_checked};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribeVirtualBorderRouters", describe_vbrs),
+    Operation::read(
+        Vpc,
+        "DescribeVirtualBorderRouters",
+        &["RegionId"],
+        describe_vbrs,
+    ),
     Operation::read(
         Vpc,
         "DescribeVirtualBorderRoutersForPhysicalConnection",
+        &["RegionId", "PhysicalConnectionId"],
         describe_vbrs_for_pc,
     ),
-    Operation::mutate(Vpc, "TerminateVirtualBorderRouter", terminate_vbr),
-    Operation::mutate(Vpc, "DeleteVirtualBorderRouter", delete_vbr),
+    Operation::mutate(
+        Vpc,
+        "TerminateVirtualBorderRouter",
+        &["RegionId", "VbrId"],
+        terminate_vbr,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteVirtualBorderRouter",
+        &["RegionId", "VbrId"],
+        delete_vbr,
+    ),
 ];
 
 /// The VBR kind.
@@ -46,10 +64,23 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// `terminating` → `terminated`, `recovering` → `active` and `deleting` → gone, all after
+    /// `terminate_vbr`.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.vbrs = by_id(&world.virtual_border_routers, |v| &v.id);
         for v in st.vbrs.values_mut() {
             v.status = v.status.to_ascii_lowercase();
+        }
+        let at = now + st.timings.terminate_vbr.0;
+        for (from, to) in [("terminating", "terminated"), ("recovering", "active")] {
+            for id in ids_in(&st.vbrs, |v| &v.status, from) {
+                st.schedule(at, move |st| set_status(st, &id, to));
+            }
+        }
+        for id in ids_in(&st.vbrs, |v| &v.status, "deleting") {
+            st.schedule(at, move |st| {
+                st.vbrs.remove(&id);
+            });
         }
     }
 

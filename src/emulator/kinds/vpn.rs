@@ -6,21 +6,53 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
-use super::{EmulatedKind, by_id};
+use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
 use crate::emulator::ops::{Ctx, Fail, Operation, Res, fail, paged, region_checked};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
-/// The actions this kind serves.
+/// The actions this kind serves, with the parameters each requires (the official SDKs
+/// metadata; a request without one is refused like the API gateway does).
 const OPERATIONS: &[Operation] = &[
-    Operation::read(Vpc, "DescribeVpnAttachments", describe_vpn_attachments),
-    Operation::read(Vpc, "DescribeVpnConnection", describe_vpn_connection),
-    Operation::read(Vpc, "DescribeVpnConnections", describe_vpn_connections),
-    Operation::read(Vpc, "DescribeVpnGateway", describe_vpn_gateway),
-    Operation::mutate(Vpc, "DeleteVpnConnection", delete_vpn_connection),
-    Operation::mutate(Vpc, "DeleteVpnAttachment", delete_vpn_attachment),
+    Operation::read(
+        Vpc,
+        "DescribeVpnAttachments",
+        &["RegionId"],
+        describe_vpn_attachments,
+    ),
+    Operation::read(
+        Vpc,
+        "DescribeVpnConnection",
+        &["RegionId", "VpnConnectionId"],
+        describe_vpn_connection,
+    ),
+    Operation::read(
+        Vpc,
+        "DescribeVpnConnections",
+        &["RegionId"],
+        describe_vpn_connections,
+    ),
+    Operation::read(
+        Vpc,
+        "DescribeVpnGateway",
+        &["RegionId", "VpnGatewayId"],
+        describe_vpn_gateway,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteVpnConnection",
+        &["RegionId", "VpnConnectionId"],
+        delete_vpn_connection,
+    ),
+    Operation::mutate(
+        Vpc,
+        "DeleteVpnAttachment",
+        &["RegionId", "VpnConnectionId"],
+        delete_vpn_attachment,
+    ),
 ];
 
 /// The IPsec-VPN kind: gateways and connections.
@@ -45,9 +77,17 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State) {
+    /// A gateway seeded `updating` (or still `init` / `provisioning`) becomes `active` after
+    /// `vpn_gateway_update`. Connections have no status of their own in the world.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.gateways = by_id(&world.vpn_gateways, |g| &g.id);
         st.vpn_connections = by_id(&world.vpn_connections, |c| &c.id);
+        let at = now + st.timings.vpn_gateway_update.0;
+        for from in ["updating", "init", "provisioning"] {
+            for id in ids_in(&st.gateways, |g| &g.status, from) {
+                st.schedule(at, move |st| set_gateway_status(st, &id, "active"));
+            }
+        }
     }
 
     fn count(&self, st: &State) -> usize {
@@ -132,6 +172,26 @@ fn vco_json(st: &State, c: &VpnConnection, single: bool) -> Value {
     })
 }
 
+/// An unknown IPsec connection: 404 (DescribeVpnConnection / DeleteVpnConnection error
+/// tables, blockers.md §3.7).
+fn vco_not_found() -> Fail {
+    fail(
+        404,
+        "InvalidVpnConnectionInstanceId.NotFound",
+        "The specified vpn connection instance id does not exist.",
+    )
+}
+
+/// An unknown VPN gateway: 404 (DeleteVpnGateway / DeleteVpnRouteEntry error tables,
+/// blockers.md §3.7).
+fn gateway_not_found() -> Fail {
+    fail(
+        404,
+        "InvalidVpnGatewayInstanceId.NotFound",
+        "The specified vpn gateway instance id does not exist.",
+    )
+}
+
 fn vco_lookup(st: &State, ctx: &Ctx<'_>) -> Result<String, Fail> {
     let region = region_checked(st, ctx)?;
     let id = ctx.req("VpnConnectionId")?;
@@ -139,13 +199,15 @@ fn vco_lookup(st: &State, ctx: &Ctx<'_>) -> Result<String, Fail> {
         .get(id)
         .filter(|c| c.region == region)
         .map(|c| c.id.clone())
-        .ok_or_else(|| {
-            fail(
-                400,
-                "InvalidVpnConnectionInstanceId.NotFound",
-                "The specified vpn connection instance id does not exist.",
-            )
-        })
+        .ok_or_else(vco_not_found)
+}
+
+/// The gateway named by `VpnGatewayId`, which must exist in the request's region.
+fn gateway_lookup<'a>(st: &'a State, region: &str, id: &str) -> Result<&'a VpnGateway, Fail> {
+    st.gateways
+        .get(id)
+        .filter(|g| g.region == region)
+        .ok_or_else(gateway_not_found)
 }
 
 fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
@@ -186,6 +248,9 @@ fn describe_vpn_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let region = region_checked(st, ctx)?;
     let page = ctx.page()?;
     let gw = ctx.get("VpnGatewayId");
+    if let Some(g) = gw {
+        gateway_lookup(st, region, g)?;
+    }
     let only = ctx.get("VpnConnectionId");
     let items = st
         .vpn_connections
@@ -200,17 +265,7 @@ fn describe_vpn_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
 fn describe_vpn_gateway(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let region = region_checked(st, ctx)?;
     let id = ctx.req("VpnGatewayId")?;
-    let g = st
-        .gateways
-        .get(id)
-        .filter(|g| g.region == region)
-        .ok_or_else(|| {
-            fail(
-                400,
-                "InvalidVpnGatewayInstanceId.NotFound",
-                "The specified vpn gateway instance id does not exist.",
-            )
-        })?;
+    let g = gateway_lookup(st, region, id)?;
     Ok(
         json!({ "VpnGatewayId": g.id, "Name": g.name, "Status": g.status, "BusinessStatus": "Normal",
                "ChargeType": "PostPaid", "Spec": "10M", "CreateTime": 1_740_816_000_000_u64,
@@ -230,7 +285,9 @@ fn delete_vpn_connection(st: &mut State, ctx: &Ctx<'_>) -> Res {
         ));
     };
     let delay = st.timings.vpn_gateway_update.0;
-    let g = st.gateways.get_mut(&gw).expect("world checks references");
+    let Some(g) = st.gateways.get_mut(&gw) else {
+        return Err(gateway_not_found());
+    };
     if g.status != "active" {
         return Err(fail(
             400,
