@@ -4,6 +4,8 @@
 //! - [`api`]: the Alibaba Cloud RPC layer (request value, V1/V3 signing and verification,
 //!   credentials, endpoints, transports, error classes, typed operations, paging).
 //! - [`model`]: shared vocabulary (kinds, regions, step actions, globs).
+//! - [`input`]: reading plan, world and saved-plan files (regular files, size cap, UTF-8
+//!   errors located by line and column).
 //! - [`plan`]: the plan file format, loading and validation with source locations.
 //! - [`discover`]: read-only discovery of targets and their blockers (the inventory).
 //! - [`graph`]: the petgraph DAG of steps, blocker explanations, ClientTokens.
@@ -24,6 +26,7 @@ pub mod emulator;
 pub mod exec;
 pub mod exit;
 pub mod graph;
+pub mod input;
 pub mod model;
 pub mod plan;
 pub mod progress;

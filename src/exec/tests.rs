@@ -90,7 +90,8 @@ async fn a_wait_past_its_deadline_fails_with_the_last_state_and_skips_dependents
         outcomes[1],
         &Outcome::TimedOut {
             last_state: "Terminating".into(),
-            after_secs: 300
+            after_secs: 300,
+            last_error: None,
         }
     );
     assert_eq!(outcomes[2], &Outcome::Skipped { because: 1 });
@@ -118,8 +119,9 @@ async fn busy_errors_retry_with_doubling_delays_until_the_deadline() {
     assert_eq!(
         del.outcome,
         Outcome::TimedOut {
-            last_state: "VpnGateway.Configuring".into(),
-            after_secs: 120
+            last_state: "active".into(),
+            after_secs: 120,
+            last_error: Some("VpnGateway.Configuring".into()),
         }
     );
     assert_eq!(start.elapsed(), Duration::from_secs(120));
@@ -153,4 +155,34 @@ async fn a_failure_skips_only_its_dependents() {
         Outcome::Skipped { .. }
     ));
     assert_eq!(by[&("pc-good".to_string(), Action::Delete)], &Outcome::Done);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_step_deadline_bounds_the_request_in_flight_and_names_no_state_when_none_was_seen() {
+    // DeleteVpnConnection is answered only after an hour; the step's deadline is 75 s.
+    let (_emu, client, graph) = setup(
+        "faults: { rate: 1.0, kinds: [latency], latency: 1h, actions: [DeleteVpnConnection, DescribeVpnConnections] }\nvpn_gateways: [{ id: vpn-1, region: cn-shanghai }]\nvpn_connections: [{ id: vco-1, region: cn-shanghai, vpn_gateway: vpn-1 }]\n",
+        "  - vpn_connection: vco-1\n",
+    )
+    .await;
+    let start = Instant::now();
+    let o = Options {
+        step_timeout: Some(Duration::from_secs(75)),
+        ..opts()
+    };
+    let report = go(client, &graph, o).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(75), "no overshoot");
+    let del = &report.steps[0];
+    assert_eq!(
+        del.outcome,
+        Outcome::TimedOut {
+            last_state: "unknown".into(),
+            after_secs: 75,
+            last_error: Some("no answer before the deadline".into()),
+        }
+    );
+    assert_eq!(
+        crate::progress::outcome_text(&del.outcome),
+        "TIMED OUT after 75s, no state seen (last error no answer before the deadline)"
+    );
 }

@@ -6,4 +6,5 @@ mod chaos;
 mod cli;
 mod emulator;
 mod plan;
+mod safety;
 mod support;
