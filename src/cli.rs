@@ -249,16 +249,38 @@ pub fn main() -> ExitCode {
                 // Already rendered rustc-style, one `error:` block per problem.
                 eprintln!("{plan_errors}");
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", error_chain(&e));
             }
             ExitCode::from(exit::ERROR)
         }
     }
 }
 
+/// An error and its causes, `: `-separated, each said once: a wrapper that quotes its cause
+/// (`discovery failed: <cause>`) does not get the cause repeated after it.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DECOM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The HTTP stack's own debug output (connections, headers) stays at info whatever
+    // DECOM_LOG asks: V3 requests carry the security token in a header.
+    let user = std::env::var("DECOM_LOG").unwrap_or_else(|_| "warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(format!(
+        "{user},hyper=info,hyper_util=info,reqwest=info,h2=info,rustls=info"
+    ))
+    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

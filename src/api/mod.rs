@@ -16,6 +16,7 @@ pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod ops;
+pub mod redact;
 pub mod sign;
 pub mod wire;
 
@@ -343,8 +344,19 @@ impl ReadClient {
         }
     }
 
-    /// One signed attempt.
+    /// One signed attempt; its error carries no secret (see [`redact`]).
     async fn attempt(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+        let creds = &self.inner.config.credentials;
+        let mut secrets = vec![creds.access_key_secret.expose()];
+        if let Some(t) = &creds.security_token {
+            secrets.push(t.expose());
+        }
+        self.attempt_raw(req)
+            .await
+            .map_err(|e| e.redacted(&secrets))
+    }
+
+    async fn attempt_raw(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
         let config = &self.inner.config;
         let base = config
             .endpoints

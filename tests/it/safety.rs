@@ -427,3 +427,127 @@ fn messages_name_positions_and_ranges() {
             .stderr(predicate::str::contains(needle));
     }
 }
+
+#[test]
+fn secrets_never_reach_any_output_of_the_binary() {
+    const TOKEN: &str = "CAIS-sts/tok+en=Zq9";
+    let home = tempfile::tempdir().unwrap();
+    let world = std::fs::read_to_string(DEMO_WORLD).unwrap().replace(
+        "    secret: demo-secret-do-not-use-in-production\n",
+        &format!(
+            "    secret: demo-secret-do-not-use-in-production\n    security_token: \"{TOKEN}\"\n"
+        ),
+    );
+    assert!(world.contains(TOKEN));
+    let world = write(home.path(), "world.yaml", &world);
+    let served = Served::start(world.to_str().unwrap());
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let forms = [TOKEN.to_string(), enc(TOKEN), enc(&enc(TOKEN))];
+    let run = |secret: &str, args: &[&str]| -> (Option<i32>, String) {
+        let out = served
+            .decom(home.path())
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)
+            .env("ALIBABA_CLOUD_SECURITY_TOKEN", TOKEN)
+            .env("DECOM_LOG", "debug")
+            .args(["--signature", "v1"])
+            .args(args)
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for f in &forms {
+            assert!(
+                !all.contains(f.as_str()),
+                "{args:?} printed the token:\n{all}"
+            );
+        }
+        (out.status.code(), all)
+    };
+    let state = home.path().join("state");
+    let state = state.to_str().unwrap();
+    let wrong = "rotated-secret";
+    for args in [
+        &["api", "DescribePhysicalConnections", "RegionId=cn-shanghai"][..],
+        &["plan", "plans/dc1-circuit.yaml"],
+        &["plan", "plans/dc1-circuit.yaml", "-o", "json"],
+        &["plan", "plans/dc1-circuit.yaml", "-o", "markdown"],
+        &[
+            "apply",
+            "plans/dc1-circuit.yaml",
+            "--yes",
+            "--state-dir",
+            state,
+        ],
+        &[
+            "apply",
+            "plans/dc1-circuit.yaml",
+            "--yes",
+            "-o",
+            "json",
+            "--state-dir",
+            state,
+        ],
+        &[
+            "apply",
+            "plans/dc1-circuit.yaml",
+            "--yes",
+            "-o",
+            "markdown",
+            "--state-dir",
+            state,
+        ],
+    ] {
+        let (code, all) = run(wrong, args);
+        assert_eq!(code, Some(1), "{args:?}: {all}");
+        assert_eq!(
+            all.matches("server string to sign is").count(),
+            1,
+            "{args:?}: said once\n{all}"
+        );
+    }
+    // With the right secret: the saved plan and a full apply in every output mode.
+    let good = served.banner["access_key_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let saved = home.path().join("saved.json");
+    let saved = saved.to_str().unwrap();
+    assert_eq!(
+        run(&good, &["plan", "plans/dc1-circuit.yaml", "--out", saved]).0,
+        Some(0)
+    );
+    let text = std::fs::read_to_string(saved).unwrap();
+    for f in &forms {
+        assert!(
+            !text.contains(f.as_str()),
+            "the saved plan carries the token"
+        );
+    }
+    let (code, all) = run(
+        &good,
+        &["apply", saved, "--yes", "-o", "json", "--state-dir", state],
+    );
+    assert_eq!(code, Some(0), "{all}");
+    for entry in std::fs::read_dir(state).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() && p.join("journal.jsonl").exists() {
+            let j = std::fs::read_to_string(p.join("journal.jsonl")).unwrap();
+            for f in &forms {
+                assert!(!j.contains(f.as_str()), "the journal carries the token");
+            }
+        }
+    }
+}
