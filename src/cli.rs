@@ -70,6 +70,16 @@ pub struct GlobalArgs {
         value_parser = crate::input::parse_size
     )]
     pub max_input_size: u64,
+    /// How long a read keeps retrying throttling and transient errors (e.g. 90s, 5m).
+    #[arg(
+        long,
+        global = true,
+        env = "DECOM_READ_TIMEOUT",
+        default_value = "5m",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub read_timeout: std::time::Duration,
     /// Run against an embedded emulator seeded from this world file (no cloud account).
     #[arg(long, global = true, value_name = "WORLD", conflicts_with = "endpoint")]
     pub emulator: Option<std::path::PathBuf>,
@@ -339,7 +349,7 @@ pub fn connection(global: &GlobalArgs) -> anyhow::Result<(ClientConfig, Arc<dyn 
             endpoints: Endpoints::parse_override("http://127.0.0.1")?,
             credentials: emulator.credentials(),
             signature: global.signature,
-            retry: RetryPolicy::default(),
+            retry: retry_policy(global),
         };
         return Ok((config, emulator.transport()));
     }
@@ -347,10 +357,18 @@ pub fn connection(global: &GlobalArgs) -> anyhow::Result<(ClientConfig, Arc<dyn 
         endpoints: resolve_endpoints(global)?,
         credentials: resolve_credentials(global)?,
         signature: global.signature,
-        retry: RetryPolicy::default(),
+        retry: retry_policy(global),
     };
     let transport = api::http::HttpTransport::new(api::http::HttpOptions::default())?;
     Ok((config, Arc::new(transport)))
+}
+
+/// The client's own retries: reads until `--read-timeout`.
+fn retry_policy(global: &GlobalArgs) -> RetryPolicy {
+    RetryPolicy {
+        read_timeout: Some(global.read_timeout),
+        ..RetryPolicy::default()
+    }
 }
 
 /// A read-write client (only `apply` and `api --allow-mutation` build one).
