@@ -80,6 +80,10 @@ pub struct GlobalArgs {
         value_parser = parse_duration
     )]
     pub read_timeout: std::time::Duration,
+    /// Also trust the CA certificates of this PEM bundle (e.g. a TLS-intercepting proxy's);
+    /// SSL_CERT_FILE and SSL_CERT_DIR are honoured too.
+    #[arg(long, global = true, env = "DECOM_CA_BUNDLE", value_name = "FILE")]
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// Run against an embedded emulator seeded from this world file (no cloud account).
     #[arg(long, global = true, value_name = "WORLD", conflicts_with = "endpoint")]
     pub emulator: Option<std::path::PathBuf>,
@@ -359,7 +363,10 @@ pub fn connection(global: &GlobalArgs) -> anyhow::Result<(ClientConfig, Arc<dyn 
         signature: global.signature,
         retry: retry_policy(global),
     };
-    let transport = api::http::HttpTransport::new(api::http::HttpOptions::default())?;
+    let transport = api::http::HttpTransport::new(api::http::HttpOptions {
+        ca_bundle: global.ca_bundle.clone(),
+        ..Default::default()
+    })?;
     Ok((config, Arc::new(transport)))
 }
 

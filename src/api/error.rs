@@ -195,6 +195,8 @@ pub enum CallError {
         endpoint: String,
         /// What the HTTP stack reported.
         detail: String,
+        /// A certificate or TLS handshake failure: fatal, never retried.
+        permanent: bool,
     },
     /// An answer that is not the JSON the API documents (an HTML error page, an empty or
     /// truncated body).
@@ -223,6 +225,9 @@ impl CallError {
     pub fn class(&self) -> ErrorClass {
         match self {
             CallError::Api(e) => e.class(),
+            CallError::Transport {
+                permanent: true, ..
+            } => ErrorClass::Fatal,
             CallError::Transport { .. } => ErrorClass::Transient,
             CallError::Decode { status, .. } if *status >= 500 => ErrorClass::Transient,
             CallError::Decode { .. } | CallError::ReadOnly { .. } | CallError::Endpoint(_) => {
@@ -251,10 +256,12 @@ impl CallError {
                 action,
                 endpoint,
                 detail,
+                permanent,
             } => CallError::Transport {
                 action,
                 endpoint: c(endpoint),
                 detail: c(detail),
+                permanent,
             },
             CallError::Decode {
                 action,

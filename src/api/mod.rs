@@ -153,8 +153,32 @@ impl ApiRequest {
 
 /// A transport failure: no usable HTTP answer at all.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct TransportError(pub String);
+#[error("{detail}")]
+pub struct TransportError {
+    /// What happened, readable, without the URL (its query holds signatures).
+    pub detail: String,
+    /// True when trying again cannot help: the server's certificate was refused, or the
+    /// TLS handshake failed. The call fails at once instead of being retried.
+    pub permanent: bool,
+}
+
+impl TransportError {
+    /// A failure worth retrying (connect, timeout, a connection closed mid-answer).
+    pub fn new(detail: impl Into<String>) -> Self {
+        TransportError {
+            detail: detail.into(),
+            permanent: false,
+        }
+    }
+
+    /// A failure retrying cannot fix (certificate, TLS handshake).
+    pub fn permanent(detail: impl Into<String>) -> Self {
+        TransportError {
+            detail: detail.into(),
+            permanent: true,
+        }
+    }
+}
 
 /// Sends one signed request and returns the raw answer. HTTPS and the in-process emulator
 /// implement it.
@@ -427,7 +451,8 @@ impl ReadClient {
             .map_err(|e| CallError::Transport {
                 action: req.action.clone(),
                 endpoint: base.to_string(),
-                detail: e.0,
+                detail: e.detail,
+                permanent: e.permanent,
             })?;
         if !(200..300).contains(&resp.status) {
             return Err(error::parse_error_response(

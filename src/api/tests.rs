@@ -61,7 +61,7 @@ async fn retries_resign_with_new_nonce_and_keep_the_client_token() {
 #[tokio::test(start_paused = true)]
 async fn v1_retries_resign_too() {
     let t = Scripted::new(vec![
-        Err(TransportError("connection reset".into())),
+        Err(TransportError::new("connection reset")),
         ok(r#"{"RequestId":"x"}"#),
     ]);
     let client = WriteClient::new(config(SignatureVersion::V1), t.clone());
@@ -458,7 +458,7 @@ async fn reads_retry_throttling_and_transient_errors_until_the_read_deadline() {
         .map(|i| match i % 3 {
             0 => err(400, "Throttling.User"),
             1 => err(503, "ServiceUnavailable"),
-            _ => Err(TransportError("connection reset".into())),
+            _ => Err(TransportError::new("connection reset")),
         })
         .collect();
     answers.push(ok(r#"{"RequestId":"R"}"#));

@@ -8,3 +8,4 @@ mod emulator;
 mod plan;
 mod safety;
 mod support;
+mod tls;
