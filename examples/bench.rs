@@ -539,7 +539,7 @@ impl Served {
 
 fn transport() -> anyhow::Result<Arc<HttpTransport>> {
     Ok(Arc::new(
-        HttpTransport::new(HttpOptions::default()).map_err(|e| anyhow::anyhow!(e.0))?,
+        HttpTransport::new(HttpOptions::default()).map_err(|e| anyhow::anyhow!(e.detail))?,
     ))
 }
 

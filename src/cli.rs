@@ -60,6 +60,30 @@ pub struct GlobalArgs {
     /// STS security token for temporary credentials.
     #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
     pub security_token: Option<String>,
+    /// Largest plan, world or saved-plan file decom reads: bytes, or with a K/M/G suffix.
+    #[arg(
+        long,
+        global = true,
+        env = "DECOM_MAX_INPUT_SIZE",
+        default_value = "16M",
+        value_name = "SIZE",
+        value_parser = crate::input::parse_size
+    )]
+    pub max_input_size: u64,
+    /// How long a read keeps retrying throttling and transient errors (e.g. 90s, 5m).
+    #[arg(
+        long,
+        global = true,
+        env = "DECOM_READ_TIMEOUT",
+        default_value = "5m",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub read_timeout: std::time::Duration,
+    /// Also trust the CA certificates of this PEM bundle (e.g. a TLS-intercepting proxy's);
+    /// SSL_CERT_FILE and SSL_CERT_DIR are honoured too.
+    #[arg(long, global = true, env = "DECOM_CA_BUNDLE", value_name = "FILE")]
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// Run against an embedded emulator seeded from this world file (no cloud account).
     #[arg(long, global = true, value_name = "WORLD", conflicts_with = "endpoint")]
     pub emulator: Option<std::path::PathBuf>,
@@ -239,16 +263,38 @@ pub fn main() -> ExitCode {
                 // Already rendered rustc-style, one `error:` block per problem.
                 eprintln!("{plan_errors}");
             } else {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {}", error_chain(&e));
             }
             ExitCode::from(exit::ERROR)
         }
     }
 }
 
+/// An error and its causes, `: `-separated, each said once: a wrapper that quotes its cause
+/// (`discovery failed: <cause>`) does not get the cause repeated after it.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DECOM_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // The HTTP stack's own debug output (connections, headers) stays at info whatever
+    // DECOM_LOG asks: V3 requests carry the security token in a header.
+    let user = std::env::var("DECOM_LOG").unwrap_or_else(|_| "warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_new(format!(
+        "{user},hyper=info,hyper_util=info,reqwest=info,h2=info,rustls=info"
+    ))
+    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -258,6 +304,7 @@ fn init_tracing() {
 
 /// Run a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    crate::input::set_limit(cli.global.max_input_size);
     match cli.command {
         Command::Validate { plan } => validate_command(&plan),
         Command::Plan(args) => plan_command(&cli.global, args).await,
@@ -306,7 +353,7 @@ pub fn connection(global: &GlobalArgs) -> anyhow::Result<(ClientConfig, Arc<dyn 
             endpoints: Endpoints::parse_override("http://127.0.0.1")?,
             credentials: emulator.credentials(),
             signature: global.signature,
-            retry: RetryPolicy::default(),
+            retry: retry_policy(global),
         };
         return Ok((config, emulator.transport()));
     }
@@ -314,10 +361,21 @@ pub fn connection(global: &GlobalArgs) -> anyhow::Result<(ClientConfig, Arc<dyn 
         endpoints: resolve_endpoints(global)?,
         credentials: resolve_credentials(global)?,
         signature: global.signature,
-        retry: RetryPolicy::default(),
+        retry: retry_policy(global),
     };
-    let transport = api::http::HttpTransport::new(api::http::HttpOptions::default())?;
+    let transport = api::http::HttpTransport::new(api::http::HttpOptions {
+        ca_bundle: global.ca_bundle.clone(),
+        ..Default::default()
+    })?;
     Ok((config, Arc::new(transport)))
+}
+
+/// The client's own retries: reads until `--read-timeout`.
+fn retry_policy(global: &GlobalArgs) -> RetryPolicy {
+    RetryPolicy {
+        read_timeout: Some(global.read_timeout),
+        ..RetryPolicy::default()
+    }
 }
 
 /// A read-write client (only `apply` and `api --allow-mutation` build one).
@@ -465,6 +523,9 @@ fn validate_command(path: &std::path::Path) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
+/// The saved-plan format this build writes and reads.
+pub const SAVED_PLAN_VERSION: u64 = 1;
+
 /// A saved plan (`decom plan --out FILE`): what `apply` executes exactly.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct SavedPlan {
@@ -511,7 +572,7 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
     println!("{}", text.trim_end());
     if let Some(out) = &args.out {
         let saved = SavedPlan {
-            format_version: 1,
+            format_version: SAVED_PLAN_VERSION as u32,
             saved_at: jiff::Timestamp::now().to_string(),
             plan_file: args.plan.display().to_string(),
             account: plan.account.clone().or(inventory.account.clone()),
@@ -572,11 +633,22 @@ fn load_plan_or_saved(
     path: &std::path::Path,
 ) -> anyhow::Result<(crate::plan::Plan, Option<SavedPlan>)> {
     let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        crate::input::read_text(path).with_context(|| format!("cannot read {}", path.display()))?;
     if text.trim_start().starts_with('{') {
-        let saved: SavedPlan = serde_json::from_str(&text).with_context(|| {
-            format!("{} is not a saved plan (decom plan --out)", path.display())
-        })?;
+        let not_saved = || format!("{} is not a saved plan (decom plan --out)", path.display());
+        let value: serde_json::Value = serde_json::from_str(&text).with_context(not_saved)?;
+        match value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(SAVED_PLAN_VERSION) => {}
+            Some(v) => bail!(
+                "{} is a saved plan of format_version {v}; this decom reads format_version {SAVED_PLAN_VERSION}: plan again with this version",
+                path.display()
+            ),
+            None => bail!("{}: no format_version", not_saved()),
+        }
+        let saved: SavedPlan = serde_json::from_value(value).with_context(not_saved)?;
         let plan = load_plan(std::path::Path::new(&saved.plan_file))?;
         if plan.fingerprint != saved.graph.plan_fingerprint {
             bail!(
@@ -638,6 +710,49 @@ fn staleness(
     changes
 }
 
+/// Take `<state-dir>/locks/<account>-<region>.lock` for every region the graph mutates, in
+/// sorted order; fails at once, naming the holder, when another apply holds one.
+fn scope_locks(
+    state_dir: &std::path::Path,
+    account: &str,
+    graph: &crate::graph::Graph,
+    plan: &str,
+) -> anyhow::Result<Vec<crate::exec::lock::Lock>> {
+    let regions: std::collections::BTreeSet<&str> = graph
+        .steps
+        .iter()
+        .filter(|s| s.action.is_mutation())
+        .map(|s| s.region.as_str())
+        .collect();
+    let mut locks = Vec::new();
+    for region in regions {
+        let safe: String = format!("{account}-{region}")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let path = state_dir.join("locks").join(format!("{safe}.lock"));
+        let lock = crate::exec::lock::Lock::acquire(
+            &path,
+            &format!("the lock of account {account} in {region} (another plan may overlap)"),
+            Some(plan),
+        )?;
+        if let Some(h) = &lock.took_over {
+            eprintln!(
+                "note: took over a stale lock from {} (no longer running)",
+                h.describe()
+            );
+        }
+        locks.push(lock);
+    }
+    Ok(locks)
+}
+
 fn confirm(prompt: &str) -> bool {
     use std::io::BufRead as _;
     eprint!("{prompt} Type 'yes' to continue: ");
@@ -661,8 +776,20 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         transport,
     );
 
-    // 1. Account guard, before anything else.
+    // 1. Account guard, before anything else: the plan's account, and the account a saved
+    //    plan was recorded for.
     let identity = crate::api::ops::sts::get_caller_identity(&reader).await?;
+    if let Some(recorded) = saved.as_ref().and_then(|s| s.account.as_ref())
+        && *recorded != identity.account_id
+    {
+        eprintln!(
+            "refused: {} was saved for account {recorded}, but these credentials belong to account {} ({})",
+            args.plan.display(),
+            identity.account_id,
+            identity.arn
+        );
+        return Ok(exit::REFUSED);
+    }
     if let Some(want) = &plan.account
         && *want != identity.account_id
     {
@@ -708,7 +835,7 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
     // 3. Lock and journal.
     let dir =
         crate::exec::journal::Journal::dir_for(&args.state_dir, &plan.name, &plan.fingerprint);
-    let mut journal = crate::exec::journal::Journal::open(&dir)?;
+    let mut journal = crate::exec::journal::Journal::open_for(&dir, Some(&plan.name))?;
     if let Some(stale) = &journal.took_over {
         eprintln!("note: took over a stale lock from {stale}");
     }
@@ -766,6 +893,10 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         }
         return Ok(exit::SUCCESS);
     }
+    // Overlapping plans: hold the lock of every (account, region) this run mutates, so a
+    // second plan touching the same scope from this state directory is refused until this
+    // one ends (their ClientTokens agree too where that is safe: see graph::client_token).
+    let _scope_locks = scope_locks(&args.state_dir, &identity.account_id, &graph, &plan.name)?;
     // 7. Show what will happen, then confirm.
     if args.output != OutputFormat::Json {
         use std::io::Write as _;

@@ -155,17 +155,43 @@ pub enum GraphError {
 const TOKEN_NAMESPACE: uuid::Uuid =
     uuid::Uuid::from_u128(0x6465_636f_6d2d_746f_6b65_6e73_2d76_3100);
 
-/// The ClientToken of one step: UUIDv5 of (plan fingerprint, resource, step, generation).
+/// The ClientToken of one step: UUIDv5 of (scope, resource, step, generation), ≤ 64 ASCII.
 /// Deterministic, so `plan`, `apply` and every retry and resume agree.
-pub fn client_token(
-    plan_fingerprint: &str,
-    kind: Kind,
-    id: &str,
-    action: Action,
-    generation: u32,
-) -> String {
-    let name = format!("{plan_fingerprint}/{kind}/{id}/{action}/{generation}");
+///
+/// The scope is [`token_scope`]: the account and region for a change that can happen only
+/// once in a resource's life (so two plans naming the same resource send the same token and
+/// the API applies the change once), the plan's fingerprint for the rest.
+pub fn client_token(scope: &str, kind: Kind, id: &str, action: Action, generation: u32) -> String {
+    let name = format!("{scope}/{kind}/{id}/{action}/{generation}");
     uuid::Uuid::new_v5(&TOKEN_NAMESPACE, name.as_bytes()).to_string()
+}
+
+/// The scope a step's ClientToken is derived in.
+///
+/// - `Delete` and `Cancel`: `account/region`, shared by every plan. A deleted resource never
+///   comes back under its id, and a `Canceled` circuit can only be deleted, so the same
+///   change on the same id can never be due twice: a second plan (or a second state
+///   directory) sending the same token gets the first result back instead of a second
+///   change, which is exactly right.
+/// - `Terminate`, `Deactivate`, `Dissociate`, `DisablePropagation`: the plan's fingerprint.
+///   Each can be undone (RecoverPhysicalConnection, ActivateRouterInterface, a new
+///   association or propagation), after which the same change is due again and must reach
+///   the API as a new request; a token shared beyond one plan could be answered from the
+///   API's idempotency cache instead. Two plans overlapping on these are kept apart by the
+///   account/region lock of `apply` and by the API's own state checks (a second Terminate
+///   of a `Terminating` circuit is refused, and decom's probe sees it done).
+///
+/// Without a known account, every scope is the plan's fingerprint.
+pub fn token_scope(
+    plan_fingerprint: &str,
+    account: Option<&str>,
+    region: &str,
+    action: Action,
+) -> String {
+    match (action, account) {
+        (Action::Delete | Action::Cancel, Some(account)) => format!("{account}/{region}"),
+        _ => plan_fingerprint.to_string(),
+    }
 }
 
 /// A step before numbering.
@@ -509,8 +535,15 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 until: d.until.clone(),
                 reason: d.reason.clone(),
                 depends_on,
-                client_token: takes_token
-                    .then(|| client_token(&plan.fingerprint, d.key.0, &d.key.1, d.action, 0)),
+                client_token: takes_token.then(|| {
+                    let scope = token_scope(
+                        &plan.fingerprint,
+                        inv.account.as_deref(),
+                        &r.region,
+                        d.action,
+                    );
+                    client_token(&scope, d.key.0, &d.key.1, d.action, 0)
+                }),
                 state: r.state_fingerprint(),
                 level: level[s],
             }

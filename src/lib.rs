@@ -16,6 +16,8 @@
 //! - [`api`]: the Alibaba Cloud RPC layer (request value, V1/V3 signing and verification,
 //!   credentials, endpoints, transports, error classes, typed operations, paging).
 //! - [`model`]: shared vocabulary (kinds, regions, step actions, globs).
+//! - [`input`]: reading plan, world and saved-plan files (regular files, size cap, UTF-8
+//!   errors located by line and column).
 //! - [`emulator`]: the local Alibaba Cloud emulator (world file, state, per-operation
 //!   rules, HTTP front) used by the demo, the tests and rehearsals.
 //! - [`cli`]: clap definitions and the command implementations the binary calls.
@@ -27,6 +29,7 @@ pub mod emulator;
 pub mod exec;
 pub mod exit;
 pub mod graph;
+pub mod input;
 pub mod kinds;
 pub mod model;
 pub mod plan;

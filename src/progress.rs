@@ -36,7 +36,7 @@ fn label(graph: &Graph, step: usize) -> String {
     }
 }
 
-fn outcome_text(o: &Outcome) -> String {
+pub(crate) fn outcome_text(o: &Outcome) -> String {
     match o {
         Outcome::Done => "done".into(),
         Outcome::AlreadyGone => "already gone".into(),
@@ -51,7 +51,18 @@ fn outcome_text(o: &Outcome) -> String {
         Outcome::TimedOut {
             last_state,
             after_secs,
-        } => format!("TIMED OUT after {after_secs}s, still {last_state}"),
+            last_error,
+        } => {
+            let state = if last_state == "unknown" {
+                format!("TIMED OUT after {after_secs}s, no state seen")
+            } else {
+                format!("TIMED OUT after {after_secs}s, still {last_state}")
+            };
+            match last_error {
+                Some(e) => format!("{state} (last error {e})"),
+                None => state,
+            }
+        }
         Outcome::Skipped { because } => format!("skipped: step {because} failed"),
         Outcome::NotStarted => "not started".into(),
         Outcome::Interrupted => "interrupted (rerun to finish)".into(),

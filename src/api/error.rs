@@ -195,6 +195,8 @@ pub enum CallError {
         endpoint: String,
         /// What the HTTP stack reported.
         detail: String,
+        /// A certificate or TLS handshake failure: fatal, never retried.
+        permanent: bool,
     },
     /// An answer that is not the JSON the API documents (an HTML error page, an empty or
     /// truncated body).
@@ -223,11 +225,54 @@ impl CallError {
     pub fn class(&self) -> ErrorClass {
         match self {
             CallError::Api(e) => e.class(),
+            CallError::Transport {
+                permanent: true, ..
+            } => ErrorClass::Fatal,
             CallError::Transport { .. } => ErrorClass::Transient,
             CallError::Decode { status, .. } if *status >= 500 => ErrorClass::Transient,
             CallError::Decode { .. } | CallError::ReadOnly { .. } | CallError::Endpoint(_) => {
                 ErrorClass::Fatal
             }
+        }
+    }
+
+    /// The same error with every secret removed from the texts it quotes: the values of
+    /// secret parameters ([`super::redact::redact`]) and the exact `secrets` given, in any
+    /// encoding ([`super::redact::scrub`]).
+    pub fn redacted(self, secrets: &[&str]) -> CallError {
+        let c = |s: String| super::redact::clean(&s, secrets);
+        match self {
+            CallError::Api(mut e) => {
+                e.message = c(e.message);
+                e.host_id = e.host_id.map(c);
+                e.recommend = e.recommend.map(c);
+                e.access_denied_detail = e.access_denied_detail.map(|v| {
+                    let text = c(v.to_string());
+                    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+                });
+                CallError::Api(e)
+            }
+            CallError::Transport {
+                action,
+                endpoint,
+                detail,
+                permanent,
+            } => CallError::Transport {
+                action,
+                endpoint: c(endpoint),
+                detail: c(detail),
+                permanent,
+            },
+            CallError::Decode {
+                action,
+                status,
+                excerpt,
+            } => CallError::Decode {
+                action,
+                status,
+                excerpt: c(excerpt),
+            },
+            other => other,
         }
     }
 
@@ -253,7 +298,8 @@ pub fn excerpt(body: &[u8]) -> String {
     if body.is_empty() {
         return "empty body".to_string();
     }
-    let text = String::from_utf8_lossy(body);
+    let lossy = String::from_utf8_lossy(body);
+    let text = super::redact::redact(&lossy);
     let mut out: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -302,10 +348,14 @@ pub fn parse_error_response(action: &str, status: u16, body: &[u8]) -> CallError
         action: action.to_string(),
         http_status: status,
         code,
-        message: field_str(&value, "Message").unwrap_or_default(),
+        // The service may quote the request (SignatureDoesNotMatch carries the V1
+        // string-to-sign, SecurityToken included): redact at the source.
+        message: field_str(&value, "Message")
+            .map(|m| super::redact::redact(&m).into_owned())
+            .unwrap_or_default(),
         request_id: field_str(&value, "RequestId"),
         host_id: field_str(&value, "HostId"),
-        recommend: field_str(&value, "Recommend"),
+        recommend: field_str(&value, "Recommend").map(|m| super::redact::redact(&m).into_owned()),
         access_denied_detail: detail,
     }))
 }

@@ -17,6 +17,7 @@ pub mod endpoint;
 pub mod error;
 pub mod http;
 pub mod ops;
+pub mod redact;
 pub mod sign;
 pub mod wire;
 
@@ -153,8 +154,32 @@ impl ApiRequest {
 
 /// A transport failure: no usable HTTP answer at all.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct TransportError(pub String);
+#[error("{detail}")]
+pub struct TransportError {
+    /// What happened, readable, without the URL (its query holds signatures).
+    pub detail: String,
+    /// True when trying again cannot help: the server's certificate was refused, or the
+    /// TLS handshake failed. The call fails at once instead of being retried.
+    pub permanent: bool,
+}
+
+impl TransportError {
+    /// A failure worth retrying (connect, timeout, a connection closed mid-answer).
+    pub fn new(detail: impl Into<String>) -> Self {
+        TransportError {
+            detail: detail.into(),
+            permanent: false,
+        }
+    }
+
+    /// A failure retrying cannot fix (certificate, TLS handshake).
+    pub fn permanent(detail: impl Into<String>) -> Self {
+        TransportError {
+            detail: detail.into(),
+            permanent: true,
+        }
+    }
+}
 
 /// Sends one signed request and returns the raw answer. HTTPS and the in-process emulator
 /// implement it.
@@ -163,15 +188,23 @@ pub trait Transport: Send + Sync + 'static {
     fn send(&self, req: WireRequest) -> BoxFuture<'_, Result<WireResponse, TransportError>>;
 }
 
+/// The default read deadline: how long a read keeps retrying throttling and transient
+/// errors (`--read-timeout`).
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// How the client retries on its own: only what is safe, always re-signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in total (1 = no retry).
+    /// Attempts in total of a write (1 = no retry), and of a read without `read_timeout`.
     pub max_attempts: u32,
     /// Delay before the second attempt; doubles each time.
     pub base_delay: Duration,
     /// Upper bound of one delay.
     pub max_delay: Duration,
+    /// Reads retry throttling and transient errors until this long after their first
+    /// attempt (whatever `max_attempts` says), paced by the adaptive slow-down the executor
+    /// uses once the API throttles them. `None`: reads are capped by `max_attempts` too.
+    pub read_timeout: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -180,6 +213,7 @@ impl Default for RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(8),
+            read_timeout: Some(DEFAULT_READ_TIMEOUT),
         }
     }
 }
@@ -189,6 +223,7 @@ impl RetryPolicy {
     pub fn none() -> Self {
         RetryPolicy {
             max_attempts: 1,
+            read_timeout: None,
             ..Default::default()
         }
     }
@@ -223,6 +258,9 @@ struct Inner {
     config: ClientConfig,
     /// Attempts sent per action (every retry counts: the API sees each one).
     counts: Mutex<CallCounts>,
+    /// The adaptive slow-down of calls the API throttled (keys it never throttled are not
+    /// paced).
+    pace: crate::exec::limiter::Limiter,
 }
 
 /// A client that can only read: every mutating action is refused before anything is sent.
@@ -288,6 +326,7 @@ impl ReadClient {
                 transport,
                 config,
                 counts: Mutex::new(BTreeMap::new()),
+                pace: crate::exec::limiter::Limiter::new(1.0, Default::default()),
             }),
         }
     }
@@ -318,34 +357,79 @@ impl ReadClient {
 
     /// Send with the client's retry policy: throttling is always retried (the call was not
     /// applied); transient failures are retried for reads, and for writes only when they carry
-    /// a ClientToken (so a retry cannot apply twice). Every attempt is signed anew.
+    /// a ClientToken (so a retry cannot apply twice). Reads retry until the policy's
+    /// `read_timeout`, writes up to `max_attempts`; an action the API throttled is paced
+    /// from then on (halved on each throttling answer, recovering on success). A permanent
+    /// refusal (auth, permission, not found) is returned at once. Every attempt is signed
+    /// anew.
     async fn execute(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
         let policy = self.inner.config.retry;
         let mutating = actions::access_of(&req.action) == actions::Access::Mutate;
         let has_token = req.get("ClientToken").is_some();
+        let deadline = policy
+            .read_timeout
+            .filter(|_| !mutating)
+            .map(|t| tokio::time::Instant::now() + t);
+        let key = (
+            req.product,
+            req.effective_region().unwrap_or("global").to_string(),
+            req.action.clone(),
+        );
+        // Only reads that retry until a deadline are paced here; the executor paces its
+        // own calls.
+        let pace = deadline.map(|_| &self.inner.pace);
         let mut attempt = 1;
         loop {
+            if let Some(pace) = pace {
+                pace.acquire_if_slowed(&key).await;
+            }
             let result = self.attempt(req).await;
             let err = match result {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    if let Some(pace) = pace {
+                        pace.succeeded(&key);
+                    }
+                    return Ok(v);
+                }
                 Err(e) => e,
             };
             let retryable = match err.class() {
-                ErrorClass::Throttled => true,
+                ErrorClass::Throttled => {
+                    if let Some(pace) = pace {
+                        pace.throttled_or_start(&key);
+                    }
+                    true
+                }
                 ErrorClass::Transient => !mutating || has_token,
                 _ => false,
             };
-            if !retryable || attempt >= policy.max_attempts {
+            let delay = policy.delay(attempt);
+            let within = match deadline {
+                Some(d) => tokio::time::Instant::now() + delay < d,
+                None => attempt < policy.max_attempts,
+            };
+            if !retryable || !within {
                 return Err(err);
             }
             tracing::debug!(action = %req.action, attempt, error = %err, "retrying");
-            tokio::time::sleep(policy.delay(attempt)).await;
+            tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
 
-    /// One signed attempt.
+    /// One signed attempt; its error carries no secret (see [`redact`]).
     async fn attempt(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+        let creds = &self.inner.config.credentials;
+        let mut secrets = vec![creds.access_key_secret.expose()];
+        if let Some(t) = &creds.security_token {
+            secrets.push(t.expose());
+        }
+        self.attempt_raw(req)
+            .await
+            .map_err(|e| e.redacted(&secrets))
+    }
+
+    async fn attempt_raw(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
         let config = &self.inner.config;
         let base = config
             .endpoints
@@ -368,7 +452,8 @@ impl ReadClient {
             .map_err(|e| CallError::Transport {
                 action: req.action.clone(),
                 endpoint: base.to_string(),
-                detail: e.0,
+                detail: e.detail,
+                permanent: e.permanent,
             })?;
         if !(200..300).contains(&resp.status) {
             return Err(error::parse_error_response(

@@ -59,7 +59,7 @@ impl Transport for Script {
             .lock()
             .unwrap()
             .pop_front()
-            .unwrap_or_else(|| Err(TransportError("script exhausted".into())));
+            .unwrap_or_else(|| Err(TransportError::new("script exhausted")));
         Box::pin(async move { next })
     }
 }

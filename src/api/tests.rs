@@ -61,7 +61,7 @@ async fn retries_resign_with_new_nonce_and_keep_the_client_token() {
 #[tokio::test(start_paused = true)]
 async fn v1_retries_resign_too() {
     let t = Scripted::new(vec![
-        Err(TransportError("connection reset".into())),
+        Err(TransportError::new("connection reset")),
         ok(r#"{"RequestId":"x"}"#),
     ]);
     let client = WriteClient::new(config(SignatureVersion::V1), t.clone());
@@ -96,7 +96,9 @@ async fn transient_failure_of_a_tokenless_mutation_is_not_retried() {
 #[tokio::test(start_paused = true)]
 async fn gives_up_after_max_attempts_with_the_last_error() {
     let t = Scripted::new((0..10).map(|_| err(400, "Throttling")).collect());
-    let client = WriteClient::new(config(SignatureVersion::V3), t.clone());
+    let mut c = config(SignatureVersion::V3);
+    c.retry.read_timeout = None;
+    let client = WriteClient::new(c, t.clone());
     let req = ApiRequest::new(Product::Cbn, "ListTransitRouterVbrAttachments");
     let e = client.reader().call(&req).await.unwrap_err();
     assert_eq!(e.class(), ErrorClass::Throttled);
@@ -446,4 +448,104 @@ fn reproduces_the_sdk_v3_request_exactly() {
         wire.header("authorization"),
         Some(v.headers["authorization"].as_str())
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_retry_throttling_and_transient_errors_until_the_read_deadline() {
+    // 30 answers of throttling and trouble in a row (more than a minute of them), then the
+    // answer: the read succeeds.
+    let mut answers: Vec<_> = (0..30)
+        .map(|i| match i % 3 {
+            0 => err(400, "Throttling.User"),
+            1 => err(503, "ServiceUnavailable"),
+            _ => Err(TransportError::new("connection reset")),
+        })
+        .collect();
+    answers.push(ok(r#"{"RequestId":"R"}"#));
+    let t = Scripted::new(answers);
+    let client = ReadClient::new(config(SignatureVersion::V3), t.clone());
+    let start = tokio::time::Instant::now();
+    let req = ApiRequest::new(Product::Vpc, "DescribeVirtualBorderRouters").region("cn-shanghai");
+    client.call(&req).await.unwrap();
+    assert_eq!(t.seen().len(), 31);
+    assert!(
+        start.elapsed() > Duration::from_secs(60),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(start.elapsed() < DEFAULT_READ_TIMEOUT);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_read_is_paced_and_gives_up_at_its_deadline() {
+    let t = Scripted::new((0..10_000).map(|_| err(400, "Throttling.User")).collect());
+    let mut c = config(SignatureVersion::V3);
+    c.retry.read_timeout = Some(Duration::from_secs(120));
+    let client = ReadClient::new(c, t.clone());
+    let start = tokio::time::Instant::now();
+    let req = ApiRequest::new(Product::Vpc, "DescribeVirtualBorderRouters").region("cn-shanghai");
+    let e = client.call(&req).await.unwrap_err();
+    assert_eq!(e.class(), ErrorClass::Throttled);
+    let took = start.elapsed();
+    assert!(took <= Duration::from_secs(120), "{took:?}");
+    assert!(took >= Duration::from_secs(100), "{took:?}");
+    // Backoff (≤ 8 s) and the adaptive slow-down: a few dozen attempts, not thousands.
+    let n = t.seen().len();
+    assert!((10..60).contains(&n), "{n} attempts");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_permanently_refused_read_fails_at_once() {
+    for (status, code) in [
+        (403, "Forbidden.RAM"),
+        (404, "InvalidAccessKeyId.NotFound"),
+        (400, "SignatureDoesNotMatch"),
+        (404, "InvalidVbrId.NotFound"),
+    ] {
+        let t = Scripted::new(vec![err(status, code), ok("{}")]);
+        let client = ReadClient::new(config(SignatureVersion::V3), t.clone());
+        let req = ApiRequest::new(Product::Vpc, "DescribeVirtualBorderRouters").region("r");
+        let e = client.call(&req).await.unwrap_err();
+        assert_eq!(e.code(), Some(code));
+        assert_eq!(t.seen().len(), 1, "{code}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn discovery_survives_a_quota_of_two_calls_a_minute() {
+    // An account whose DescribeVirtualBorderRouters quota is 2/min (shared with another
+    // tool): discovery of a circuit with many VBRs still completes.
+    let mut vbrs = String::new();
+    for i in 0..12 {
+        vbrs.push_str(&format!(
+            "  - {{ id: vbr-{i:02}, region: cn-shanghai, physical_connection: pc-1 }}\n"
+        ));
+    }
+    let world = format!(
+        "account_id: \"1234567890123456\"\naccess_keys: [{{ id: K, secret: S }}]\nregions: [cn-shanghai]\nrate_limits: {{ per_minute: {{ DescribeVirtualBorderRouters: 2 }} }}\nphysical_connections: [{{ id: pc-1, region: cn-shanghai }}]\nvirtual_border_routers:\n{vbrs}"
+    );
+    let emu = crate::emulator::Emulator::new(
+        crate::emulator::world::World::parse("w.yaml", &world).unwrap(),
+    );
+    let c = ClientConfig {
+        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
+        credentials: emu.credentials(),
+        signature: SignatureVersion::V3,
+        retry: RetryPolicy::default(),
+    };
+    let plan = crate::plan::parse(
+        "p.yaml",
+        "version: 1\nname: t\nregion: cn-shanghai\npolicy: { cascade: true }\ntargets:\n  - physical_connection: pc-1\n",
+    )
+    .unwrap();
+    let reader = ReadClient::new(c, emu.transport());
+    let inv = crate::discover::discover(&reader, &plan).await.unwrap();
+    assert_eq!(
+        inv.resources
+            .keys()
+            .filter(|k| k.0 == crate::model::Kind::VirtualBorderRouter)
+            .count(),
+        12
+    );
+    assert!(reader.call_counts()["DescribeVirtualBorderRouters"] > 3);
 }

@@ -614,8 +614,8 @@ impl Transport for Emulator {
         Box::pin(async move {
             let out = self.handle(req).await;
             if out.lost {
-                return Err(TransportError(
-                    "connection closed before the response arrived".into(),
+                return Err(TransportError::new(
+                    "connection closed before the response arrived",
                 ));
             }
             Ok(out.response)

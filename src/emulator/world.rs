@@ -286,6 +286,43 @@ pub struct WorldProblem {
     pub message: String,
 }
 
+/// The 1-based (line, column) of a key path (`["faults", "rate"]`) in block or flow YAML:
+/// the top-level key at column 1, then each further key on a more indented line below it (or
+/// on the same line, in flow style). Falls back to the deepest key found, else 1:1.
+fn locate(text: &str, path: &[&str]) -> (u64, u64) {
+    let mut found = (1, 1);
+    let mut depth = 0;
+    let mut indent = 0;
+    for (n, line) in text.lines().enumerate() {
+        if depth >= path.len() {
+            break;
+        }
+        let trimmed = line.trim_start();
+        let this_indent = line.len() - trimmed.len();
+        if depth > 0 && !trimmed.is_empty() && !trimmed.starts_with('#') && this_indent <= indent {
+            break; // left the parent's block
+        }
+        let mut from = 0;
+        while let Some(key) = path.get(depth) {
+            let pat = format!("{key}:");
+            let hit = line[from..].find(&pat).map(|i| i + from).filter(|&i| {
+                i == 0
+                    || !line.as_bytes()[i - 1].is_ascii_alphanumeric()
+                        && line.as_bytes()[i - 1] != b'_'
+            });
+            let Some(i) = hit else { break };
+            if depth == 0 && i != 0 {
+                break;
+            }
+            found = (n as u64 + 1, line[..i].chars().count() as u64 + 1);
+            indent = this_indent;
+            depth += 1;
+            from = i + pat.len();
+        }
+    }
+    found
+}
+
 fn render(file: &str, problems: &[WorldProblem]) -> String {
     problems
         .iter()
@@ -298,10 +335,12 @@ impl World {
     /// Parse and check a world file's text.
     pub fn parse(file: &str, text: &str) -> Result<World, WorldError> {
         let world: World = serde_saphyr::from_str(text).map_err(|e| {
+            // Without a location (a missing top-level field), point at the document.
             let (line, column) = e
                 .location()
                 .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
+                .filter(|(l, _)| *l > 0)
+                .unwrap_or((1, 1));
             WorldError {
                 file: file.to_string(),
                 problems: vec![WorldProblem {
@@ -311,7 +350,13 @@ impl World {
                 }],
             }
         })?;
-        let problems = world.check();
+        let mut problems = world.check();
+        problems.extend(world.check_globals(text));
+        // Problems of top-level scalars carry no span: locate them by their key.
+        for p in problems.iter_mut().filter(|p| p.line == 0) {
+            let key = p.message.split([' ', ':']).next().unwrap_or_default();
+            (p.line, p.column) = locate(text, &[key]);
+        }
         if problems.is_empty() {
             Ok(world)
         } else {
@@ -322,16 +367,91 @@ impl World {
         }
     }
 
+    /// Ranges of the global settings: `faults.rate` a probability in [0, 1],
+    /// `rate_limits.scale` finite and above 0, per-minute quotas at least 1, the fault
+    /// latency and every timing at most a day. Located by their keys in `text`.
+    fn check_globals(&self, text: &str) -> Vec<WorldProblem> {
+        let mut out = Vec::new();
+        let mut bad = |path: &[&str], message: String| {
+            let (line, column) = locate(text, path);
+            out.push(WorldProblem {
+                line,
+                column,
+                message,
+            });
+        };
+        let rate = self.faults.rate;
+        if !(rate.is_finite() && (0.0..=1.0).contains(&rate)) {
+            bad(
+                &["faults", "rate"],
+                format!("faults.rate {rate} must be a probability between 0 and 1"),
+            );
+        }
+        let scale = self.rate_limits.scale;
+        if !(scale.is_finite() && scale > 0.0) {
+            bad(
+                &["rate_limits", "scale"],
+                format!("rate_limits.scale {scale} must be a finite number above 0"),
+            );
+        }
+        for (action, n) in &self.rate_limits.per_minute {
+            if *n == 0 {
+                bad(
+                    &["rate_limits", "per_minute", action],
+                    format!("rate_limits.per_minute.{action} must be at least 1 call per minute"),
+                );
+            }
+        }
+        const DAY: Duration = Duration::from_secs(86_400);
+        let t = &self.timings;
+        let durations = [
+            ("faults", "latency", self.faults.latency),
+            ("timings", "latency", t.latency),
+            (
+                "timings",
+                "terminate_physical_connection",
+                t.terminate_physical_connection,
+            ),
+            (
+                "timings",
+                "cancel_physical_connection",
+                t.cancel_physical_connection,
+            ),
+            ("timings", "terminate_vbr", t.terminate_vbr),
+            (
+                "timings",
+                "deactivate_router_interface",
+                t.deactivate_router_interface,
+            ),
+            ("timings", "detach_attachment", t.detach_attachment),
+            ("timings", "dissociate", t.dissociate),
+            ("timings", "disable_propagation", t.disable_propagation),
+            ("timings", "vpn_gateway_update", t.vpn_gateway_update),
+        ];
+        for (section, key, d) in durations {
+            if d.0 > DAY {
+                bad(
+                    &[section, key],
+                    format!("{section}.{key} {:?} is longer than a day", d.0),
+                );
+            }
+        }
+        out
+    }
+
     /// Read and check a world file.
     pub fn load(path: &std::path::Path) -> Result<World, WorldError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| WorldError {
-            file: file.clone(),
-            problems: vec![WorldProblem {
-                line: 0,
-                column: 0,
-                message: format!("cannot read: {e}"),
-            }],
+        let text = crate::input::read_text(path).map_err(|e| {
+            let (line, column) = e.position().unwrap_or((0, 0));
+            WorldError {
+                file: file.clone(),
+                problems: vec![WorldProblem {
+                    line,
+                    column,
+                    message: format!("cannot read the world file: {e}"),
+                }],
+            }
         })?;
         World::parse(&file, &text)
     }

@@ -2,9 +2,9 @@
 //!
 //! `journal.jsonl` gets one JSON line per event (flushed as written), so an interrupted
 //! apply (Ctrl-C, a crash, kill -9) leaves a readable record; the next apply reads it back to
-//! reuse ClientToken generations and to report what the last run did. `lock` holds the pid,
-//! host and start time of the apply that runs: a second apply of the same plan is refused
-//! with the holder named; a lock whose process is gone is reported and taken over.
+//! reuse ClientToken generations and to report what the last run did. `lock` is the plan's
+//! [`super::lock::Lock`]: a second apply of the same plan is refused with the holder named;
+//! the record of a run killed while holding it is reported and taken over.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::lock::{Lock, LockError};
 use crate::model::{Action, Kind};
 
 /// A step's identity across runs (step numbers change when the graph is rebuilt).
@@ -88,21 +89,9 @@ pub struct History {
 /// Why the journal or lock cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    /// Another apply of this plan holds the lock.
-    #[error(
-        "another apply of this plan is running: pid {pid} on {host}, since {since} (lock {path}); \
-         wait for it, or remove the lock if that process is gone"
-    )]
-    Locked {
-        /// Holder pid.
-        pid: u32,
-        /// Holder host.
-        host: String,
-        /// When it started.
-        since: String,
-        /// The lock file.
-        path: String,
-    },
+    /// Another apply of this plan holds the lock (or a leftover record stands in the way).
+    #[error("{0}")]
+    Locked(#[from] LockError),
     /// File system trouble.
     #[error("{path}: {source}")]
     Io {
@@ -126,28 +115,11 @@ fn now() -> String {
         .to_string()
 }
 
-/// The lock's contents.
-#[derive(Debug, Serialize, Deserialize)]
-struct LockInfo {
-    pid: u32,
-    host: String,
-    since: String,
-}
-
-/// Is a process with this pid alive (Linux: `/proc/<pid>`; elsewhere assume yes)?
-fn alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
-}
-
 /// An open journal holding the plan's lock (released on drop).
 #[derive(Debug)]
 pub struct Journal {
     file: File,
-    lock: PathBuf,
+    lock: Lock,
     /// A stale lock that was taken over (for the report).
     pub took_over: Option<String>,
 }
@@ -215,51 +187,19 @@ impl Journal {
         Ok(h)
     }
 
-    /// Take the lock and open the journal for appending.
+    /// Take the plan's lock (see [`super::lock`]) and open the journal for appending.
     pub fn open(dir: &Path) -> Result<Journal, JournalError> {
+        Journal::open_for(dir, None)
+    }
+
+    /// [`Journal::open`], naming the plan in the lock's record.
+    pub fn open_for(dir: &Path, plan: Option<&str>) -> Result<Journal, JournalError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let lock = dir.join("lock");
-        let mut took_over = None;
-        let info = LockInfo {
-            pid: std::process::id(),
-            host: std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into()),
-            since: now(),
-        };
-        loop {
-            match OpenOptions::new().write(true).create_new(true).open(&lock) {
-                Ok(mut f) => {
-                    let text = serde_json::to_string(&info).unwrap_or_default();
-                    f.write_all(text.as_bytes()).map_err(io(&lock))?;
-                    break;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let held: Option<LockInfo> = std::fs::read_to_string(&lock)
-                        .ok()
-                        .and_then(|t| serde_json::from_str(&t).ok());
-                    match held {
-                        Some(h) if alive(h.pid) && h.pid != info.pid => {
-                            return Err(JournalError::Locked {
-                                pid: h.pid,
-                                host: h.host,
-                                since: h.since,
-                                path: lock.display().to_string(),
-                            });
-                        }
-                        held => {
-                            took_over = Some(match held {
-                                Some(h) => format!(
-                                    "pid {} on {} since {} (no longer running)",
-                                    h.pid, h.host, h.since
-                                ),
-                                None => "an unreadable lock file".to_string(),
-                            });
-                            std::fs::remove_file(&lock).map_err(io(&lock))?;
-                        }
-                    }
-                }
-                Err(e) => return Err(io(&lock)(e)),
-            }
-        }
+        let lock = Lock::acquire(&dir.join("lock"), "the lock of this plan", plan)?;
+        let took_over = lock
+            .took_over
+            .as_ref()
+            .map(|h| format!("{} (no longer running)", h.describe()));
         let path = dir.join("journal.jsonl");
         let file = OpenOptions::new()
             .create(true)
@@ -271,6 +211,11 @@ impl Journal {
             lock,
             took_over,
         })
+    }
+
+    /// The lock file this journal holds.
+    pub fn lock_path(&self) -> &Path {
+        self.lock.path()
     }
 
     /// Append a record and flush it to the OS (survives the process being killed).
@@ -327,8 +272,8 @@ impl Journal {
 
 impl Drop for Journal {
     fn drop(&mut self) {
+        // The lock (a field) is released after this.
         let _ = self.file.sync_all();
-        let _ = std::fs::remove_file(&self.lock);
     }
 }
 
@@ -374,10 +319,15 @@ mod tests {
     #[test]
     fn a_live_lock_is_refused_and_a_dead_one_taken_over() {
         let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(dir.path()).unwrap();
-        // Our own pid holds it: a second open from "another process" is simulated by
-        // writing a lock of pid 1 (always alive on Linux).
+        let j = Journal::open_for(dir.path(), Some("demo")).unwrap();
+        let err = Journal::open(dir.path()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("pid {} on ", std::process::id())),
+            "{err}"
+        );
         drop(j);
+        // A leftover record of a live process (pid 1) on another host is respected.
         std::fs::write(
             dir.path().join("lock"),
             r#"{"pid":1,"host":"ci","since":"2026-01-01T00:00:00Z"}"#,
@@ -385,14 +335,19 @@ mod tests {
         .unwrap();
         let err = Journal::open(dir.path()).unwrap_err();
         assert!(err.to_string().contains("pid 1 on ci"), "{err}");
+        let host = super::super::lock::hostname();
         std::fs::write(
             dir.path().join("lock"),
-            r#"{"pid":4000000,"host":"ci","since":"2026-01-01T00:00:00Z"}"#,
+            format!(r#"{{"pid":4000000,"host":"{host}","since":"2026-01-01T00:00:00Z"}}"#),
         )
         .unwrap();
         let j = Journal::open(dir.path()).unwrap();
         assert!(j.took_over.as_deref().unwrap().contains("pid 4000000"));
         drop(j);
-        assert!(!dir.path().join("lock").exists(), "released on drop");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("lock")).unwrap(),
+            "",
+            "released on drop"
+        );
     }
 }

@@ -58,26 +58,60 @@ impl Limiter {
         ) * self.scale
     }
 
+    fn bucket(&self, key: &LimitKey, now: Instant) -> Bucket {
+        let per_minute = self.per_minute(&key.2);
+        let base = per_minute / 60.0;
+        // A burst of a few seconds' worth, like the API's own window tolerates, but never
+        // the whole minute at once.
+        let capacity = (base * 5.0).clamp(1.0, per_minute.max(1.0));
+        Bucket {
+            rate: base,
+            base,
+            capacity,
+            tokens: capacity,
+            last: now,
+        }
+    }
+
+    /// Wait only when `key` was slowed down by a throttling answer before (see
+    /// [`Limiter::throttled_or_start`]): reads are not paced until the API asks for it.
+    pub async fn acquire_if_slowed(&self, key: &LimitKey) {
+        let slowed = self
+            .buckets
+            .lock()
+            .map(|b| b.contains_key(key))
+            .unwrap_or(false);
+        if slowed {
+            self.acquire(key).await;
+        }
+    }
+
+    /// A throttling answer to a call that was not paced: start pacing `key` at its quota,
+    /// then slow it down as [`Limiter::throttled`] does.
+    pub fn throttled_or_start(&self, key: &LimitKey) {
+        {
+            let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            if !buckets.contains_key(key) {
+                let b = self.bucket(key, Instant::now());
+                buckets.insert(key.clone(), b);
+            }
+        }
+        self.throttled(key);
+    }
+
     /// Wait until a call under `key` may be sent.
     pub async fn acquire(&self, key: &LimitKey) {
         loop {
             let wait = {
                 let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
-                let per_minute = self.per_minute(&key.2);
-                let bucket = buckets.entry(key.clone()).or_insert_with(|| {
-                    let base = per_minute / 60.0;
-                    // A burst of a few seconds' worth, like the API's own window tolerates,
-                    // but never the whole minute at once.
-                    let capacity = (base * 5.0).clamp(1.0, per_minute.max(1.0));
-                    Bucket {
-                        rate: base,
-                        base,
-                        capacity,
-                        tokens: capacity,
-                        last: now,
-                    }
-                });
+                if !buckets.contains_key(key) {
+                    let b = self.bucket(key, now);
+                    buckets.insert(key.clone(), b);
+                }
+                let Some(bucket) = buckets.get_mut(key) else {
+                    return;
+                };
                 let elapsed = now.duration_since(bucket.last).as_secs_f64();
                 bucket.tokens = (bucket.tokens + elapsed * bucket.rate).min(bucket.capacity);
                 bucket.last = now;

@@ -15,6 +15,7 @@ pub mod calls;
 pub mod gate;
 pub mod journal;
 pub mod limiter;
+pub mod lock;
 pub mod poll;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -95,12 +96,16 @@ pub enum Outcome {
         /// The RequestId, for support.
         request_id: Option<String>,
     },
-    /// The deadline passed.
+    /// The deadline passed (the call in flight, if any, was abandoned at the deadline).
     TimedOut {
-        /// The last state seen (or the last error code).
+        /// The last state of the resource seen (`Terminating`, `active`, `gone`, ...), or
+        /// `unknown` when no answer told it.
         last_state: String,
-        /// After how long.
+        /// After how long (the step's deadline).
         after_secs: u64,
+        /// The last error answered (a Code, or `Transport`), when the last answer was one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_error: Option<String>,
     },
     /// Not run because a step it depends on failed.
     Skipped {
@@ -422,23 +427,26 @@ fn detail(o: &Outcome) -> Option<String> {
             Some(r) => format!("{code} (request id {r})"),
             None => code.clone(),
         }),
-        Outcome::TimedOut { last_state, .. } => Some(format!("last state {last_state}")),
+        Outcome::TimedOut {
+            last_state,
+            last_error,
+            ..
+        } => Some(match last_error {
+            Some(e) => format!("last state {last_state}, last error {e}"),
+            None => format!("last state {last_state}"),
+        }),
         _ => None,
     }
 }
 
-/// The ClientToken of a step at a generation (generation 0 is the one `plan` shows).
-fn token_for(plan_fingerprint: &str, step: &Step, generation: u32) -> Option<String> {
+/// The ClientToken of a step at a generation: generation 0 is the one `plan` shows; a later
+/// generation derives from it, so it stays in the same scope (see
+/// [`crate::graph::token_scope`]).
+fn token_for(_plan_fingerprint: &str, step: &Step, generation: u32) -> Option<String> {
     match (&step.client_token, generation) {
         (None, _) => None,
         (Some(t), 0) => Some(t.clone()),
-        (Some(_), g) => Some(client_token(
-            plan_fingerprint,
-            step.kind,
-            &step.resource,
-            step.action,
-            g,
-        )),
+        (Some(t), g) => Some(client_token(t, step.kind, &step.resource, step.action, g)),
     }
 }
 
@@ -465,11 +473,20 @@ async fn mutation_step(
     step: &Step,
     mut generation: u32,
 ) -> (Outcome, u32, u32, Option<String>) {
-    let deadline = Instant::now() + ctx.opts.deadline(step.kind);
+    let limit = ctx.opts.deadline(step.kind);
+    let deadline = Instant::now() + limit;
     let key = calls::limit_key(step, &step.api);
     let mut token = token_for(&ctx.plan_fingerprint, step, generation);
     let mut delay = ctx.opts.retry_initial;
     let mut attempts = 0u32;
+    // The last state a probe saw, and the last error: what a timeout reports.
+    let mut last_state: Option<String> = None;
+    let mut last_error: Option<String>;
+    let timed_out = |last_state: &Option<String>, last_error: &Option<String>| Outcome::TimedOut {
+        last_state: last_state.clone().unwrap_or_else(|| "unknown".into()),
+        after_secs: limit.as_secs(),
+        last_error: last_error.clone(),
+    };
     loop {
         if ctx.stopped() {
             let o = if attempts == 0 {
@@ -485,8 +502,20 @@ async fn mutation_step(
             let _ = ctx.events.send(Event::Started { step: step.id });
         }
         attempts += 1;
-        let result = calls::mutate(&ctx.client, step, token.as_deref()).await;
+        // The deadline bounds the call in flight too: no request outlives its step.
+        let result =
+            tokio::time::timeout_at(deadline, calls::mutate(&ctx.client, step, token.as_deref()))
+                .await;
         drop(permit);
+        let Ok(result) = result else {
+            last_error = Some("no answer before the deadline".into());
+            return (
+                timed_out(&last_state, &last_error),
+                attempts,
+                generation,
+                token,
+            );
+        };
         let err = match result {
             Ok(()) => {
                 ctx.limiter.succeeded(&key);
@@ -499,6 +528,7 @@ async fn mutation_step(
             crate::api::CallError::Transport { .. } => "Transport",
             _ => "Error",
         });
+        last_error = Some(code.to_string());
         match class {
             ErrorClass::Gone => {
                 let o = if attempts == 1 {
@@ -520,12 +550,13 @@ async fn mutation_step(
                 // insisting. One read instead of a replay, and no false failure.
                 let probed = {
                     let _permit = ctx.calls.acquire(ctx.tail[step.id]).await;
-                    calls::probe(&ctx.client, step).await
+                    tokio::time::timeout_at(deadline, calls::probe(&ctx.client, step)).await
                 };
-                if let Ok(p) = probed
-                    && calls::already_applied(step, &p)
-                {
-                    return (Outcome::Done, attempts, generation, token);
+                if let Ok(Ok(p)) = probed {
+                    if calls::already_applied(step, &p) {
+                        return (Outcome::Done, attempts, generation, token);
+                    }
+                    last_state = Some(p.state);
                 }
                 if class == ErrorClass::Fatal {
                     let api = err.api();
@@ -544,10 +575,7 @@ async fn mutation_step(
         }
         if Instant::now() + delay > deadline {
             return (
-                Outcome::TimedOut {
-                    last_state: code.to_string(),
-                    after_secs: ctx.opts.deadline(step.kind).as_secs(),
-                },
+                timed_out(&last_state, &last_error),
                 attempts,
                 generation,
                 token,
@@ -589,9 +617,18 @@ async fn wait_step(ctx: &Arc<Ctx>, step: &Step) -> (Outcome, u32) {
             Ok(poll::Polled::Failed(o)) => o,
             Err(_) => Outcome::Interrupted,
         },
-        () = tokio::time::sleep_until(deadline) => Outcome::TimedOut {
-            last_state: watch.last.lock().map(|l| l.clone()).unwrap_or_default(),
-            after_secs: limit.as_secs(),
+        () = tokio::time::sleep_until(deadline) => {
+            let last = watch.last.lock().map(|l| l.clone()).unwrap_or_default();
+            // The poller keeps the last answer in one slot: a status, or the code of a
+            // retryable error (every other error fails the wait at once).
+            let is_error = last == "transport error"
+                || crate::api::error::classify(&last, 0) != ErrorClass::Fatal;
+            let (last_state, last_error) = if last.is_empty() || is_error {
+                ("unknown".to_string(), Some(last).filter(|l| !l.is_empty() && l != "unknown"))
+            } else {
+                (last, None)
+            };
+            Outcome::TimedOut { last_state, after_secs: limit.as_secs(), last_error }
         },
         _ = stop.wait_for(|s| *s) => Outcome::Interrupted,
     };

@@ -90,7 +90,8 @@ async fn a_wait_past_its_deadline_fails_with_the_last_state_and_skips_dependents
         outcomes[1],
         &Outcome::TimedOut {
             last_state: "Terminating".into(),
-            after_secs: 300
+            after_secs: 300,
+            last_error: None,
         }
     );
     assert_eq!(outcomes[2], &Outcome::Skipped { because: 1 });
@@ -118,8 +119,9 @@ async fn busy_errors_retry_with_doubling_delays_until_the_deadline() {
     assert_eq!(
         del.outcome,
         Outcome::TimedOut {
-            last_state: "VpnGateway.Configuring".into(),
-            after_secs: 120
+            last_state: "active".into(),
+            after_secs: 120,
+            last_error: Some("VpnGateway.Configuring".into()),
         }
     );
     assert_eq!(start.elapsed(), Duration::from_secs(120));
@@ -153,4 +155,114 @@ async fn a_failure_skips_only_its_dependents() {
         Outcome::Skipped { .. }
     ));
     assert_eq!(by[&("pc-good".to_string(), Action::Delete)], &Outcome::Done);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_step_deadline_bounds_the_request_in_flight_and_names_no_state_when_none_was_seen() {
+    // DeleteVpnConnection is answered only after an hour; the step's deadline is 75 s.
+    let (_emu, client, graph) = setup(
+        "faults: { rate: 1.0, kinds: [latency], latency: 1h, actions: [DeleteVpnConnection, DescribeVpnConnections] }\nvpn_gateways: [{ id: vpn-1, region: cn-shanghai }]\nvpn_connections: [{ id: vco-1, region: cn-shanghai, vpn_gateway: vpn-1 }]\n",
+        "  - vpn_connection: vco-1\n",
+    )
+    .await;
+    let start = Instant::now();
+    let o = Options {
+        step_timeout: Some(Duration::from_secs(75)),
+        ..opts()
+    };
+    let report = go(client, &graph, o).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(75), "no overshoot");
+    let del = &report.steps[0];
+    assert_eq!(
+        del.outcome,
+        Outcome::TimedOut {
+            last_state: "unknown".into(),
+            after_secs: 75,
+            last_error: Some("no answer before the deadline".into()),
+        }
+    );
+    assert_eq!(
+        crate::progress::outcome_text(&del.outcome),
+        "TIMED OUT after 75s, no state seen (last error no answer before the deadline)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_signature_error_with_the_token_reaches_no_output() {
+    // The key requires an STS token; the executor's client signs V1 with a wrong secret, so
+    // every call is answered SignatureDoesNotMatch quoting the string-to-sign, token included.
+    const TOKEN: &str = "CAIS-sts/tok+en=Zq9";
+    let world = format!(
+        "{}physical_connections: [{{ id: pc-1, region: cn-shanghai, status: Terminated }}]\n",
+        HEADER.replace(
+            "{ id: K, secret: S }",
+            &format!("{{ id: K, secret: S, security_token: \"{TOKEN}\" }}")
+        )
+    );
+    let emu = Emulator::new(World::parse("w.yaml", &world).unwrap());
+    let good = ClientConfig {
+        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
+        credentials: emu.credentials(),
+        signature: SignatureVersion::V1,
+        retry: RetryPolicy::none(),
+    };
+    let plan = crate::plan::parse(
+        "p.yaml",
+        "version: 1\nname: t\nregion: cn-shanghai\ntargets:\n  - physical_connection: pc-1\n",
+    )
+    .unwrap();
+    let reader = ReadClient::new(good.clone(), emu.transport());
+    let graph = crate::graph::build(
+        &plan,
+        &crate::discover::discover(&reader, &plan).await.unwrap(),
+    )
+    .unwrap();
+    let mut bad = good.clone();
+    bad.credentials.access_key_secret = crate::api::Secret::new("rotated-secret");
+    let client = WriteClient::new(bad, emu.transport());
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal = Journal::open(dir.path()).unwrap();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (_keep, stop) = watch::channel(false);
+    let report = run(
+        client,
+        &graph,
+        opts(),
+        &History::default(),
+        Some(&mut journal),
+        tx,
+        stop,
+    )
+    .await;
+    drop(journal);
+    let mut events = String::new();
+    while let Ok(e) = rx.try_recv() {
+        events.push_str(&serde_json::to_string(&e).unwrap());
+    }
+    let failed = &report.steps[0].outcome;
+    assert!(
+        matches!(failed, Outcome::Failed { code, message, .. } if code == "SignatureDoesNotMatch" && message.contains("SecurityToken%3D***")),
+        "{failed:?}"
+    );
+    let enc = crate::api::sign::percent_encode(TOKEN);
+    let outputs = [
+        ("human", crate::progress::report_human(&report)),
+        ("json", crate::progress::report_json(&report).to_string()),
+        ("markdown", crate::progress::report_markdown(&report)),
+        ("events", events),
+        ("debug", format!("{report:?}")),
+        (
+            "journal",
+            std::fs::read_to_string(dir.path().join("journal.jsonl")).unwrap(),
+        ),
+    ];
+    for (name, text) in outputs {
+        for form in [
+            TOKEN.to_string(),
+            enc.clone(),
+            crate::api::sign::percent_encode(&enc),
+        ] {
+            assert!(!text.contains(&form), "{name} carries the token: {text}");
+        }
+    }
 }

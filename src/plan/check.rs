@@ -338,7 +338,7 @@ impl Cx<'_> {
             other => {
                 self.err(
                     &n.referenced,
-                    format!("version must be a number, found {}", other.what()),
+                    format!("version must be a whole number, found {}", other.what()),
                     Some("1".into()),
                 );
                 None
@@ -503,7 +503,7 @@ impl Cx<'_> {
                         self.err(
                             &e.value.referenced,
                             format!(
-                                "policy.max_deletions must be a number, found {}",
+                                "policy.max_deletions must be a whole number, found {}",
                                 other.what()
                             ),
                             expected,

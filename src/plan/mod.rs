@@ -256,20 +256,30 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, PlanErrors> {
     check::parse(file, text)
 }
 
-/// Read, parse and check a plan file.
+/// Read, parse and check a plan file (read through [`crate::input`]: a regular file under
+/// the size limit, UTF-8; an invalid byte is reported at its line and column).
 pub fn load(path: &Path) -> Result<Plan, PlanErrors> {
     let file = path.display().to_string();
-    match std::fs::read_to_string(path) {
+    match crate::input::read_text(path) {
         Ok(text) => parse(&file, &text),
-        Err(e) => Err(PlanErrors {
-            file,
-            errors: vec![PlanError {
-                line: 0,
-                column: 0,
-                message: format!("cannot read the plan file: {e}"),
-                expected: None,
-                source_line: None,
-            }],
-        }),
+        Err(e) => {
+            let (line, column) = e.position().unwrap_or((0, 0));
+            let source_line = match &e {
+                crate::input::InputError::InvalidUtf8 { line_text, .. } => {
+                    Some(format!("{line_text}\u{fffd}"))
+                }
+                _ => None,
+            };
+            Err(PlanErrors {
+                file,
+                errors: vec![PlanError {
+                    line,
+                    column,
+                    message: format!("cannot read the plan file: {e}"),
+                    expected: None,
+                    source_line,
+                }],
+            })
+        }
     }
 }

@@ -36,7 +36,9 @@ impl Node {
             Node::Null => "nothing (null)",
             Node::Bool(_) => "a boolean",
             Node::Int(_) => "a number",
-            Node::Float(_) => "a number",
+            // Integers beyond 64 bits arrive as floats.
+            Node::Float(f) if f.is_finite() && f.fract() == 0.0 => "a number too large",
+            Node::Float(_) => "a fractional number",
             Node::Str(_) => "a string",
             Node::Seq(_) => "a list",
             Node::Map(_) => "a mapping",

@@ -630,7 +630,7 @@ fn version_name_account_and_limits() {
         &format!("version: \"1\"\nname: t\nregion: cn-shanghai\n{targets}"),
         1,
         10,
-        "version must be a number",
+        "version must be a whole number",
     );
     one(
         &format!("name: t\nregion: cn-shanghai\n{targets}"),
@@ -690,7 +690,7 @@ fn version_name_account_and_limits() {
         &format!("{HEAD}policy:\n  max_deletions: ten\n{targets}"),
         5,
         18,
-        "must be a number",
+        "must be a whole number",
     );
     one(
         &format!("{HEAD}policy:\n  cascade: yes\n{targets}"),

@@ -37,6 +37,7 @@ fn config(emu: &Emulator) -> ClientConfig {
             max_attempts: 15,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
+            read_timeout: None,
         },
     }
 }

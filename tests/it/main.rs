@@ -7,4 +7,6 @@ mod cli;
 mod contract;
 mod emulator;
 mod plan;
+mod safety;
 mod support;
+mod tls;
