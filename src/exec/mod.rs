@@ -618,16 +618,11 @@ async fn wait_step(ctx: &Arc<Ctx>, step: &Step) -> (Outcome, u32) {
             Err(_) => Outcome::Interrupted,
         },
         () = tokio::time::sleep_until(deadline) => {
-            let last = watch.last.lock().map(|l| l.clone()).unwrap_or_default();
-            // The poller keeps the last answer in one slot: a status, or the code of a
-            // retryable error (every other error fails the wait at once).
-            let is_error = last == "transport error"
-                || crate::api::error::classify(&last, 0) != ErrorClass::Fatal;
-            let (last_state, last_error) = if last.is_empty() || is_error {
-                ("unknown".to_string(), Some(last).filter(|l| !l.is_empty() && l != "unknown"))
-            } else {
-                (last, None)
-            };
+            // The last state a poll saw (`unknown` when none answered), and the retryable
+            // error of the last poll if it failed.
+            let last_state = watch.last.lock().map(|l| l.clone()).unwrap_or_default();
+            let last_state = if last_state.is_empty() { "unknown".to_string() } else { last_state };
+            let last_error = watch.error.lock().map(|e| e.clone()).unwrap_or_default();
             Outcome::TimedOut { last_state, after_secs: limit.as_secs(), last_error }
         },
         _ = stop.wait_for(|s| *s) => Outcome::Interrupted,

@@ -38,8 +38,10 @@ pub enum Polled {
 /// What a waiting step shares with the poller.
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
-    /// Last state seen.
+    /// Last state seen (`unknown` until a poll answers).
     pub last: Arc<Mutex<String>>,
+    /// The retryable error of the last poll, when it failed (cleared by an answer).
+    pub error: Arc<Mutex<Option<String>>>,
     /// Polls that covered it.
     pub attempts: Arc<AtomicU32>,
 }
@@ -159,6 +161,7 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         .cloned()
                         .unwrap_or_else(|| "gone".to_string());
                     e.watch.attempts.fetch_add(1, Ordering::Relaxed);
+                    *e.watch.error.lock().unwrap_or_else(|p| p.into_inner()) = None;
                     let changed = {
                         let mut last = e.watch.last.lock().unwrap_or_else(|p| p.into_inner());
                         let changed = *last != state;
@@ -222,8 +225,8 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                             }));
                         }
                     } else {
-                        *e.watch.last.lock().unwrap_or_else(|p| p.into_inner()) =
-                            err.code().unwrap_or("transport error").to_string();
+                        *e.watch.error.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(err.code().unwrap_or("transport error").to_string());
                         e.due = now + e.interval;
                     }
                 }

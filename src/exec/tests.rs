@@ -266,3 +266,34 @@ async fn a_signature_error_with_the_token_reaches_no_output() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_wait_names_the_last_state_seen_even_when_its_last_poll_failed() {
+    // The circuit stays Terminating for an hour; every other poll answers 503. The timeout
+    // names the state the polls saw, and the error of the last one apart.
+    let (_emu, client, graph) = setup(
+        "timings: { terminate_physical_connection: 1h }\nfaults: { seed: 2, rate: 0.5, kinds: [unavailable], actions: [DescribePhysicalConnections] }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\n",
+        "  - physical_connection: pc-1\n",
+    )
+    .await;
+    let o = Options {
+        step_timeout: Some(Duration::from_secs(120)),
+        ..opts()
+    };
+    let report = go(client, &graph, o).await;
+    let wait = report
+        .steps
+        .iter()
+        .find(|s| s.step.action == Action::Wait)
+        .unwrap();
+    let Outcome::TimedOut {
+        last_state,
+        last_error,
+        ..
+    } = &wait.outcome
+    else {
+        panic!("{:?}", wait.outcome);
+    };
+    assert_eq!(last_state, "Terminating");
+    assert_eq!(last_error.as_deref(), Some("ServiceUnavailable"));
+}

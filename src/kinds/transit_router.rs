@@ -147,7 +147,23 @@ impl LinkKind {
     ) -> Result<Vec<cbn::RouteTableLink>, CallError> {
         match self {
             LinkKind::Association => cbn::list_transit_router_route_table_associations(c, q).await,
-            LinkKind::Propagation => cbn::list_transit_router_route_table_propagations(c, q).await,
+            LinkKind::Propagation => match &q.transit_router_route_table_id {
+                Some(vtb) => {
+                    cbn::list_transit_router_route_table_propagations(
+                        c,
+                        vtb,
+                        q.transit_router_attachment_id.as_deref(),
+                    )
+                    .await
+                }
+                // Never built (link_queries and poll_links always name the table for
+                // propagations); the API would refuse it with MissingTransitRouterRouteTableId.
+                None => Err(CallError::Decode {
+                    action: "ListTransitRouterRouteTablePropagations".into(),
+                    status: 0,
+                    excerpt: "decom built a propagations query without a route table".into(),
+                }),
+            },
         }
     }
 }

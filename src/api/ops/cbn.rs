@@ -239,11 +239,19 @@ pub async fn list_transit_router_route_table_associations(
     all_token_pages(c, &req, &["TransitRouterAssociations"]).await
 }
 
-/// `ListTransitRouterRouteTablePropagations`: every propagation matching `query`.
+/// `ListTransitRouterRouteTablePropagations`: every propagation into `route_table`, of
+/// `attachment` only when given. The route table is required (SDK model
+/// alibabacloud-cbn20170912 1.4.0 `ListTransitRouterRouteTablePropagationsRequest`;
+/// blockers.md §3.1): the signature makes a query without it impossible.
 pub async fn list_transit_router_route_table_propagations(
     c: &ReadClient,
-    query: &RouteTableLinkQuery,
+    route_table: &str,
+    attachment: Option<&str>,
 ) -> Result<Vec<RouteTableLink>, CallError> {
+    let query = RouteTableLinkQuery {
+        transit_router_route_table_id: Some(route_table.to_string()),
+        transit_router_attachment_id: attachment.map(str::to_string),
+    };
     let req = query.request("ListTransitRouterRouteTablePropagations");
     all_token_pages(c, &req, &["TransitRouterPropagations"]).await
 }
@@ -524,7 +532,7 @@ mod tests {
             .unwrap();
         assert_eq!(assoc[0].transit_router_route_table_id, "vtb-1");
         assert_eq!(assoc[0].resource_id, "vco-1");
-        let props = list_transit_router_route_table_propagations(&c, &by_attachment)
+        let props = list_transit_router_route_table_propagations(&c, "vtb-1", Some("tr-attach-3"))
             .await
             .unwrap();
         assert!(props.is_empty());

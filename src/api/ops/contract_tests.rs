@@ -173,12 +173,11 @@ async fn every_typed_operation_fits_the_contract_both_ways() {
         transit_router_route_table_id: Some("vtb-1".into()),
         transit_router_attachment_id: Some("tr-attach-1".into()),
     };
-    let lq2 = lq.clone();
     op!("ListTransitRouterRouteTableAssociations", |rc, wc| {
         cbn::list_transit_router_route_table_associations(&rc, &lq)
     });
     op!("ListTransitRouterRouteTablePropagations", |rc, wc| {
-        cbn::list_transit_router_route_table_propagations(&rc, &lq2)
+        cbn::list_transit_router_route_table_propagations(&rc, "vtb-1", Some("tr-attach-1"))
     });
     op!(
         "DissociateTransitRouterAttachmentFromRouteTable",
