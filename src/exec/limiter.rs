@@ -1,11 +1,17 @@
 //! Client-side rate limits per (product, region, action): a token bucket per key at the
 //! documented quota (alibaba-api.md §11), halved on every throttling answer and recovering
-//! gradually on success (adaptive slow-down). Built on tokio time, so tests run it on a
-//! paused clock.
+//! gradually on success (adaptive slow-down). When calls queue for a key's tokens, the one
+//! with the highest priority goes first (the executor passes the length of the step's
+//! remaining critical path), FIFO among equals: a slow chain never waits behind a crowd of
+//! independent deletes for quota, as for call slots ([`super::gate`]). Built on tokio time,
+//! so tests run it on a paused clock.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use tokio::time::Instant;
 
@@ -24,6 +30,47 @@ struct Bucket {
     capacity: f64,
     tokens: f64,
     last: Instant,
+    /// Calls waiting for a token, best first: (priority, arrival) → their wake-up.
+    queue: BTreeMap<(Reverse<u64>, u64), Arc<Notify>>,
+    /// Arrival counter (FIFO among equal priorities).
+    seq: u64,
+}
+
+impl Bucket {
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.capacity);
+        self.last = now;
+    }
+
+    /// Wake the call now at the head of the queue (it takes the next token).
+    fn wake_head(&self) {
+        if let Some(n) = self.queue.values().next() {
+            n.notify_one();
+        }
+    }
+}
+
+/// A queued call; leaving the queue (served or cancelled) hands the head to the next one.
+struct InQueue<'a> {
+    limiter: &'a Limiter,
+    key: &'a LimitKey,
+    slot: (Reverse<u64>, u64),
+}
+
+impl Drop for InQueue<'_> {
+    fn drop(&mut self) {
+        let mut buckets = self
+            .limiter
+            .buckets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(b) = buckets.get_mut(self.key)
+            && b.queue.remove(&self.slot).is_some()
+        {
+            b.wake_head();
+        }
+    }
 }
 
 /// Token buckets per key.
@@ -70,6 +117,8 @@ impl Limiter {
             capacity,
             tokens: capacity,
             last: now,
+            queue: BTreeMap::new(),
+            seq: 0,
         }
     }
 
@@ -99,32 +148,67 @@ impl Limiter {
         self.throttled(key);
     }
 
-    /// Wait until a call under `key` may be sent.
+    /// Wait until a call under `key` may be sent (priority 0).
     pub async fn acquire(&self, key: &LimitKey) {
+        self.acquire_with(key, 0).await;
+    }
+
+    /// Wait until a call under `key` may be sent: at once when a token is there and nobody
+    /// queues; else in the key's queue, highest `priority` first, FIFO among equals. The head
+    /// of the queue sleeps until the next token; the others sleep until they are the head.
+    pub async fn acquire_with(&self, key: &LimitKey, priority: u64) {
+        let (slot, notify) = {
+            let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let bucket = buckets
+                .entry(key.clone())
+                .or_insert_with(|| self.bucket(key, now));
+            bucket.refill(now);
+            // A hair of tolerance: float refills converge on 1.0 from below.
+            if bucket.queue.is_empty() && bucket.tokens >= 1.0 - 1e-9 {
+                bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+                return;
+            }
+            bucket.seq += 1;
+            let slot = (Reverse(priority), bucket.seq);
+            let notify = Arc::new(Notify::new());
+            bucket.queue.insert(slot, notify.clone());
+            (slot, notify)
+        };
+        let _queued = InQueue {
+            limiter: self,
+            key,
+            slot,
+        };
         loop {
             let wait = {
                 let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
-                if !buckets.contains_key(key) {
-                    let b = self.bucket(key, now);
-                    buckets.insert(key.clone(), b);
-                }
                 let Some(bucket) = buckets.get_mut(key) else {
                     return;
                 };
-                let elapsed = now.duration_since(bucket.last).as_secs_f64();
-                bucket.tokens = (bucket.tokens + elapsed * bucket.rate).min(bucket.capacity);
-                bucket.last = now;
-                // A hair of tolerance: float refills converge on 1.0 from below.
-                if bucket.tokens >= 1.0 - 1e-9 {
+                bucket.refill(now);
+                let head = bucket.queue.keys().next() == Some(&slot);
+                if !head {
+                    None
+                } else if bucket.tokens >= 1.0 - 1e-9 {
                     bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+                    // `_queued` leaves the queue on return and wakes the next head.
                     return;
+                } else {
+                    // Round up to whole milliseconds so the wait always makes progress.
+                    let secs = (1.0 - bucket.tokens) / bucket.rate;
+                    Some(Duration::from_millis((secs * 1000.0).ceil().max(1.0) as u64))
                 }
-                // Round up to whole milliseconds so the wait always makes progress.
-                let secs = (1.0 - bucket.tokens) / bucket.rate;
-                Duration::from_millis((secs * 1000.0).ceil().max(1.0) as u64)
             };
-            tokio::time::sleep(wait).await;
+            match wait {
+                // The head sleeps until its token, but wakes early when a call of higher
+                // priority takes its place (it is then notified again when it is the head).
+                Some(d) => {
+                    let _ = tokio::time::timeout(d, notify.notified()).await;
+                }
+                None => notify.notified().await,
+            }
         }
     }
 
@@ -202,6 +286,64 @@ mod tests {
             l.throttled(&k);
         }
         assert_eq!(l.rate(&k), Some(MIN_RATE));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn queued_calls_get_tokens_by_priority_then_arrival() {
+        // 60/min = 1/s, burst 5: drain the burst, then queue five calls of mixed priority.
+        let l = Arc::new(Limiter::new(
+            1.0,
+            HashMap::from([("DeleteBgpPeer".to_string(), 60)]),
+        ));
+        let k = key("DeleteBgpPeer");
+        for _ in 0..5 {
+            l.acquire(&k).await;
+        }
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, prio) in [
+            ("bulk-1", 1),
+            ("bulk-2", 1),
+            ("chain", 600),
+            ("bulk-3", 1),
+            ("mid", 30),
+        ] {
+            let (l, k, order) = (l.clone(), k.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                l.acquire_with(&k, prio).await;
+                order.lock().unwrap().push((name, Instant::now()));
+            }));
+            // Arrival order is the listed order.
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        let names: Vec<&str> = order.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["chain", "mid", "bulk-1", "bulk-2", "bulk-3"]);
+        // Still one token a second: priority reorders, it never adds quota.
+        for pair in order.windows(2) {
+            assert!(pair[1].1.duration_since(pair[0].1) >= Duration::from_millis(999));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_head_hands_its_place_on() {
+        let l = Arc::new(Limiter::new(
+            1.0,
+            HashMap::from([("DeleteBgpPeer".to_string(), 60)]),
+        ));
+        let k = key("DeleteBgpPeer");
+        for _ in 0..5 {
+            l.acquire(&k).await;
+        }
+        // The head gives up before its token; the next call still gets one within a second.
+        let head = tokio::time::timeout(Duration::from_millis(100), l.acquire_with(&k, 9)).await;
+        assert!(head.is_err());
+        let start = Instant::now();
+        l.acquire_with(&k, 1).await;
+        assert!(start.elapsed() <= Duration::from_secs(1));
     }
 
     #[tokio::test(start_paused = true)]

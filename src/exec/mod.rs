@@ -496,7 +496,8 @@ async fn mutation_step(
             };
             return (o, attempts, generation, token);
         }
-        ctx.limiter.acquire(&key).await;
+        // Quota tokens and call slots both go to the longest remaining path first.
+        ctx.limiter.acquire_with(&key, ctx.tail[step.id]).await;
         let permit = ctx.calls.acquire(ctx.tail[step.id]).await;
         if attempts == 0 {
             let _ = ctx.events.send(Event::Started { step: step.id });

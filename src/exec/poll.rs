@@ -134,7 +134,9 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
         }
         let action = calls::probe_action(&steps[0]);
         let key = calls::limit_key(&steps[0], action);
-        ctx.limiter.acquire(&key).await;
+        // A poll's quota priority is that of the most critical wait it answers.
+        let priority = steps.iter().map(|s| ctx.tail[s.id]).max().unwrap_or(0);
+        ctx.limiter.acquire_with(&key, priority).await;
         let result = {
             let _permit = ctx.calls.acquire(u64::MAX).await;
             probe_scope(&ctx, &scope, &steps).await
