@@ -159,6 +159,9 @@ fn ms(n: u64) -> Dur {
 /// | route-table association `Dissociating` → gone | 700 ms |
 /// | route-table propagation `Disabling` → gone | 700 ms |
 /// | VPN gateway `updating` → `active` after DeleteVpnConnection | 1 s |
+/// | TR route entry `Deleting` → gone | 500 ms |
+/// | prefix-list association `Updating` → gone (or `Active`) | 500 ms |
+/// | IPsec connection in a transitional state → settled (from world creation) | 1 s |
 fn timings(latency_ms: u64) -> Timings {
     Timings {
         latency: ms(latency_ms),
@@ -170,6 +173,9 @@ fn timings(latency_ms: u64) -> Timings {
         dissociate: ms(700),
         disable_propagation: ms(700),
         vpn_gateway_update: ms(1000),
+        delete_route_entry: ms(500),
+        delete_prefix_list_association: ms(500),
+        vpn_connection_settle: ms(1000),
     }
 }
 
@@ -267,6 +273,7 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             "associations",
             "propagations",
             "route_entries",
+            "prefix_lists",
             "vpn_attachments",
             "vpn_connections",
             "vpn_gateways",
@@ -314,6 +321,20 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             .unwrap_or_default();
         add(&region, "route_entries", 1);
     }
+    for p in &w.transit_router_prefix_list_associations {
+        let region = trs
+            .get(&p.value.transit_router)
+            .cloned()
+            .unwrap_or_default();
+        add(&region, "prefix_lists", 1);
+    }
+    for p in &w.transit_router_prefix_list_associations {
+        let region = trs
+            .get(&p.value.transit_router)
+            .cloned()
+            .unwrap_or_default();
+        add(&region, "prefix_lists", 1);
+    }
     for c in &w.vpn_connections {
         let kind = if c.value.vpn_gateway.is_some() {
             "vpn_connections"
@@ -347,7 +368,10 @@ fn transition(t: &Timings, s: &Step) -> Option<Duration> {
         (Kind::TransitRouterVbrAttachment | Kind::TransitRouterVpnAttachment, Some("gone")) => {
             t.detach_attachment.0
         }
+        (Kind::VpnAttachment | Kind::VpnConnection, Some("settled")) => t.vpn_connection_settle.0,
         (Kind::VpnConnection, _) => t.vpn_gateway_update.0,
+        (Kind::TransitRouterRouteEntry, Some("gone")) => t.delete_route_entry.0,
+        (Kind::TransitRouterPrefixListAssociation, _) => t.delete_prefix_list_association.0,
         _ => return None,
     })
 }

@@ -144,6 +144,12 @@ pub enum DiscoverError {
     /// An API call failed.
     #[error("discovery failed: {0}")]
     Api(#[from] CallError),
+    /// Targets that name a resource that exists, but as another kind (an IPsec connection
+    /// bound to a transit router named as `vpn_connection`, or one on a VPN gateway named
+    /// as `vpn_attachment`; a VBR attachment named as a VPN one): one line per target,
+    /// naming the kind to write. decom refuses rather than calling it "already gone".
+    #[error("{}", .0.join("\n"))]
+    WrongKind(Vec<String>),
     /// A selector discovery cannot evaluate.
     #[error("{target}: {why}")]
     Selector {
@@ -173,6 +179,69 @@ pub async fn discover(client: &ReadClient, plan: &Plan) -> Result<Inventory, Dis
     Ok(inv)
 }
 
+/// Ids targeted as `kind` that do not exist as one: looked up as every other targetable kind
+/// with the same id prefix (`vco-`: TR-type and gateway IPsec connections; `tr-attach-`:
+/// VBR and VPN attachments). One line per id that exists as another kind, naming the plan
+/// line and the kind to write.
+async fn wrong_kind(
+    cx: &Discovery,
+    plan: &Plan,
+    kind: Kind,
+    region: &str,
+    missing: Vec<String>,
+) -> Result<Vec<String>, DiscoverError> {
+    let no_match = crate::plan::Match::default();
+    let mut out = Vec::new();
+    for other in Kind::targetable() {
+        if other == kind || other.id_prefix() != kind.id_prefix() {
+            continue;
+        }
+        let target = plan
+            .targets
+            .iter()
+            .find(|t| t.kind == kind)
+            .expect("grouped from targets");
+        let q = ListQuery {
+            target,
+            region,
+            matcher: &no_match,
+            ids: &[],
+        };
+        for r in other.spec().find_by_ids(cx, q, missing.clone()).await? {
+            let line = plan
+                .targets
+                .iter()
+                .find(|t| t.kind == kind && t.selector == Selector::Id(r.id.clone()))
+                .map_or(0, |t| t.line);
+            let mut detail = vec![format!("status {}", r.status)];
+            if !r.fact("transit_router").is_empty() {
+                detail.push(format!("transit router {}", r.fact("transit_router")));
+            } else if other == Kind::VpnAttachment {
+                detail.push("not bound to a transit router".into());
+            }
+            if let Some(p) = &r.parent {
+                detail.push(format!("on {p}"));
+            }
+            out.push(format!(
+                "plan line {line}: {kind} {id} does not exist as a {kind}, but as a {other} \
+                 ({detail}), which decom removes with {api}: write the target as \
+                 `{other}: {id}`",
+                id = r.id,
+                detail = detail.join(", "),
+                api = other
+                    .spec()
+                    .steps(&r)
+                    .ok()
+                    .and_then(|s| s
+                        .into_iter()
+                        .find(|s| s.action == crate::model::Action::Delete))
+                    .map_or("its own delete call", |s| s.api),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 async fn resolve_targets(
     cx: &Discovery,
     plan: &Plan,
@@ -189,6 +258,7 @@ async fn resolve_targets(
         }
     }
     let no_match = crate::plan::Match::default();
+    let mut wrong: Vec<String> = Vec::new();
     for ((kind, region), ids) in by_id {
         let target = plan
             .targets
@@ -201,9 +271,20 @@ async fn resolve_targets(
             matcher: &no_match,
             ids: &[],
         };
-        for r in kind.spec().find_by_ids(cx, q, ids).await? {
+        let found = kind.spec().find_by_ids(cx, q, ids.clone()).await?;
+        let missing: Vec<String> = ids
+            .into_iter()
+            .filter(|id| !found.iter().any(|r| &r.id == id))
+            .collect();
+        for r in found {
             inv.insert(r);
         }
+        if !missing.is_empty() {
+            wrong.extend(wrong_kind(cx, plan, kind, &region, missing).await?);
+        }
+    }
+    if !wrong.is_empty() {
+        return Err(DiscoverError::WrongKind(wrong));
     }
     // Selectors: list the kind in the target's scope and match.
     for t in &plan.targets {

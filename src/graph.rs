@@ -29,7 +29,8 @@ pub struct Step {
     /// The resource this one hangs off (the VPN gateway a connection's wait watches).
     #[serde(default)]
     pub parent: Option<String>,
-    /// What a coalesced poll lists this resource by: the transit router of a TR attachment.
+    /// What a coalesced poll lists this resource by: the transit router of a TR attachment,
+    /// the route table of a TR route entry.
     #[serde(default)]
     pub scope: Option<String>,
     /// What the step does.
@@ -90,6 +91,10 @@ pub struct Entry {
     pub reason: String,
     /// Its steps, in order.
     pub steps: Vec<usize>,
+    /// What else the preview should say about it (what its removal withdraws, an unusual
+    /// binding): [`crate::kinds::KindSpec::note`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The whole teardown.
@@ -276,6 +281,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 disposition: Disposition::AlreadyGone,
                 reason,
                 steps: vec![],
+                note: None,
             });
         }
         for k in &res.found {
@@ -408,6 +414,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 disposition: Disposition::Kept { why: k.clone() },
                 reason: why.get(key).cloned().unwrap_or_default(),
                 steps: vec![],
+                note: None,
             });
             continue;
         }
@@ -420,6 +427,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             disposition: Disposition::Destroy,
             reason: why.get(key).cloned().unwrap_or_default(),
             steps: vec![],
+            note: r.kind.spec().note(r),
         };
         if let Some(b) = blocked.get(key) {
             entry.disposition = Disposition::Blocked { why: b.clone() };
@@ -529,7 +537,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 resource: d.key.1.clone(),
                 region: r.region.clone(),
                 parent: r.parent.clone(),
-                scope: Some(r.fact("transit_router").to_string()).filter(|t| !t.is_empty()),
+                scope: r.kind.spec().step_scope(r),
                 action: d.action,
                 api: d.api.to_string(),
                 until: d.until.clone(),

@@ -271,6 +271,9 @@ pub fn human(graph: &Graph, color: bool) -> String {
                 lines.push(line);
             }
             lines.extend(wrap("    why:", &clean(&e.reason)));
+            if let Some(n) = &e.note {
+                lines.extend(wrap("    note:", &clean(n)));
+            }
         }
     }
 
@@ -366,7 +369,8 @@ pub fn human(graph: &Graph, color: bool) -> String {
 ///       "disposition": "destroy"|"already_gone"|"blocked",
 ///       "why": "what blocks it, who can remove it", // only when blocked
 ///       "reason": "why it is in the plan: a target (plan line), or what it blocks",
-///       "steps": [ids]                   // its steps, in order
+///       "steps": [ids],                  // its steps, in order
+///       "note": "what it withdraws, …"   // only when there is one (added within version 1)
 ///     }
 ///   ]
 /// }
@@ -428,6 +432,9 @@ fn entry_json(e: &Entry) -> Value {
     });
     if let Disposition::Blocked { why } | Disposition::Kept { why } = &e.disposition {
         v["why"] = Value::String(why.clone());
+    }
+    if let Some(n) = &e.note {
+        v["note"] = Value::String(n.clone());
     }
     v
 }
@@ -506,7 +513,10 @@ pub fn markdown(graph: &Graph) -> String {
                 } else {
                     steps.join(" → ")
                 },
-                md(&e.reason),
+                md(&match &e.note {
+                    Some(n) => format!("{}; {n}", e.reason),
+                    None => e.reason.clone(),
+                }),
             );
         }
     }
@@ -770,6 +780,7 @@ mod tests {
                     disposition: Disposition::Destroy,
                     reason: "target (plan line 4)".to_string(),
                     steps: vec![1, 2, 3],
+                    note: None,
                 },
                 Entry {
                     kind: vbr,
@@ -785,6 +796,7 @@ mod tests {
                     },
                     reason: "target (plan line 6)".to_string(),
                     steps: vec![],
+                    note: None,
                 },
                 Entry {
                     kind: vbr,
@@ -795,6 +807,7 @@ mod tests {
                     disposition: Disposition::Destroy,
                     reason: "vbr-1 sits on pc-1 (cascade)".to_string(),
                     steps: vec![0],
+                    note: None,
                 },
                 Entry {
                     kind: pc,
@@ -805,6 +818,7 @@ mod tests {
                     disposition: Disposition::AlreadyGone,
                     reason: "target (plan line 8): not found, already gone".to_string(),
                     steps: vec![],
+                    note: None,
                 },
             ],
             deletions: 2,

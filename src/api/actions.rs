@@ -92,6 +92,14 @@ pub const ACTIONS: &[ActionInfo] = &[
     a("DeleteTransitRouterRouteEntry", Cbn, Mutate, true),
     a("DeleteTransitRouterVbrAttachment", Cbn, Mutate, true),
     a("DeleteTransitRouterVpnAttachment", Cbn, Mutate, true),
+    // CEN prefix-list associations (issue 12: what routes via an attachment)
+    a("ListTransitRouterPrefixListAssociation", Cbn, Read, false),
+    a(
+        "DeleteTransitRouterPrefixListAssociation",
+        Cbn,
+        Mutate,
+        true,
+    ),
     // STS
     a("GetCallerIdentity", Sts, Read, false),
 ];

@@ -10,7 +10,7 @@ use std::fmt;
 
 use tokio::time::Instant;
 
-use super::kinds::{self, transit_router::Attachment};
+use super::kinds::{self, prefix_list::PrefixListAssociationState, transit_router::Attachment};
 use super::world::{
     BgpGroup, PhysicalConnection, RouterInterface, Timings, TrRouteEntry, TransitRouter,
     VirtualBorderRouter, VpnConnection, VpnGateway, World,
@@ -48,6 +48,12 @@ pub struct State {
     pub gateways: BTreeMap<String, VpnGateway>,
     /// IPsec connections.
     pub vpn_connections: BTreeMap<String, VpnConnection>,
+    /// CEN id → owning account when not the world's.
+    pub cen_owners: BTreeMap<String, Option<String>>,
+    /// CENs whose owner VBRs do not report (`AssociatedCens[].CenOwnerId` left out).
+    pub hidden_cen_owners: BTreeSet<String>,
+    /// Prefix-list associations by `<pl>/<vtb>`.
+    pub prefix_list_associations: BTreeMap<String, PrefixListAssociationState>,
     /// Pending transitions, applied by [`State::advance`].
     pending: Vec<(Instant, Effect)>,
 }
@@ -68,6 +74,8 @@ impl fmt::Debug for State {
             .field("route_entries", &self.route_entries)
             .field("gateways", &self.gateways)
             .field("vpn_connections", &self.vpn_connections)
+            .field("cen_owners", &self.cen_owners)
+            .field("prefix_list_associations", &self.prefix_list_associations)
             .field("pending", &self.pending.len())
             .finish()
     }

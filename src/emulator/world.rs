@@ -17,6 +17,7 @@ use serde_saphyr::Spanned;
 use super::kinds::KINDS;
 pub use super::kinds::bgp::{BgpGroup, BgpPeer};
 pub use super::kinds::physical_connection::PhysicalConnection;
+pub use super::kinds::prefix_list::PrefixListAssociation;
 pub use super::kinds::router_interface::RouterInterface;
 pub use super::kinds::transit_router::{Cen, Link, TrAttachment, TrRouteEntry, TransitRouter};
 pub use super::kinds::virtual_border_router::VirtualBorderRouter;
@@ -98,6 +99,12 @@ pub struct Timings {
     pub disable_propagation: Dur,
     /// VPN gateway `updating` → `active` after DeleteVpnConnection.
     pub vpn_gateway_update: Dur,
+    /// TR route entry `Deleting` → gone.
+    pub delete_route_entry: Dur,
+    /// Prefix-list association `Updating` → gone (after a delete) or `Active`.
+    pub delete_prefix_list_association: Dur,
+    /// IPsec connection in a transitional `State` → settled.
+    pub vpn_connection_settle: Dur,
 }
 
 impl Default for Timings {
@@ -112,6 +119,9 @@ impl Default for Timings {
             dissociate: ms(500),
             disable_propagation: ms(500),
             vpn_gateway_update: ms(800),
+            delete_route_entry: ms(300),
+            delete_prefix_list_association: ms(300),
+            vpn_connection_settle: ms(600),
         }
     }
 }
@@ -257,6 +267,9 @@ pub struct World {
     /// Custom TR route entries.
     #[serde(default)]
     pub transit_router_route_entries: Vec<Spanned<TrRouteEntry>>,
+    /// Prefix-list associations of TR route tables.
+    #[serde(default)]
+    pub transit_router_prefix_list_associations: Vec<Spanned<PrefixListAssociation>>,
     /// VPN gateways.
     #[serde(default)]
     pub vpn_gateways: Vec<Spanned<VpnGateway>>,

@@ -1,16 +1,19 @@
 //! Generated worlds: realistic estates of any size from a seed, for property tests and the
 //! benchmark. Every blocker type appears: VBRs (own and other accounts'), router interfaces,
 //! BGP groups with peers, TR VBR attachments with associations, propagations and routes,
-//! TR-bound IPsec connections, and VPN gateways with several connections.
+//! TR-bound IPsec connections (some unbound, some in transitional states), prefix-list
+//! associations and system routes via attachments, VPN gateways with several connections;
+//! with `awkward`, VBRs attached to another account's CEN and financially locked
+//! connections.
 
 use std::collections::BTreeMap;
 
 use serde_saphyr::{Location, Spanned};
 
 use super::world::{
-    AccessKey, BgpGroup, BgpPeer, Cen, Dur, Faults, PhysicalConnection, RateLimits,
-    RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter, VirtualBorderRouter,
-    VpnConnection, VpnGateway, World,
+    AccessKey, BgpGroup, BgpPeer, Cen, Dur, Faults, PhysicalConnection, PrefixListAssociation,
+    RateLimits, RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter,
+    VirtualBorderRouter, VpnConnection, VpnGateway, World,
 };
 
 /// The account of generated worlds.
@@ -107,6 +110,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
         cens: vec![],
         transit_router_attachments: vec![],
         transit_router_route_entries: vec![],
+        transit_router_prefix_list_associations: vec![],
         vpn_gateways: vec![],
         vpn_connections: vec![],
     };
@@ -134,7 +138,33 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
         id: "cen-gen0000".into(),
         name: "generated".into(),
         transit_routers: trs.clone(),
+        owner: None,
+        owner_visible: true,
     }));
+    // Another account's CEN (awkward worlds): own VBRs attached to it are blocked. Its
+    // owner is reported by the VBRs in one region and hidden in the other.
+    let foreign_trs: Vec<TransitRouter> = REGIONS
+        .iter()
+        .enumerate()
+        .map(|(i, r)| TransitRouter {
+            id: format!("tr-genx{i:04}"),
+            region: r.to_string(),
+            name: format!("tr-other-{r}"),
+            route_tables: vec![format!("vtb-genx{i:04}")],
+        })
+        .collect();
+    if shape.awkward {
+        for (i, tr) in foreign_trs.iter().enumerate() {
+            w.cens.push(s(Cen {
+                id: format!("cen-genx{i:04}"),
+                name: "other account".into(),
+                transit_routers: vec![tr.clone()],
+                owner: Some(OTHER_ACCOUNT.into()),
+                owner_visible: i == 0,
+            }));
+        }
+    }
+    let mut n_pl = 0usize;
     let mut n_att = 0usize;
     let mut n_rte = 0usize;
     for c in 0..shape.circuits {
@@ -230,10 +260,50 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                     peers,
                 }));
             }
+            if shape.awkward && g.chance(0.1) {
+                w.transit_router_attachments.push(s(TrAttachment {
+                    id: format!("tr-attach-gen{n_att:05}"),
+                    transit_router: foreign_trs[ri].id.clone(),
+                    vbr: Some(vbr_id.clone()),
+                    vpn_connection: None,
+                    status: "Attached".into(),
+                    associations: vec![],
+                    propagations: vec![],
+                    name: String::new(),
+                    tags: BTreeMap::new(),
+                }));
+                n_att += 1;
+                continue;
+            }
             if g.chance(0.35) {
                 let att = format!("tr-attach-gen{n_att:05}");
                 n_att += 1;
                 let vtb = trs[ri].route_tables[0].clone();
+                if g.chance(0.15) {
+                    w.transit_router_prefix_list_associations
+                        .push(s(PrefixListAssociation {
+                            prefix_list: format!("pl-gen{n_pl:05}"),
+                            transit_router: trs[ri].id.clone(),
+                            route_table: vtb.clone(),
+                            next_hop: att.clone(),
+                            status: if g.chance(0.2) { "Updating" } else { "Active" }.into(),
+                            cidrs: (0..=g.below(2))
+                                .map(|k| format!("10.{}.{k}.0/24", n_pl % 250))
+                                .collect(),
+                        }));
+                    n_pl += 1;
+                }
+                if g.chance(0.1) {
+                    w.transit_router_route_entries.push(s(TrRouteEntry {
+                        id: format!("rte-gen{n_rte:05}"),
+                        route_table: vtb.clone(),
+                        destination: format!("192.168.{}.0/24", n_rte % 250),
+                        next_hop: att.clone(),
+                        system: true,
+                        status: "Active".into(),
+                    }));
+                    n_rte += 1;
+                }
                 w.transit_router_attachments.push(s(TrAttachment {
                     id: att.clone(),
                     transit_router: trs[ri].id.clone(),
@@ -259,6 +329,8 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                         route_table: vtb,
                         destination: format!("172.16.{}.0/24", n_rte % 250),
                         next_hop: att,
+                        system: false,
+                        status: "Active".into(),
                     }));
                     n_rte += 1;
                 }
@@ -281,6 +353,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                 vpn_gateway: Some(gw_id.clone()),
                 name: format!("office-{gw}-{c}"),
                 tags: tags(&mut g),
+                state: g.chance(0.1).then(|| "updating".to_string()),
             }));
         }
     }
@@ -293,6 +366,13 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
             vpn_gateway: None,
             name: format!("branch-{t}"),
             tags: tags(&mut g),
+            state: if shape.awkward && g.chance(0.15) {
+                Some("financialLocked".into())
+            } else if g.chance(0.2) {
+                Some((*g.pick(&["attaching", "updating", "provisioning"])).to_string())
+            } else {
+                None
+            },
         }));
         if g.chance(0.9) {
             let att = format!("tr-attach-gen{n_att:05}");
@@ -330,6 +410,9 @@ pub fn instant(mut w: World) -> World {
         dissociate: z,
         disable_propagation: z,
         vpn_gateway_update: z,
+        delete_route_entry: z,
+        delete_prefix_list_association: z,
+        vpn_connection_settle: z,
     };
     w.rate_limits.enabled = false;
     w
@@ -349,6 +432,7 @@ pub fn resource_count(w: &World) -> usize {
             .map(|a| 1 + a.value.associations.len() + a.value.propagations.len())
             .sum::<usize>()
         + w.transit_router_route_entries.len()
+        + w.transit_router_prefix_list_associations.len()
         + w.vpn_gateways.len()
         + w.vpn_connections.len()
 }

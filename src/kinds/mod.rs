@@ -82,6 +82,8 @@ registry! {
     BgpPeer => bgp_peer,
     /// Transit-router attachment of a VBR (`tr-attach-`).
     TransitRouterVbrAttachment => transit_router_vbr_attachment,
+    /// A VBR's attachment to a transit router of another account's CEN (`<cen-…>/<vbr-…>`).
+    ForeignCenAttachment => foreign_cen_attachment,
     /// Transit-router attachment of an IPsec connection (`tr-attach-`).
     TransitRouterVpnAttachment => transit_router_vpn_attachment,
     /// IPsec connection bound to a transit router (`vco-`).
@@ -92,6 +94,8 @@ registry! {
     RouteTableAssociation => route_table_association,
     /// A route-table propagation of a TR attachment (`<tr-attach-…>/<vtb-…>`).
     RouteTablePropagation => route_table_propagation,
+    /// A prefix-list association whose next hop is a TR attachment (`<pl-…>/<vtb-…>`).
+    TransitRouterPrefixListAssociation => transit_router_prefix_list_association,
     /// A custom TR route entry whose next hop is an attachment (`rte-`).
     TransitRouterRouteEntry => transit_router_route_entry,
 }
@@ -301,6 +305,11 @@ pub trait KindSpec: Send + Sync {
     fn relation(&self, _blocked: Kind) -> &'static str {
         "is attached to"
     }
+    /// A note for the preview of `r` (what its removal withdraws with it, an unusual
+    /// binding), or `None`.
+    fn note(&self, _r: &Resource) -> Option<String> {
+        None
+    }
     /// Why `r` can never be removed by decom, naming the documented code and who can act.
     fn unremovable(&self, _inv: &Inventory, _r: &Resource) -> Option<String> {
         None
@@ -309,6 +318,12 @@ pub trait KindSpec: Send + Sync {
     /// connections of one VPN gateway).
     fn serial_scope(&self, _r: &Resource) -> Option<String> {
         None
+    }
+    /// What the steps on `r` are polled within ([`Step::scope`]): by default the transit
+    /// router of a TR resource (its `transit_router` fact); a kind polled per route table
+    /// names the table.
+    fn step_scope(&self, r: &Resource) -> Option<String> {
+        Some(r.fact("transit_router").to_string()).filter(|t| !t.is_empty())
     }
 
     // ---- execution ----

@@ -55,11 +55,22 @@ impl KindSpec for Spec {
                 StepSpec::call(
                     Action::DisablePropagation,
                     "DisableTransitRouterRouteTablePropagation",
-                    "propagations block the attachment's deletion",
+                    match super::transit_router_route_entry::routes_text(r, "routes") {
+                        Some(t) => format!(
+                            "propagations block the attachment's deletion; disabling it \
+                             withdraws the routes it propagated ({t})"
+                        ),
+                        None => "propagations block the attachment's deletion".into(),
+                    },
                 ),
                 StepSpec::wait(LIST, "gone", "disabling is asynchronous"),
             ],
         })
+    }
+
+    fn note(&self, r: &Resource) -> Option<String> {
+        super::transit_router_route_entry::routes_text(r, "routes")
+            .map(|t| format!("the routes it propagated (no route id) are withdrawn with it: {t}"))
     }
 
     fn relation(&self, _blocked: Kind) -> &'static str {

@@ -349,7 +349,19 @@ pub fn attachment_steps(
     use super::StepSpec;
     use crate::model::Action;
     let gone = StepSpec::wait(list, "gone", "deletion is asynchronous (Detaching)");
-    let d = StepSpec::call(Action::Delete, delete, "the attachment itself");
+    let mut why = "the attachment itself".to_string();
+    let routes = super::transit_router_route_entry::routes_text;
+    if let Some(t) = routes(r, "system_routes") {
+        why.push_str(&format!(
+            "; its system routes (no route id, OperationalMode=false) go with it: {t}"
+        ));
+    }
+    if let Some(t) = routes(r, "other_routes") {
+        why.push_str(&format!(
+            "; routes without an id whose generator is not in the plan go with it: {t}"
+        ));
+    }
+    let d = StepSpec::call(Action::Delete, delete, why);
     match r.status.as_str() {
         "Detaching" => vec![gone],
         "Attaching" => vec![StepSpec::wait(list, "Attached", "still attaching"), d, gone],
@@ -372,4 +384,20 @@ pub fn selector_query(
         transit_router_id: Some(tr.clone()),
         ..Default::default()
     })
+}
+
+/// The preview note of a TR attachment: the routes without a route id that go with it
+/// (system routes; routes whose generator is not in the plan).
+pub fn withdrawn_note(r: &Resource) -> Option<String> {
+    let routes = super::transit_router_route_entry::routes_text;
+    let mut parts = Vec::new();
+    if let Some(t) = routes(r, "system_routes") {
+        parts.push(format!(
+            "its system routes (no route id, OperationalMode=false) go with it: {t}"
+        ));
+    }
+    if let Some(t) = routes(r, "other_routes") {
+        parts.push(format!("routes without a route id via it go with it: {t}"));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }

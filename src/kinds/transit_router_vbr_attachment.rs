@@ -6,13 +6,15 @@
 use super::transit_router::{
     AttachmentFields, attachment_resource, attachment_steps, poll_attachments,
 };
-use super::virtual_border_router::own_by_region;
+use super::foreign_cen_attachment;
+use super::virtual_border_router::{cen_owners, own_by_region};
 use super::{
     Discovery, Kind, KindSpec, ListQuery, Listing, PollScope, StepSpec, absent_ok, concurrently,
     each_by_id, no_call,
 };
 use crate::api::ops::cbn;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
+use std::collections::BTreeMap;
 use crate::discover::{DiscoverError, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
@@ -98,49 +100,85 @@ impl KindSpec for Spec {
     }
 
     /// The attachments of own VBRs: one listing per (CEN, region) of the CENs the VBRs
-    /// report.
+    /// report. A CEN the VBR reports as another account's (`CenOwnerId`) is not listed, and
+    /// a listing refused with a permission error does not abort discovery: both make a
+    /// [`foreign_cen_attachment`](super::foreign_cen_attachment) blocker naming the owner.
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
         inv: &'a mut Inventory,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            let mut cen_regions = std::collections::BTreeSet::new();
+            let account = inv.account.clone().unwrap_or_default();
+            // (CEN, region) -> the own VBRs that report it.
+            let mut cen_regions: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+            let mut foreign: Vec<Resource> = Vec::new();
             for vbrs in own_by_region(inv).values() {
                 for id in vbrs {
                     let Some(r) = inv.get(Kind::VirtualBorderRouter, id) else {
                         continue;
                     };
+                    let owners = cen_owners(r);
                     for cen in r.fact("cens").split(',').filter(|c| !c.is_empty()) {
-                        cen_regions.insert((cen.to_string(), r.region.clone()));
+                        match owners.get(cen) {
+                            Some(o) if !account.is_empty() && *o != account => foreign.push(
+                                foreign_cen_attachment::resource(cen, id, &r.region, Some(o), None),
+                            ),
+                            _ => cen_regions
+                                .entry((cen.to_string(), r.region.clone()))
+                                .or_default()
+                                .push(id.clone()),
+                        }
                     }
                 }
             }
             let c = cx.client.clone();
-            let lists = concurrently(cen_regions.into_iter().collect(), move |(cen, region)| {
+            let lists = concurrently(cen_regions.into_iter().collect(), move |((cen, region), vbrs)| {
                 let c = c.clone();
                 async move {
                     let q = cbn::AttachmentQuery {
-                        cen_id: Some(cen),
+                        cen_id: Some(cen.clone()),
                         region_id: Some(region.clone()),
                         ..Default::default()
                     };
-                    Ok((
-                        region,
-                        cbn::list_transit_router_vbr_attachments(&c, &q).await?,
-                    ))
+                    match cbn::list_transit_router_vbr_attachments(&c, &q).await {
+                        Ok(list) => Ok((cen, region, vbrs, Ok(list))),
+                        Err(e) if is_permission_error(&e) => {
+                            let code = e.code().unwrap_or("Forbidden").to_string();
+                            Ok((cen, region, vbrs, Err(code)))
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
             })
             .await?;
-            for (region, list) in lists {
-                for a in list {
-                    if inv
-                        .get(Kind::VirtualBorderRouter, &a.vbr_id)
-                        .is_some_and(|v| v.owner.is_none())
-                    {
-                        inv.insert(resource(&a, &region));
+            for (cen, region, vbrs, listed) in lists {
+                match listed {
+                    Ok(list) => {
+                        for a in list {
+                            if inv
+                                .get(Kind::VirtualBorderRouter, &a.vbr_id)
+                                .is_some_and(|v| v.owner.is_none())
+                            {
+                                inv.insert(resource(&a, &region));
+                            }
+                        }
+                    }
+                    Err(code) => {
+                        for vbr in vbrs {
+                            foreign.push(foreign_cen_attachment::resource(
+                                &cen,
+                                &vbr,
+                                &region,
+                                None,
+                                Some(&code),
+                            ));
+                        }
                     }
                 }
+            }
+            for r in foreign {
+                inv.insert(r);
             }
             Ok(())
         })
@@ -152,6 +190,14 @@ impl KindSpec for Spec {
             "DeleteTransitRouterVbrAttachment",
             "ListTransitRouterVbrAttachments",
         ))
+    }
+
+    fn blockers(&self) -> &'static [Kind] {
+        &[Kind::TransitRouterPrefixListAssociation]
+    }
+
+    fn note(&self, r: &Resource) -> Option<String> {
+        super::transit_router::withdrawn_note(r)
     }
 
     fn parts(&self) -> &'static [Kind] {
@@ -211,4 +257,14 @@ impl KindSpec for Spec {
             cbn::list_transit_router_vbr_attachments(c, &q).await
         }))
     }
+}
+
+/// A listing refused because the caller may not see the CEN (another account's): HTTP 403
+/// or a `Forbidden*` / `NoPermission*` code (the real code is not documented).
+fn is_permission_error(e: &CallError) -> bool {
+    let code = e.code().unwrap_or("");
+    e.api().is_some_and(|a| a.http_status == 403)
+        || code.starts_with("Forbidden")
+        || code.starts_with("Forbbiden")
+        || code.contains("NoPermission")
 }

@@ -145,6 +145,14 @@ impl KindSpec for Spec {
         ))
     }
 
+    fn blockers(&self) -> &'static [Kind] {
+        &[Kind::TransitRouterPrefixListAssociation]
+    }
+
+    fn note(&self, r: &Resource) -> Option<String> {
+        super::transit_router::withdrawn_note(r)
+    }
+
     fn parts(&self) -> &'static [Kind] {
         &[
             Kind::RouteTableAssociation,

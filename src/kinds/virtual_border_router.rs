@@ -33,7 +33,24 @@ pub fn resource(region: &str, v: &vpc::VirtualBorderRouter) -> Resource {
     if !cens.is_empty() {
         r.facts.insert("cens".into(), cens.join(","));
     }
+    let owners: Vec<String> = v
+        .cens()
+        .filter(|c| !c.cen_owner_id.is_empty())
+        .map(|c| format!("{}={}", c.cen_id, c.cen_owner_id))
+        .collect();
+    if !owners.is_empty() {
+        r.facts.insert("cen_owners".into(), owners.join(","));
+    }
     r
+}
+
+/// The owners of the CENs a VBR reports (`cen_owners` fact: `AssociatedCens[].CenOwnerId`).
+pub fn cen_owners(r: &Resource) -> BTreeMap<String, String> {
+    r.fact("cen_owners")
+        .split(',')
+        .filter_map(|p| p.split_once('='))
+        .map(|(c, o)| (c.to_string(), o.to_string()))
+        .collect()
 }
 
 /// The caller's own VBRs in the inventory, by region (other accounts' VBRs are deleted as a
@@ -254,6 +271,11 @@ impl KindSpec for Spec {
             Kind::BgpGroup,
             Kind::TransitRouterVbrAttachment,
         ]
+    }
+
+    /// Another account's CEN attachment goes only with its owner's action (unremovable).
+    fn parts(&self) -> &'static [Kind] {
+        &[Kind::ForeignCenAttachment]
     }
 
     fn relation(&self, _blocked: Kind) -> &'static str {

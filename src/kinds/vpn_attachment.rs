@@ -1,20 +1,107 @@
-//! IPsec connection bound to a transit router (`vco-`, Vpc): DescribeVpnAttachments,
-//! DeleteVpnAttachment (alibaba-api.md §4). Blocked by the TR attachment that binds it.
+//! IPsec connection of the transit-router type (`vco-`, Vpc): bound to a transit router
+//! (`AttachType=CEN`), or unbound (`State=init`, `AttachType=NO_ASSOCIATED`, e.g. after a
+//! previous run or the console removed its TR attachment). Both are removed with
+//! DeleteVpnAttachment (API page: an unbound connection is deleted with it too); a bound one
+//! is blocked by the TR attachment that binds it.
+//!
+//! Discovery: by id with DescribeVpnConnection (it answers for connections in every state
+//! and binding, unlike DescribeVpnAttachments, whose documented scope is connections bound
+//! to a transit router); selectors list DescribeVpnAttachments and DescribeVpnConnections
+//! (the unbound ones appear only in the latter). `State` (SDK enum, blockers.md §1D I2):
+//! `active`, `init`, `attached` are settled and deleted at once; `attaching`, `detaching`,
+//! `provisioning`, `updating`, `upgrading` are waited out first (polled with
+//! DescribeVpnConnection until settled); `financialLocked` cannot be deleted until the
+//! bill is settled; `deleted` counts as gone.
+
+use std::collections::BTreeMap;
 
 use super::{
     Discovery, Kind, KindSpec, ListQuery, StepSpec, absent_ok, fetched_by_ids, no_call,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{DiscoverError, Resource};
+use crate::discover::{DiscoverError, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
-/// The TR-bound IPsec connection kind.
+/// The transit-router-type IPsec connection kind.
 pub struct Spec;
 
-/// A TR-bound IPsec connection as discovery records it (`transit_router` fact).
-pub fn resource(region: &str, a: &vpc::VpnAttachment) -> Resource {
+/// `State` values of an IPsec connection that allow its deletion now.
+pub const SETTLED: &[&str] = &["active", "init", "attached"];
+/// `State` values that pass by themselves: waited out before the deletion.
+pub const TRANSITIONAL: &[&str] = &[
+    "attaching",
+    "detaching",
+    "provisioning",
+    "updating",
+    "upgrading",
+];
+/// The state a wait on a transitional connection waits for (any of [`SETTLED`]).
+pub const SETTLED_STATE: &str = "settled";
+
+/// The state a wait sees: `settled` for any of [`SETTLED`], `gone` for `deleted`, else the
+/// connection's `State`.
+pub fn observed_state(state: &str) -> String {
+    if SETTLED.iter().any(|s| s.eq_ignore_ascii_case(state)) {
+        SETTLED_STATE.to_string()
+    } else if state.eq_ignore_ascii_case("deleted") {
+        "gone".to_string()
+    } else {
+        state.to_string()
+    }
+}
+
+/// The wait that precedes the deletion of a connection in a transitional state (none for
+/// a settled one); `Err` for a state that allows no deletion.
+pub fn state_steps(r: &Resource) -> Result<Option<StepSpec>, String> {
+    let s = r.status.as_str();
+    if s.is_empty() || SETTLED.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+        return Ok(None);
+    }
+    if TRANSITIONAL.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+        return Ok(Some(StepSpec::wait(
+            "DescribeVpnConnection",
+            SETTLED_STATE,
+            format!("the connection is {s}: changes are refused (VpnConnection.Configuring) until it settles"),
+        )));
+    }
+    Err(format!("state {s}: not deletable"))
+}
+
+/// Why a connection in `financialLocked` cannot be deleted.
+pub fn financially_locked(r: &Resource) -> Option<String> {
+    r.status.eq_ignore_ascii_case("financialLocked").then(|| {
+        format!(
+            "{} is financialLocked (overdue payment): the account owner must settle the bill; \
+             then rerun decom",
+            r.id
+        )
+    })
+}
+
+/// A TR-type connection from DescribeVpnConnection(s) (`transit_router` fact when bound).
+pub fn resource(region: &str, v: &vpc::VpnConnection) -> Resource {
+    let mut r = Resource::new(Kind::VpnAttachment, &v.vpn_connection_id, region);
+    r.name = v.name.clone();
+    r.status = if v.state.is_empty() {
+        "attached".into()
+    } else {
+        v.state.clone()
+    };
+    r.tags = v.tags.clone();
+    if !v.transit_router_id.is_empty() {
+        r.facts
+            .insert("transit_router".into(), v.transit_router_id.clone());
+    }
+    if !v.attach_type.is_empty() {
+        r.facts.insert("attach_type".into(), v.attach_type.clone());
+    }
+    r
+}
+
+/// A TR-bound connection from DescribeVpnAttachments (which has no `State`: `attached`).
+pub fn attachment_resource(region: &str, a: &vpc::VpnAttachment) -> Resource {
     let mut r = Resource::new(Kind::VpnAttachment, &a.instance_id, region);
     r.name = a.name.clone();
     r.status = "attached".into();
@@ -46,17 +133,47 @@ impl KindSpec for Spec {
         &["transit_router"]
     }
 
+    /// DescribeVpnAttachments (bound connections) and DescribeVpnConnections (every
+    /// connection: the unbound TR-type ones are only there), merged by id.
     fn list<'a>(
         &'a self,
         cx: &'a Discovery,
         q: ListQuery<'a>,
     ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
         Box::pin(async move {
-            Ok(vpc::describe_vpn_attachments(&cx.client, q.region, None)
-                .await?
-                .iter()
-                .map(|a| resource(q.region, a))
-                .collect())
+            let mut out: BTreeMap<String, Resource> = BTreeMap::new();
+            for a in vpc::describe_vpn_attachments(&cx.client, q.region, None).await? {
+                let r = attachment_resource(q.region, &a);
+                out.insert(r.id.clone(), r);
+            }
+            let f = vpc::VpnConnectionFilter::default();
+            for v in vpc::describe_vpn_connections(&cx.client, q.region, &f).await? {
+                if !v.is_transit_router_type() {
+                    continue;
+                }
+                if v.is_deleted() {
+                    out.remove(&v.vpn_connection_id);
+                    continue;
+                }
+                let mut r = resource(q.region, &v);
+                if let Some(old) = out.get(&r.id) {
+                    if r.name.is_empty() {
+                        r.name = old.name.clone();
+                    }
+                    if r.tags.is_empty() {
+                        r.tags = old.tags.clone();
+                    }
+                    if r.fact("transit_router").is_empty() && !old.fact("transit_router").is_empty()
+                    {
+                        r.facts.insert(
+                            "transit_router".into(),
+                            old.fact("transit_router").to_string(),
+                        );
+                    }
+                }
+                out.insert(r.id.clone(), r);
+            }
+            Ok(out.into_values().collect())
         })
     }
 
@@ -67,26 +184,48 @@ impl KindSpec for Spec {
         ids: Vec<String>,
     ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
         Box::pin(fetched_by_ids(self, cx, q, ids, |c, region, id| async move {
-            let found = absent_ok(vpc::describe_vpn_attachments(&c, &region, Some(&id)).await)?;
+            let found = absent_ok(vpc::describe_vpn_connection(&c, &region, &id).await)?;
             Ok(found
-                .unwrap_or_default()
                 .iter()
-                .filter(|a| a.is_bound_to_transit_router() || a.attach_type == "CEN")
-                .map(|a| resource(&region, a))
+                .filter(|v| v.is_transit_router_type() && !v.is_deleted())
+                .map(|v| resource(&region, v))
                 .collect())
         }))
     }
 
-    fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
-        Ok(vec![StepSpec::call(
-            Action::Delete,
-            "DeleteVpnAttachment",
-            "the TR-bound IPsec connection itself",
-        )])
+    fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
+        let what = if r.fact("transit_router").is_empty() {
+            "the IPsec connection itself (not bound to a transit router: DeleteVpnAttachment \
+             deletes unbound connections too)"
+        } else {
+            "the TR-bound IPsec connection itself"
+        };
+        let mut steps: Vec<StepSpec> = state_steps(r)?.into_iter().collect();
+        steps.push(StepSpec::call(Action::Delete, "DeleteVpnAttachment", what));
+        Ok(steps)
+    }
+
+    fn note(&self, r: &Resource) -> Option<String> {
+        r.fact("transit_router").is_empty().then(|| {
+            format!(
+                "not bound to a transit router (State {}, AttachType {}): DeleteVpnAttachment \
+                 deletes it all the same",
+                r.status,
+                if r.fact("attach_type").is_empty() {
+                    "NO_ASSOCIATED"
+                } else {
+                    r.fact("attach_type")
+                }
+            )
+        })
     }
 
     fn blockers(&self) -> &'static [Kind] {
         &[Kind::TransitRouterVpnAttachment]
+    }
+
+    fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {
+        financially_locked(r)
     }
 
     fn mutate<'a>(
@@ -112,17 +251,18 @@ impl KindSpec for Spec {
     }
 
     fn poll_action(&self, _step: &Step) -> &'static str {
-        "DescribeVpnAttachments"
+        "DescribeVpnConnection"
     }
 
+    /// The connection's state as a wait sees it ([`observed_state`]); NotFound is gone.
     fn probe<'a>(
         &'a self,
         c: &'a ReadClient,
         step: &'a Step,
     ) -> BoxFuture<'a, Result<String, CallError>> {
         Box::pin(async move {
-            let list = vpc::describe_vpn_attachments(c, &step.region, Some(&step.resource)).await?;
-            Ok(if list.is_empty() { "gone" } else { "attached" }.to_string())
+            let v = vpc::describe_vpn_connection(c, &step.region, &step.resource).await?;
+            Ok(observed_state(&v.state))
         })
     }
 }

@@ -2,13 +2,16 @@
 //! DeleteVpnConnection, DescribeVpnGateway (alibaba-api.md §4). The gateway is `updating`
 //! until a deletion completes and refuses another change meanwhile
 //! (`VpnGateway.Configuring`): connections of one gateway are removed one at a time.
+//! The connection's own `State` is handled as for the TR-type kind
+//! ([`super::vpn_attachment`]): transitional states are waited out with
+//! DescribeVpnConnection, `financialLocked` blocks, `deleted` counts as gone.
 
 use super::{
     Discovery, Kind, KindSpec, ListQuery, StepSpec, absent_ok, fetched_by_ids, no_call,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{DiscoverError, Resource};
+use crate::discover::{DiscoverError, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -62,7 +65,7 @@ impl KindSpec for Spec {
             Ok(vpc::describe_vpn_connections(&cx.client, q.region, &f)
                 .await?
                 .iter()
-                .filter(|v| !v.vpn_gateway_id.is_empty())
+                .filter(|v| !v.vpn_gateway_id.is_empty() && !v.is_deleted())
                 .map(|v| resource(q.region, v))
                 .collect())
         })
@@ -78,14 +81,17 @@ impl KindSpec for Spec {
             let found = absent_ok(vpc::describe_vpn_connection(&c, &region, &id).await)?;
             Ok(found
                 .iter()
-                .filter(|v| !v.vpn_gateway_id.is_empty())
+                .filter(|v| !v.vpn_gateway_id.is_empty() && !v.is_deleted())
                 .map(|v| resource(&region, v))
                 .collect())
         }))
     }
 
-    fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
-        Ok(vec![
+    fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
+        let first = super::vpn_attachment::state_steps(r)?;
+        Ok(first
+            .into_iter()
+            .chain([
             StepSpec::call(
                 Action::Delete,
                 "DeleteVpnConnection",
@@ -97,6 +103,11 @@ impl KindSpec for Spec {
                 "the gateway is updating until the deletion completes",
             ),
         ])
+            .collect())
+    }
+
+    fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {
+        super::vpn_attachment::financially_locked(r)
     }
 
     fn serial_scope(&self, r: &Resource) -> Option<String> {
@@ -127,11 +138,21 @@ impl KindSpec for Spec {
         false
     }
 
-    fn poll_action(&self, _step: &Step) -> &'static str {
-        "DescribeVpnGateway"
+    fn poll_action(&self, step: &Step) -> &'static str {
+        if step.api == "DescribeVpnConnection" {
+            "DescribeVpnConnection"
+        } else {
+            "DescribeVpnGateway"
+        }
     }
+    /// Waits on the gateway share the gateway's scope; a wait on the connection's own state
+    /// is its own.
     fn poll_scope(&self, step: &Step) -> String {
-        step.parent.clone().unwrap_or_default()
+        if step.api == "DescribeVpnConnection" {
+            step.resource.clone()
+        } else {
+            step.parent.clone().unwrap_or_default()
+        }
     }
 
     /// The wait after DeleteVpnConnection watches the gateway; other probes the connection.
@@ -142,6 +163,11 @@ impl KindSpec for Spec {
     ) -> BoxFuture<'a, Result<String, CallError>> {
         Box::pin(async move {
             match step.action {
+                Action::Wait if step.api == "DescribeVpnConnection" => {
+                    vpc::describe_vpn_connection(c, &step.region, &step.resource)
+                        .await
+                        .map(|v| super::vpn_attachment::observed_state(&v.state))
+                }
                 Action::Wait => match &step.parent {
                     Some(gw) => vpc::describe_vpn_gateway(c, &step.region, gw)
                         .await

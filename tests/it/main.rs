@@ -2,6 +2,7 @@
 //! emulator over loopback.
 
 mod apply;
+mod cen_ipsec;
 mod chaos;
 mod cli;
 mod contract;

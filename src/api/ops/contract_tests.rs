@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use super::{cbn, sts, vpc};
+use super::{cbn, cbn_prefix, sts, vpc};
 use crate::api::contract::Contract;
 use crate::api::testkit::{Script, action, ok};
 use crate::api::{CallError, ReadClient, WriteClient};
@@ -209,6 +209,24 @@ async fn every_typed_operation_fits_the_contract_both_ways() {
     });
     op!("DeleteTransitRouterRouteEntry", |rc, wc| {
         cbn::delete_transit_router_route_entry(&wc, &by_match, t)
+    });
+    op!("ListTransitRouterPrefixListAssociation", |rc, wc| {
+        cbn_prefix::list_transit_router_prefix_list_associations(&rc, r, "tr-1")
+    });
+    let pl = cbn_prefix::PrefixListAssociationRef {
+        region: r.into(),
+        prefix_list_id: "pl-1".into(),
+        transit_router_id: "tr-1".into(),
+        transit_router_table_id: "vtb-1".into(),
+        next_hop: "tr-attach-1".into(),
+        next_hop_type: Some("VBR".into()),
+    };
+    op!("DeleteTransitRouterPrefixListAssociation", |rc, wc| {
+        cbn_prefix::delete_transit_router_prefix_list_association(&wc, &pl, t)
+    });
+    let rte = ids("rte-", 3);
+    op!("ListTransitRouterRouteEntries", |rc, wc| {
+        cbn_prefix::list_transit_router_route_entries_by_ids(&rc, "vtb-1", &rte)
     });
     op!("GetCallerIdentity", |rc, wc| sts::get_caller_identity(&rc));
     // Every action decom can send has its typed operation checked here.

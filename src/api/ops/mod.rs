@@ -8,6 +8,7 @@
 //!   (Vpc 2016-04-28, regional).
 //! - [`cbn`] — CEN transit router attachments, route-table associations and propagations,
 //!   route entries (Cbn 2017-09-12, global endpoint).
+//! - [`cbn_prefix`] — CEN prefix-list associations and route polling by id.
 //! - [`sts`] — `GetCallerIdentity`.
 //!
 //! Reads take a [`ReadClient`] (a [`WriteClient`] derefs to one); mutations take a
@@ -22,6 +23,7 @@
 //! - [`string_or_number`], for fields that some responses send as numbers (owner UIDs).
 
 pub mod cbn;
+pub mod cbn_prefix;
 pub mod sts;
 pub mod vpc;
 

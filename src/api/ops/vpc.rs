@@ -671,18 +671,38 @@ pub struct VpnConnection {
     pub vpn_gateway_id: String,
     /// The customer gateway.
     pub customer_gateway_id: String,
-    /// Resource lifecycle (`init`, `attached`, …; the enum is not fully documented).
+    /// Resource lifecycle: `active`, `init`, `attaching`, `attached`, `detaching`,
+    /// `financialLocked`, `provisioning`, `updating`, `upgrading`, `deleted` (SDK enum,
+    /// blockers.md §3.3).
     pub state: String,
     /// Tunnel negotiation (`ike_sa_not_established`, …, `ipsec_sa_established`).
     pub status: String,
-    /// `CEN` when bound to a transit router (newer responses).
+    /// `CEN` (bound to a transit router), `NO_ASSOCIATED` (a transit-router-type connection
+    /// that is not bound, e.g. after its TR attachment was deleted) or `VPNGW` (on a VPN
+    /// gateway) (SDK enum).
     pub attach_type: String,
     /// The transit router it is bound to (newer responses).
     pub transit_router_id: String,
+    /// The CEN of the transit router it is bound to (SDK model).
+    pub attach_instance_id: String,
     /// Tags: `Tags.Tag[]` in DescribeVpnConnection, `Tag.Tag[]` in DescribeVpnConnections
     /// items (SDK models); neither body has both keys.
     #[serde(alias = "Tag", deserialize_with = "super::tags")]
     pub tags: super::Tags,
+}
+
+impl VpnConnection {
+    /// A transit-router-type connection (bound to a transit router, or unbound with
+    /// `AttachType=NO_ASSOCIATED`): removed with DeleteVpnAttachment. A connection on a VPN
+    /// gateway (`VPNGW`, or a gateway id) is not.
+    pub fn is_transit_router_type(&self) -> bool {
+        self.vpn_gateway_id.is_empty() && !self.attach_type.eq_ignore_ascii_case("VPNGW")
+    }
+
+    /// `State=deleted`: the connection is gone although still listed.
+    pub fn is_deleted(&self) -> bool {
+        self.state.eq_ignore_ascii_case("deleted")
+    }
 }
 
 /// `DescribeVpnConnection`: one IPsec connection.

@@ -31,6 +31,7 @@
 pub mod account;
 pub mod bgp;
 pub mod physical_connection;
+pub mod prefix_list;
 pub mod router_interface;
 pub mod transit_router;
 pub mod virtual_border_router;
@@ -70,6 +71,7 @@ pub const KINDS: &[&dyn EmulatedKind] = &[
     &router_interface::Kind,
     &bgp::Kind,
     &transit_router::Kind,
+    &prefix_list::Kind,
     &vpn::Kind,
     &account::Kind,
 ];

@@ -127,6 +127,7 @@ impl EmulatedKind for Kind {
         }
         for e in &world.transit_router_route_entries {
             cx.id(&e.referenced, &e.value.id, "rte-");
+            cx.status(&e.referenced, &e.value.status, &["Active", "Deleting"]);
         }
         for a in &world.transit_router_attachments {
             cx.reference(&a.referenced, "transit_router", &a.value.transit_router);
@@ -156,6 +157,11 @@ impl EmulatedKind for Kind {
     fn seed(&self, world: &World, st: &mut State, now: Instant) {
         for c in &world.cens {
             st.cens.insert(c.value.id.clone(), c.value.name.clone());
+            st.cen_owners
+                .insert(c.value.id.clone(), c.value.owner.clone());
+            if !c.value.owner_visible {
+                st.hidden_cen_owners.insert(c.value.id.clone());
+            }
             for tr in &c.value.transit_routers {
                 st.trs
                     .insert(tr.id.clone(), (c.value.id.clone(), tr.clone()));
@@ -235,6 +241,18 @@ impl EmulatedKind for Kind {
                 }
             });
         }
+        let done = tokio::time::Instant::now() + st.timings.delete_route_entry.0;
+        let deleting: Vec<String> = st
+            .route_entries
+            .values()
+            .filter(|e| e.status == "Deleting")
+            .map(|e| e.id.clone())
+            .collect();
+        for id in deleting {
+            st.schedule(done, move |st| {
+                st.route_entries.remove(&id);
+            });
+        }
     }
 
     fn count(&self, st: &State) -> usize {
@@ -258,6 +276,20 @@ pub struct Cen {
     /// Its transit routers.
     #[serde(default)]
     pub transit_routers: Vec<TransitRouter>,
+    /// The owning account when it is not the world's: this account's VBRs may be attached
+    /// to its transit routers (by that owner), but this account may not list or change
+    /// them (the listings answer 403 `Forbidden.NoPermission`, a code that is not
+    /// documented).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Whether VBRs report the owner (`AssociatedCens[].CenOwnerId`); `false` leaves it
+    /// out, so a client learns of the other owner only from the refused listing.
+    #[serde(default = "yes")]
+    pub owner_visible: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// An Enterprise-edition transit router.
@@ -325,6 +357,19 @@ pub struct TrRouteEntry {
     pub destination: String,
     /// Next-hop attachment (`tr-attach-…`).
     pub next_hop: String,
+    /// A route the system generated: listed without `TransitRouterRouteEntryId` and with
+    /// `OperationalMode=false`; not deletable, and not a blocker of the attachment (it goes
+    /// with it). The world id is only the emulator's key.
+    #[serde(default)]
+    pub system: bool,
+    /// `Active` or `Deleting` (a deletion under way finishes after
+    /// `timings.delete_route_entry`).
+    #[serde(default = "active_status")]
+    pub status: String,
+}
+
+fn active_status() -> String {
+    "Active".into()
 }
 
 /// A route-table link of an attachment (an association or a propagation): a route-table id
@@ -433,7 +478,23 @@ impl Attachment {
     }
 }
 
+/// 403 for another account's CEN (not documented: the code is the emulator's choice).
+fn forbidden() -> Fail {
+    fail(
+        403,
+        "Forbidden.NoPermission",
+        "You are not authorized to operate on the specified resource of another account.",
+    )
+}
+
 impl State {
+    /// Is this CEN owned by another account?
+    pub fn is_foreign_cen(&self, cen: &str) -> bool {
+        self.cen_owners
+            .get(cen)
+            .is_some_and(|o| o.as_deref().is_some_and(|o| o != self.account_id))
+    }
+
     /// The TR attachment of an IPsec connection, if it has one.
     pub fn attachment_of_vpn(&self, vco: &str) -> Option<&Attachment> {
         self.attachments
@@ -489,6 +550,11 @@ fn list_attachments(st: &State, ctx: &Ctx<'_>, kind: &str) -> Res {
         ctx.get("RegionId"),
         ctx.get("TransitRouterAttachmentId"),
     );
+    // Another account's CEN: not this account's to list (the code is not documented).
+    let tr_cen = tr.and_then(|t| st.trs.get(t)).map(|(c, _)| c.as_str());
+    if cen.or(tr_cen).is_some_and(|c| st.is_foreign_cen(c)) {
+        return Err(forbidden());
+    }
     // Documented pitfall (§5.2): without TransitRouterId, CenId+RegionId or an attachment id
     // the call still answers 200, with no data.
     let scoped = tr.is_some() || id.is_some() || (cen.is_some() && region.is_some());
@@ -497,6 +563,11 @@ fn list_attachments(st: &State, ctx: &Ctx<'_>, kind: &str) -> Res {
         .values()
         .filter(|_| scoped)
         .filter(|a| a.resource_type() == kind)
+        .filter(|a| {
+            st.trs
+                .get(&a.spec.transit_router)
+                .is_none_or(|(c, _)| !st.is_foreign_cen(c))
+        })
         .filter(|a| {
             tr.is_none_or(|t| t == a.spec.transit_router) && id.is_none_or(|i| i == a.spec.id)
         })
@@ -577,18 +648,81 @@ fn list_propagations(st: &mut State, ctx: &Ctx<'_>) -> Res {
     list_links(st, ctx, true)
 }
 
+/// Every route of a table as ListTransitRouterRouteEntries answers it: the custom routes
+/// (system ones without an id and `OperationalMode=false`), one propagated route per
+/// propagation into the table (no id), and the routes of each prefix-list association of
+/// the table (no id, `PrefixListId`, `OperationalMode=false`) — SDK model, blockers.md
+/// §3.11. (id or "", destination, type, status, next hop, prefix list, operational).
+fn routes_of(st: &State, vtb: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let route = |id: &str, dest: &str, ty: &str, status: &str, next: &str, pl: &str, op: bool| {
+        json!({ "TransitRouterRouteEntryId": id, "TransitRouterRouteEntryDestinationCidrBlock": dest,
+                "TransitRouterRouteEntryType": ty, "TransitRouterRouteEntryStatus": status,
+                "TransitRouterRouteEntryNextHopType": "Attachment", "TransitRouterRouteEntryNextHopId": next,
+                "TransitRouterRouteEntryName": "", "CreateTime": CREATED, "OperationalMode": op,
+                "PrefixListId": pl,
+                "TransitRouterRouteEntryOriginResourceType": if pl.is_empty() { "" } else { "PrefixList" } })
+    };
+    for e in st.route_entries.values().filter(|e| e.route_table == vtb) {
+        let id = if e.system { "" } else { e.id.as_str() };
+        out.push(route(
+            id,
+            &e.destination,
+            "Static",
+            &e.status,
+            &e.next_hop,
+            "",
+            !e.system,
+        ));
+    }
+    for (i, a) in st.attachments.values().enumerate() {
+        if a.propagations.contains_key(vtb) {
+            let dest = format!("172.16.{}.0/24", i % 256);
+            out.push(route(
+                "",
+                &dest,
+                "Propagated",
+                "Active",
+                &a.spec.id,
+                "",
+                true,
+            ));
+        }
+    }
+    for p in st.prefix_list_associations.values() {
+        if p.spec.route_table == vtb && !p.spec.next_hop.is_empty() {
+            for cidr in &p.spec.cidrs {
+                out.push(route(
+                    "",
+                    cidr,
+                    "Static",
+                    "Active",
+                    &p.spec.next_hop,
+                    &p.spec.prefix_list,
+                    false,
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn list_route_entries(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let page = ctx.token_page(50)?;
     let vtb = ctx.req("TransitRouterRouteTableId")?;
-    let items = st
-        .route_entries
-        .values()
-        .filter(|e| e.route_table == vtb)
-        .map(|e| {
-            json!({ "TransitRouterRouteEntryId": e.id, "TransitRouterRouteEntryDestinationCidrBlock": e.destination,
-                    "TransitRouterRouteEntryType": "Static", "TransitRouterRouteEntryStatus": "Active",
-                    "TransitRouterRouteEntryNextHopType": "Attachment", "TransitRouterRouteEntryNextHopId": e.next_hop,
-                    "TransitRouterRouteEntryName": "", "CreateTime": CREATED })
+    // Documented: without a status only `Active` routes are listed; `All` lists every one.
+    let status = ctx.get("TransitRouterRouteEntryStatus").unwrap_or("Active");
+    let ids: Vec<&str> = (1..)
+        .map_while(|i| ctx.get(&format!("TransitRouterRouteEntryIds.{i}")))
+        .collect();
+    let items = routes_of(st, vtb)
+        .into_iter()
+        .filter(|r| status == "All" || r["TransitRouterRouteEntryStatus"] == status)
+        .filter(|r| {
+            ids.is_empty()
+                || r["TransitRouterRouteEntryId"]
+                    .as_str()
+                    .is_some_and(|id| ids.contains(&id))
         })
         .collect();
     Ok(token_paged(items, page, "TransitRouterRouteEntries"))
@@ -620,6 +754,11 @@ fn list_route_tables(st: &mut State, ctx: &Ctx<'_>) -> Res {
             "InvalidTransitRouterId.NotFound",
             "The specified TransitRouterId is not found.",
         ));
+    }
+    if let Some(tr) = tr
+        && st.is_foreign_cen(&st.trs[tr].0)
+    {
+        return Err(forbidden());
     }
     let items = st
         .trs
@@ -737,8 +876,10 @@ fn disable_propagation(st: &mut State, ctx: &Ctx<'_>) -> Res {
     unlink(st, ctx, true)
 }
 
-/// A route is named by its id, or by its table and destination (and optionally its next
-/// hop) — the two forms the API documents (blockers.md §3.6).
+/// DeleteTransitRouterRouteEntry: the route is named by its id, or by its table and
+/// destination (and optionally its next hop) — the two forms the API documents
+/// (blockers.md §3.6). Asynchronous: `Deleting`, then gone after
+/// `timings.delete_route_entry`. A system route has no id to name and cannot be deleted.
 fn delete_route_entry(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let not_found = || {
         fail(
@@ -764,7 +905,8 @@ fn delete_route_entry(st: &mut State, ctx: &Ctx<'_>) -> Res {
             st.route_entries
                 .values()
                 .find(|e| {
-                    e.route_table == vtb
+                    !e.system
+                        && e.route_table == vtb
                         && e.destination == dest
                         && hop.is_none_or(|h| h == e.next_hop)
                 })
@@ -772,9 +914,28 @@ fn delete_route_entry(st: &mut State, ctx: &Ctx<'_>) -> Res {
                 .ok_or_else(not_found)?
         }
     };
-    if st.route_entries.remove(&id).is_none() {
+    let delay = st.timings.delete_route_entry.0;
+    let Some(e) = st.route_entries.get_mut(&id).filter(|e| !e.system) else {
         return Err(not_found());
+    };
+    if e.status != "Active" {
+        return Err(fail(
+            400,
+            "IncorrectStatus.Status",
+            "The current status of the resource does not support this operation.",
+        ));
     }
+    if ctx.flag("DryRun") {
+        return Err(fail(
+            400,
+            "DryRunOperation",
+            "Request validation has been passed with DryRun flag set.",
+        ));
+    }
+    e.status = "Deleting".into();
+    st.schedule(ctx.now + delay, move |st| {
+        st.route_entries.remove(&id);
+    });
     Ok(json!({}))
 }
 
@@ -790,7 +951,14 @@ fn delete_attachment(st: &mut State, ctx: &Ctx<'_>, kind: &str) -> Res {
             "The current status of the resource does not support this operation.",
         ));
     }
-    let has_routes = st.route_entries.values().any(|e| e.next_hop == id);
+    let has_routes = st
+        .route_entries
+        .values()
+        .any(|e| e.next_hop == id && !e.system);
+    let has_prefix_lists = st
+        .prefix_list_associations
+        .values()
+        .any(|p| p.spec.next_hop == id);
     // Open question 1 (alibaba-api.md §13): Force=true removes associations, propagations
     // and routes together with the attachment; Force=false refuses while any exist.
     if !force {
@@ -815,6 +983,15 @@ fn delete_attachment(st: &mut State, ctx: &Ctx<'_>, kind: &str) -> Res {
                 "Operation failed because the TransitRouterAttachment exists in RouteTable.",
             ));
         }
+        // Not documented: the code for prefix-list routes via the attachment (the 4th
+        // documented prerequisite). They are route entries too: the same code.
+        if has_prefix_lists {
+            return Err(fail(
+                400,
+                "OperationFailed.RouteEntryExist",
+                "Operation failed because prefix-list routes via the TransitRouterAttachment exist.",
+            ));
+        }
     }
     if ctx.flag("DryRun") {
         return Err(fail(
@@ -823,8 +1000,14 @@ fn delete_attachment(st: &mut State, ctx: &Ctx<'_>, kind: &str) -> Res {
             "Request validation has been passed with DryRun flag set.",
         ));
     }
+    // Open question: whether Force also removes prefix-list associations is not documented;
+    // it does here ("deletes the attachment and its dependent resources"). System routes go
+    // with the attachment in any case.
+    st.route_entries
+        .retain(|_, e| e.next_hop != id || (!force && !e.system));
     if force {
-        st.route_entries.retain(|_, e| e.next_hop != id);
+        st.prefix_list_associations
+            .retain(|_, p| p.spec.next_hop != id);
     }
     let a = st.attachments.get_mut(&id).expect("looked up");
     if force {

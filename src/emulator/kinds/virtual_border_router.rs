@@ -159,7 +159,14 @@ fn vbr_json(st: &State, v: &VirtualBorderRouter) -> Value {
         .values()
         .filter(|a| a.spec.vbr.as_deref() == Some(v.id.as_str()))
         .filter_map(|a| st.trs.get(&a.spec.transit_router))
-        .map(|(cen, _)| json!({"CenId": cen, "CenOwnerId": st.account_id.parse::<u64>().unwrap_or(0), "CenStatus": "Attached"}))
+        .map(|(cen, _)| {
+            let owner = st.cen_owners.get(cen).cloned().flatten().unwrap_or_else(|| st.account_id.clone());
+            if st.hidden_cen_owners.contains(cen) {
+                json!({"CenId": cen, "CenStatus": "Attached"})
+            } else {
+                json!({"CenId": cen, "CenOwnerId": owner.parse::<u64>().unwrap_or(0), "CenStatus": "Attached"})
+            }
+        })
         .collect();
     json!({
         "VbrId": v.id, "Status": v.status, "CreationTime": CREATED, "ActivationTime": CREATED,

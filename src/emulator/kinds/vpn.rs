@@ -71,6 +71,9 @@ impl EmulatedKind for Kind {
         for c in &world.vpn_connections {
             cx.id(&c.referenced, &c.value.id, "vco-");
             cx.region(&c.referenced, &c.value.region);
+            if let Some(s) = &c.value.state {
+                cx.status(&c.referenced, s, CONNECTION_STATES);
+            }
             if let Some(g) = &c.value.vpn_gateway {
                 cx.reference(&c.referenced, "vpn_gateway", g);
             }
@@ -78,7 +81,8 @@ impl EmulatedKind for Kind {
     }
 
     /// A gateway seeded `updating` (or still `init` / `provisioning`) becomes `active` after
-    /// `vpn_gateway_update`. Connections have no status of their own in the world.
+    /// `vpn_gateway_update`; a connection seeded in a transitional `state` settles after
+    /// `vpn_connection_settle`.
     fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.gateways = by_id(&world.vpn_gateways, |g| &g.id);
         st.vpn_connections = by_id(&world.vpn_connections, |c| &c.id);
@@ -87,6 +91,21 @@ impl EmulatedKind for Kind {
             for id in ids_in(&st.gateways, |g| &g.status, from) {
                 st.schedule(at, move |st| set_gateway_status(st, &id, "active"));
             }
+        }
+        // A connection the world leaves in a transitional state settles by itself.
+        let settle = now + st.timings.vpn_connection_settle.0;
+        let transitional: Vec<String> = st
+            .vpn_connections
+            .values()
+            .filter(|c| c.state.as_deref().is_some_and(is_transitional))
+            .map(|c| c.id.clone())
+            .collect();
+        for id in transitional {
+            st.schedule(settle, move |st| {
+                if let Some(c) = st.vpn_connections.get_mut(&id) {
+                    c.state = None;
+                }
+            });
         }
     }
 
@@ -132,6 +151,38 @@ pub struct VpnConnection {
     /// Tags.
     #[serde(default)]
     pub tags: Tags,
+    /// `State` when it is not the one the binding implies (`active` on a gateway,
+    /// `attached` with a TR attachment, `init` without): a transitional state
+    /// (`attaching`, `detaching`, `provisioning`, `updating`, `upgrading`) settles after
+    /// `timings.vpn_connection_settle`; `financialLocked` stays; `deleted` is listed but
+    /// gone for every change.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+/// Every documented `State` of an IPsec connection (SDK enum, blockers.md §3.3).
+const CONNECTION_STATES: &[&str] = &[
+    "active",
+    "init",
+    "attaching",
+    "attached",
+    "detaching",
+    "financialLocked",
+    "provisioning",
+    "updating",
+    "upgrading",
+    "deleted",
+];
+
+fn is_transitional(s: &str) -> bool {
+    [
+        "attaching",
+        "detaching",
+        "provisioning",
+        "updating",
+        "upgrading",
+    ]
+    .contains(&s)
 }
 
 fn active() -> String {
@@ -139,9 +190,25 @@ fn active() -> String {
 }
 
 impl State {
-    /// Is this IPsec connection bound to a transit router (created as a VPN attachment)?
+    /// Is this IPsec connection of the transit-router type (created as a VPN attachment,
+    /// bound to a transit router or not)?
     pub fn is_tr_bound(&self, vco: &VpnConnection) -> bool {
         vco.vpn_gateway.is_none()
+    }
+
+    /// The connection's `State`: the world's explicit one, else what its binding implies.
+    pub fn vco_state(&self, vco: &VpnConnection) -> String {
+        if let Some(s) = &vco.state {
+            return s.clone();
+        }
+        if !self.is_tr_bound(vco) {
+            "active"
+        } else if self.attachment_of_vpn(&vco.id).is_some() {
+            "attached"
+        } else {
+            "init"
+        }
+        .to_string()
     }
 }
 
@@ -160,14 +227,27 @@ fn vco_json(st: &State, c: &VpnConnection, single: bool) -> Value {
         .attachment_of_vpn(&c.id)
         .map(|a| a.spec.transit_router.clone())
         .unwrap_or_default();
+    let cen = st
+        .trs
+        .get(&tr)
+        .map(|(cen, _)| cen.clone())
+        .unwrap_or_default();
     let tr_bound = st.is_tr_bound(c);
+    // AttachType (SDK enum): VPNGW on a gateway, CEN when bound to a transit router,
+    // NO_ASSOCIATED for a transit-router-type connection that is not bound.
+    let attach_type = if !tr_bound {
+        "VPNGW"
+    } else if tr.is_empty() {
+        "NO_ASSOCIATED"
+    } else {
+        "CEN"
+    };
     json!({
         "VpnConnectionId": c.id, "Name": c.name, "VpnGatewayId": c.vpn_gateway.clone().unwrap_or_default(),
         "CustomerGatewayId": format!("cgw-{}", c.id.trim_start_matches("vco-")), "LocalSubnet": "10.0.0.0/8",
         "RemoteSubnet": "192.168.0.0/16", "CreateTime": 1_740_816_000_000_u64, "EffectImmediately": false,
         "Status": "ipsec_sa_established",
-        "State": if !tr_bound { "active" } else if tr.is_empty() { "init" } else { "attached" },
-        "AttachType": if tr_bound { "CEN" } else { "" }, "TransitRouterId": tr,
+        "State": st.vco_state(c), "AttachType": attach_type, "TransitRouterId": tr, "AttachInstanceId": cen,
         (if single { "Tags" } else { "Tag" }): { "Tag": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() },
     })
 }
@@ -217,7 +297,10 @@ fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let items: Vec<Value> = st
         .vpn_connections
         .values()
+        // Documented scope: connections bound to a transit router (an unbound one is not
+        // listed; `deleted` ones neither).
         .filter(|c| c.region == region && st.is_tr_bound(c) && only.is_none_or(|id| id == c.id))
+        .filter(|c| st.attachment_of_vpn(&c.id).is_some() && c.state.as_deref() != Some("deleted"))
         .map(|c| {
             let tr = st.attachment_of_vpn(&c.id).map(|a| a.spec.transit_router.clone()).unwrap_or_default();
             let tr_name = st.trs.get(&tr).map(|(_, t)| t.name.clone()).unwrap_or_default();
@@ -273,8 +356,33 @@ fn describe_vpn_gateway(st: &mut State, ctx: &Ctx<'_>) -> Res {
     )
 }
 
+/// The refusals a connection's own `State` causes: `deleted` is not found, a transitional
+/// state is `VpnConnection.Configuring` (documented), `financialLocked` is
+/// `VpnConnection.FinancialLocked` (not documented; the gateway's analogue is).
+fn vco_state_check(st: &State, id: &str) -> Result<(), Fail> {
+    match st.vpn_connections[id].state.as_deref() {
+        Some("deleted") => Err(fail(
+            404,
+            "InvalidVpnConnectionInstanceId.NotFound",
+            "The specified vpn connection instance id does not exist.",
+        )),
+        Some("financialLocked") => Err(fail(
+            400,
+            "VpnConnection.FinancialLocked",
+            "The IPsec connection is locked for an overdue payment.",
+        )),
+        Some(s) if is_transitional(s) => Err(fail(
+            400,
+            "VpnConnection.Configuring",
+            "The specified service is configuring.",
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn delete_vpn_connection(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let id = vco_lookup(st, ctx)?;
+    vco_state_check(st, &id)?;
     let Some(gw) = st.vpn_connections[&id].vpn_gateway.clone() else {
         // Not documented: DeleteVpnConnection on an IPsec connection bound to a transit router.
         // The emulator refuses; such connections are removed with DeleteVpnAttachment.
@@ -305,6 +413,7 @@ fn delete_vpn_connection(st: &mut State, ctx: &Ctx<'_>) -> Res {
 
 fn delete_vpn_attachment(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let id = vco_lookup(st, ctx)?;
+    vco_state_check(st, &id)?;
     if !st.is_tr_bound(&st.vpn_connections[&id]) {
         return Err(fail(
             400,
