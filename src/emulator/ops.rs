@@ -260,7 +260,6 @@ pub fn lookup(product: Product, action: &str) -> Option<(Handler, bool)> {
         (Product::Cbn, "DeleteTransitRouterRouteEntry") => (delete_route_entry, true),
         (Product::Cbn, "DeleteTransitRouterVbrAttachment") => (delete_vbr_attachment, true),
         (Product::Cbn, "DeleteTransitRouterVpnAttachment") => (delete_vpn_tr_attachment, true),
-        (Product::Sts, "GetCallerIdentity") => (get_caller_identity, false),
         _ => return None,
     };
     Some(h)
@@ -1249,11 +1248,4 @@ fn delete_vpn_tr_attachment(st: &mut State, ctx: &Ctx<'_>) -> Res {
     delete_attachment(st, ctx, "VPN")
 }
 
-// ----- STS ----------------------------------------------------------------------------------
-
-fn get_caller_identity(st: &mut State, _ctx: &Ctx<'_>) -> Res {
-    Ok(
-        json!({ "AccountId": st.account_id, "UserId": st.account_id, "PrincipalId": st.account_id,
-               "IdentityType": "Account", "Arn": format!("acs:ram::{}:root", st.account_id) }),
-    )
-}
+// STS (GetCallerIdentity, AssumeRole, AssumeRoleWithOIDC) lives in `super::sts`.

@@ -192,6 +192,10 @@ pub struct AccessKey {
     /// When set, requests with this key must carry this STS token.
     #[serde(default)]
     pub security_token: Option<String>,
+    /// The RAM user owning this key; the account's own (root) key when absent. Only RAM
+    /// users (and assumed roles) may call STS `AssumeRole`.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 impl fmt::Debug for AccessKey {
@@ -524,6 +528,9 @@ pub struct World {
     /// IPsec connections.
     #[serde(default)]
     pub vpn_connections: Vec<Spanned<VpnConnection>>,
+    /// STS roles, their trust and OIDC providers ([`super::sts`]).
+    #[serde(default)]
+    pub sts: super::sts::StsWorld,
 }
 
 /// A world file that cannot be used.
@@ -625,7 +632,7 @@ impl World {
 
     /// Referential and value checks; every problem with its position.
     fn check(&self) -> Vec<WorldProblem> {
-        let mut problems = Vec::new();
+        let mut problems = self.sts.check();
         let mut ids: BTreeSet<String> = BTreeSet::new();
         let regions: BTreeSet<&str> = self.regions.iter().map(String::as_str).collect();
         let mut push = |loc: &serde_saphyr::Location, message: String| {

@@ -95,6 +95,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
             id: "GENKEY".into(),
             secret: "gen-secret".into(),
             security_token: None,
+            user: None,
         }],
         regions: REGIONS.iter().map(|r| r.to_string()).collect(),
         timings: Timings::default(),
@@ -109,6 +110,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
         transit_router_route_entries: vec![],
         vpn_gateways: vec![],
         vpn_connections: vec![],
+        sts: Default::default(),
     };
     let tags = |g: &mut Gen| -> BTreeMap<String, String> {
         let mut t = BTreeMap::new();

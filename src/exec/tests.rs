@@ -12,7 +12,7 @@ async fn setup(world: &str, plan: &str) -> (Emulator, WriteClient, Graph) {
     let emu = Emulator::new(World::parse("w.yaml", &format!("{HEADER}{world}")).unwrap());
     let config = ClientConfig {
         endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
-        credentials: emu.credentials(),
+        credentials: emu.credentials().into(),
         signature: SignatureVersion::V3,
         retry: RetryPolicy::none(),
     };

@@ -223,6 +223,8 @@ fn missing_credentials_are_explained() {
     assert_cmd::Command::new(cargo_bin("decom"))
         .env_clear()
         .env("HOME", home.path())
+        // Never the real metadata address: a closed loopback port.
+        .env("DECOM_ECS_METADATA_URL", "http://127.0.0.1:9")
         .args([
             "api",
             "DescribePhysicalConnections",
@@ -232,7 +234,11 @@ fn missing_credentials_are_explained() {
         ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("no credentials found"));
+        .stderr(
+            predicate::str::contains("no credentials found")
+                .and(predicate::str::contains("ECS instance RAM role: "))
+                .and(predicate::str::contains("credentials URI: ")),
+        );
 }
 
 #[test]
