@@ -14,8 +14,14 @@ pub struct Served {
 
 impl Served {
     pub fn start(world: &str) -> Served {
+        Served::start_with(world, &[])
+    }
+
+    /// Serve with extra `emulator serve` arguments (e.g. `--ecs-role ROLE`).
+    pub fn start_with(world: &str, extra: &[&str]) -> Served {
         let mut child = Command::new(cargo_bin("decom"))
             .args(["emulator", "serve", "--world", world])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -5,6 +5,7 @@ mod apply;
 mod chaos;
 mod cli;
 mod contract;
+mod credentials;
 mod emulator;
 mod plan;
 mod support;

@@ -224,6 +224,7 @@ impl CredentialsProvider {
             return Ok(c.credentials.clone());
         }
         r.fetches.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(source = %r.fetch.describe(), "fetching fresh credentials");
         match r.fetch.fetch().await {
             Ok(fetched) => {
                 let cached = cache_entry(fetched, Instant::now());
