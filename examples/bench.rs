@@ -549,7 +549,7 @@ impl Served {
     fn config(&self, retry: RetryPolicy) -> anyhow::Result<ClientConfig> {
         Ok(ClientConfig {
             endpoints: Endpoints::parse_override(&self.url)?,
-            credentials: self.emulator.credentials(),
+            credentials: self.emulator.credentials().into(),
             signature: SignatureVersion::V3,
             retry,
         })

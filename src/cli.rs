@@ -84,6 +84,15 @@ pub struct GlobalArgs {
     /// SSL_CERT_FILE and SSL_CERT_DIR are honoured too.
     #[arg(long, global = true, env = "DECOM_CA_BUNDLE", value_name = "FILE")]
     pub ca_bundle: Option<std::path::PathBuf>,
+    /// Credentials profile: a profile of ~/.aliyun/config.json or a section of the
+    /// credentials file; its region_id is the default --region.
+    #[arg(
+        long,
+        global = true,
+        env = "ALIBABA_CLOUD_PROFILE",
+        value_name = "NAME"
+    )]
+    pub profile: Option<String>,
     /// Run against an embedded emulator seeded from this world file (no cloud account).
     #[arg(long, global = true, value_name = "WORLD", conflicts_with = "endpoint")]
     pub emulator: Option<std::path::PathBuf>,
@@ -136,6 +145,10 @@ pub struct ServeArgs {
     /// Append every audit entry as a JSON line to this file.
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<std::path::PathBuf>,
+    /// Also serve the ECS metadata front (`/latest/...`, IMDSv2) with credentials of this
+    /// role of the world's `sts.roles` (point DECOM_ECS_METADATA_URL at the endpoint).
+    #[arg(long, value_name = "ROLE")]
+    pub ecs_role: Option<String>,
 }
 
 /// Preview formats.
@@ -325,14 +338,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// Credentials from the flags and the normal chain.
-pub fn resolve_credentials(global: &GlobalArgs) -> anyhow::Result<api::Credentials> {
+/// Credentials from the flags and the default chain; STS and credentials-URI requests go
+/// through `transport`, metadata requests through a client with short timeouts.
+pub fn resolve_credentials(
+    global: &GlobalArgs,
+    transport: Arc<dyn api::Transport>,
+) -> anyhow::Result<credentials::Resolved> {
     let explicit = ExplicitCredentials {
         access_key_id: global.access_key_id.clone(),
         access_key_secret: global.access_key_secret.clone().map(Secret::new),
         security_token: global.security_token.clone().map(Secret::new),
     };
-    Ok(credentials::resolve(&ChainInputs::from_process(explicit))?)
+    let network = credentials::Network {
+        transport,
+        metadata_transport: Arc::new(api::http::HttpTransport::new(metadata_http_options())?),
+        endpoint_override: global
+            .endpoint
+            .as_deref()
+            .map(Endpoints::parse_override)
+            .transpose()?,
+        signature: global.signature,
+    };
+    let inputs = ChainInputs::from_process(explicit, global.profile.clone(), network);
+    Ok(credentials::resolve(&inputs)?)
+}
+
+/// The metadata service answers at once on ECS and not at all elsewhere: 1 s timeouts, like
+/// the SDK's, keep the chain's ECS step from stalling a laptop.
+#[allow(clippy::field_reassign_with_default)] // HttpOptions may gain fields; keep their defaults
+fn metadata_http_options() -> api::http::HttpOptions {
+    let mut o = api::http::HttpOptions::default();
+    o.connect_timeout = std::time::Duration::from_secs(1);
+    o.request_timeout = std::time::Duration::from_secs(1);
+    o
+}
+
+/// The selected aliyun CLI profile's `region_id` (the default `--region`), without
+/// resolving any credentials.
+pub fn profile_region(global: &GlobalArgs) -> Option<String> {
+    if global.emulator.is_some() {
+        return None;
+    }
+    let transport: Arc<dyn api::Transport> =
+        Arc::new(api::http::HttpTransport::new(api::http::HttpOptions::default()).ok()?);
+    resolve_credentials(global, transport).ok()?.region
 }
 
 /// Endpoints from `--endpoint`, else the public cloud.
@@ -351,23 +400,24 @@ pub fn connection(global: &GlobalArgs) -> anyhow::Result<(ClientConfig, Arc<dyn 
         let emulator = Emulator::load(world)?;
         let config = ClientConfig {
             endpoints: Endpoints::parse_override("http://127.0.0.1")?,
-            credentials: emulator.credentials(),
+            credentials: emulator.credentials().into(),
             signature: global.signature,
             retry: retry_policy(global),
         };
         return Ok((config, emulator.transport()));
     }
+    let transport: Arc<dyn api::Transport> =
+        Arc::new(api::http::HttpTransport::new(api::http::HttpOptions {
+            ca_bundle: global.ca_bundle.clone(),
+            ..Default::default()
+        })?);
     let config = ClientConfig {
         endpoints: resolve_endpoints(global)?,
-        credentials: resolve_credentials(global)?,
+        credentials: resolve_credentials(global, transport.clone())?.provider,
         signature: global.signature,
         retry: retry_policy(global),
     };
-    let transport = api::http::HttpTransport::new(api::http::HttpOptions {
-        ca_bundle: global.ca_bundle.clone(),
-        ..Default::default()
-    })?;
-    Ok((config, Arc::new(transport)))
+    Ok((config, transport))
 }
 
 /// The client's own retries: reads until `--read-timeout`.
@@ -414,6 +464,7 @@ pub fn api_request(global: &GlobalArgs, args: &ApiArgs) -> anyhow::Result<ApiReq
         .get("RegionId")
         .map(str::to_string)
         .or_else(|| global.region.clone())
+        .or_else(|| profile_region(global))
     {
         req.region = Some(region);
     }
@@ -447,6 +498,9 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<u8> {
             .open(path)
             .with_context(|| format!("cannot open the audit log {}", path.display()))?;
         emulator.set_audit_file(file);
+    }
+    if let Some(role) = &args.ecs_role {
+        emulator.set_ecs_role(role);
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -43,6 +43,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import types
 
 # --------------------------------------------------------------------------------------
 # Pinned packages.
@@ -205,6 +206,10 @@ OPERATIONS = {
     "Sts": [
         # actions.rs: STS
         "GetCallerIdentity",
+        # credentials: RamRoleArn / ChainableRamRoleArn / ram_role_arn
+        "AssumeRole",
+        # credentials: OIDC / oidc_role_arn / ALIBABA_CLOUD_OIDC_* (an anonymous call)
+        "AssumeRoleWithOIDC",
     ],
     "ExpressConnectRouter": [
         # B §1B V8, §2.2: VBR attached to an ECR
@@ -343,7 +348,9 @@ class TeaProduct:
             if not (isinstance(cls, ast.ClassDef) and cls.name == "Client"):
                 continue
             for fn in cls.body:
-                if isinstance(fn, ast.FunctionDef) and fn.name.endswith("_with_options"):
+                # `endswith("with_options")`, not "_with_options": the generator glues an
+                # acronym-final name to the suffix (`assume_role_with_oidcwith_options`).
+                if isinstance(fn, ast.FunctionDef) and fn.name.endswith("with_options"):
                     info = self._parse_method(fn)
                     if info is not None:
                         if info["action"] in out:
@@ -572,6 +579,13 @@ class TeaProduct:
             raise Captured()
 
         client.call_api = fake_call_api
+
+        # Anonymous operations (AssumeRoleWithOIDC) skip call_api and go to do_rpcrequest.
+        def fake_do_rpcrequest(action, version, protocol, method, auth_type, body_type, req, runtime):
+            seen["params"], seen["req"] = types.SimpleNamespace(action=action), req
+            raise Captured()
+
+        client.do_rpcrequest = fake_do_rpcrequest
         fn = getattr(client, meth["python_method"])
         try:
             if req_model is None:

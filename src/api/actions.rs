@@ -102,7 +102,22 @@ pub const ACTIONS: &[ActionInfo] = &[
     ),
     // STS
     a("GetCallerIdentity", Sts, Read, false),
+    // Role assumption (the RamRoleArn / OIDC credential sources). `Read`: they change no
+    // cloud resource — they only issue temporary credentials for a role the trust policy
+    // already allows — and the read-only capability (`plan`, discovery: a `ReadClient`)
+    // must be able to obtain credentials too. Their answers carry secrets
+    // (`returns_credentials`).
+    a("AssumeRole", Sts, Read, false),
+    a("AssumeRoleWithOIDC", Sts, Read, false),
 ];
+
+/// Actions whose answers carry credentials: their bodies are never quoted in errors.
+pub const RETURNS_CREDENTIALS: &[&str] = &["AssumeRole", "AssumeRoleWithOIDC"];
+
+/// Whether an action's answer carries credentials.
+pub fn returns_credentials(name: &str) -> bool {
+    RETURNS_CREDENTIALS.contains(&name)
+}
 
 /// Look up a known action (case-sensitive, like the API).
 pub fn lookup(name: &str) -> Option<&'static ActionInfo> {
@@ -154,7 +169,8 @@ mod tests {
         for info in ACTIONS {
             let verb_read = ["Describe", "List", "Get"]
                 .iter()
-                .any(|p| info.name.starts_with(p));
+                .any(|p| info.name.starts_with(p))
+                || returns_credentials(info.name);
             assert_eq!(verb_read, info.access == Read, "{}", info.name);
             assert_eq!(ACTIONS.iter().filter(|o| o.name == info.name).count(), 1);
         }

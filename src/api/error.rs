@@ -218,7 +218,20 @@ pub enum CallError {
     /// The request could not be addressed (bad endpoint override, unknown product).
     #[error("{0}")]
     Endpoint(#[from] super::endpoint::EndpointError),
+    /// No credentials to sign with: the chain found none, or temporary ones expired and
+    /// could not be refreshed. Nothing was sent.
+    #[error("{action}: {source}")]
+    Credentials {
+        /// The action that was to be sent.
+        action: String,
+        /// Why there are no credentials (never a secret).
+        source: super::credentials::CredentialsError,
+    },
 }
+
+/// The Code of an answer refusing an expired STS token: the client refreshes its
+/// credentials and sends the request again.
+pub const EXPIRED_TOKEN: &str = "InvalidSecurityToken.Expired";
 
 impl CallError {
     /// The error class (transport trouble and 5xx answers are transient).
@@ -230,9 +243,10 @@ impl CallError {
             } => ErrorClass::Fatal,
             CallError::Transport { .. } => ErrorClass::Transient,
             CallError::Decode { status, .. } if *status >= 500 => ErrorClass::Transient,
-            CallError::Decode { .. } | CallError::ReadOnly { .. } | CallError::Endpoint(_) => {
-                ErrorClass::Fatal
-            }
+            CallError::Decode { .. }
+            | CallError::ReadOnly { .. }
+            | CallError::Endpoint(_)
+            | CallError::Credentials { .. } => ErrorClass::Fatal,
         }
     }
 

@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use credentials::{Credentials, Secret};
+pub use credentials::{Credentials, CredentialsProvider, Secret};
 pub use endpoint::Endpoints;
 pub use error::{ApiError, CallError, ErrorClass};
 pub use sign::SignatureVersion;
@@ -94,7 +94,7 @@ impl std::str::FromStr for Product {
 }
 
 /// One API call, before signing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ApiRequest {
     /// The product (and so the API version and endpoint).
     pub product: Product,
@@ -105,6 +105,32 @@ pub struct ApiRequest {
     pub region: Option<String>,
     /// The API's own parameters, flattened (`Filter.1.Key`, ...), in insertion order.
     pub params: Vec<(String, String)>,
+}
+
+/// Parameters whose values are secrets (`AssumeRoleWithOIDC`'s token): `Debug` hides them.
+const SECRET_PARAMS: &[&str] = &["OIDCToken"];
+
+impl fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(k, v)| {
+                let shown = if SECRET_PARAMS.contains(&k.as_str()) {
+                    "***"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("ApiRequest")
+            .field("product", &self.product)
+            .field("action", &self.action)
+            .field("region", &self.region)
+            .field("params", &params)
+            .finish()
+    }
 }
 
 impl ApiRequest {
@@ -242,8 +268,8 @@ impl RetryPolicy {
 pub struct ClientConfig {
     /// Where requests go.
     pub endpoints: Endpoints,
-    /// Who signs them.
-    pub credentials: Credentials,
+    /// Who signs them: fixed credentials (`Credentials::into()`) or a refreshing source.
+    pub credentials: CredentialsProvider,
     /// V3 (default) or V1.
     pub signature: SignatureVersion,
     /// The client's own retries.
@@ -307,7 +333,7 @@ impl WriteClient {
 
     /// Send any request, mutating or not.
     pub async fn call(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
-        self.read.execute(req).await
+        self.read.execute(req, Signing::Signed).await
     }
 }
 
@@ -338,7 +364,18 @@ impl ReadClient {
                 action: req.action.clone(),
             });
         }
-        self.execute(req).await
+        self.execute(req, Signing::Signed).await
+    }
+
+    /// Send a read request without any signature (STS `AssumeRoleWithOIDC`, whose SDK
+    /// operation has `auth_type = 'Anonymous'`): no credentials are needed or sent.
+    pub async fn call_anonymous(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+        if actions::access_of(&req.action) != actions::Access::Read {
+            return Err(CallError::ReadOnly {
+                action: req.action.clone(),
+            });
+        }
+        self.execute(req, Signing::Anonymous).await
     }
 
     /// The configuration (endpoints, credentials, signature version).
@@ -362,7 +399,15 @@ impl ReadClient {
     /// from then on (halved on each throttling answer, recovering on success). A permanent
     /// refusal (auth, permission, not found) is returned at once. Every attempt is signed
     /// anew.
-    async fn execute(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+    ///
+    /// An `InvalidSecurityToken.Expired` answer (the call was refused, nothing applied)
+    /// makes the credentials refresh and the same request — same ClientToken — is sent once
+    /// more, outside the retry budget: an expiry never fails a step.
+    async fn execute(
+        &self,
+        req: &ApiRequest,
+        signing: Signing,
+    ) -> Result<serde_json::Value, CallError> {
         let policy = self.inner.config.retry;
         let mutating = actions::access_of(&req.action) == actions::Access::Mutate;
         let has_token = req.get("ClientToken").is_some();
@@ -379,11 +424,12 @@ impl ReadClient {
         // own calls.
         let pace = deadline.map(|_| &self.inner.pace);
         let mut attempt = 1;
+        let mut refreshed = false;
         loop {
             if let Some(pace) = pace {
                 pace.acquire_if_slowed(&key).await;
             }
-            let result = self.attempt(req).await;
+            let result = self.attempt(req, signing).await;
             let err = match result {
                 Ok(v) => {
                     if let Some(pace) = pace {
@@ -393,6 +439,14 @@ impl ReadClient {
                 }
                 Err(e) => e,
             };
+            if err.code() == Some(error::EXPIRED_TOKEN)
+                && !refreshed
+                && self.inner.config.credentials.as_fixed().is_none()
+            {
+                refreshed = true;
+                tracing::info!(action = %req.action, "security token expired; refreshing the credentials and sending again");
+                continue;
+            }
             let retryable = match err.class() {
                 ErrorClass::Throttled => {
                     if let Some(pace) = pace {
@@ -417,30 +471,47 @@ impl ReadClient {
         }
     }
 
-    /// One signed attempt; its error carries no secret (see [`redact`]).
-    async fn attempt(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
-        let creds = &self.inner.config.credentials;
-        let mut secrets = vec![creds.access_key_secret.expose()];
-        if let Some(t) = &creds.security_token {
-            secrets.push(t.expose());
+    /// One attempt, signed with the credentials of the moment (or not at all); its error
+    /// carries no secret (see [`redact`]).
+    async fn attempt(
+        &self,
+        req: &ApiRequest,
+        signing: Signing,
+    ) -> Result<serde_json::Value, CallError> {
+        let creds = match signing {
+            Signing::Signed => Some(self.inner.config.credentials.get().await.map_err(|e| {
+                CallError::Credentials {
+                    action: req.action.clone(),
+                    source: e,
+                }
+            })?),
+            Signing::Anonymous => None,
+        };
+        let mut secrets: Vec<&str> = Vec::new();
+        if let Some(c) = &creds {
+            secrets.push(c.access_key_secret.expose());
+            if let Some(t) = &c.security_token {
+                secrets.push(t.expose());
+            }
         }
-        self.attempt_raw(req)
+        self.attempt_raw(req, creds.as_ref())
             .await
             .map_err(|e| e.redacted(&secrets))
     }
 
-    async fn attempt_raw(&self, req: &ApiRequest) -> Result<serde_json::Value, CallError> {
+    async fn attempt_raw(
+        &self,
+        req: &ApiRequest,
+        creds: Option<&Credentials>,
+    ) -> Result<serde_json::Value, CallError> {
         let config = &self.inner.config;
         let base = config
             .endpoints
             .resolve(req.product, req.effective_region())?;
-        let wire = build_signed(
-            req,
-            &base,
-            &config.credentials,
-            config.signature,
-            &Nonce::fresh(),
-        );
+        let wire = match creds {
+            Some(creds) => build_signed(req, &base, creds, config.signature, &Nonce::fresh()),
+            None => build_anonymous(req, &base, &Nonce::fresh()),
+        };
         if let Ok(mut counts) = self.inner.counts.lock() {
             *counts.entry(req.action.clone()).or_default() += 1;
         }
@@ -456,11 +527,11 @@ impl ReadClient {
                 permanent: e.permanent,
             })?;
         if !(200..300).contains(&resp.status) {
-            return Err(error::parse_error_response(
-                &req.action,
-                resp.status,
-                &resp.body,
-            ));
+            let err = error::parse_error_response(&req.action, resp.status, &resp.body);
+            if let (Some(error::EXPIRED_TOKEN), Some(used)) = (err.code(), creds) {
+                config.credentials.expired(used).await;
+            }
+            return Err(err);
         }
         serde_json::from_slice(&resp.body).map_err(|e| CallError::Decode {
             action: req.action.clone(),
@@ -472,9 +543,48 @@ impl ReadClient {
                 } else {
                     "not JSON"
                 },
-                error::excerpt(&resp.body)
+                if actions::returns_credentials(&req.action) {
+                    "(not quoted: the answer carries credentials)".to_string()
+                } else {
+                    error::excerpt(&resp.body)
+                }
             ),
         })
+    }
+}
+
+/// Whether an attempt is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signing {
+    /// With the client's credentials (every action but one).
+    Signed,
+    /// Not at all (`AssumeRoleWithOIDC`).
+    Anonymous,
+}
+
+/// Build an unsigned wire request, like the SDK's `auth_type = 'Anonymous'` RPC calls:
+/// `POST /` with the parameters in the query and the V3 `x-acs-*` headers, but no
+/// `Authorization` and no access key.
+pub fn build_anonymous(req: &ApiRequest, base: &endpoint::BaseUrl, nonce: &Nonce) -> WireRequest {
+    let mut params = req.params.clone();
+    params.sort();
+    WireRequest {
+        method: "POST".into(),
+        scheme: base.scheme.clone(),
+        host: base.host.clone(),
+        path: "/".into(),
+        query: params,
+        headers: vec![
+            ("host".into(), base.host.clone()),
+            ("accept".into(), "application/json".into()),
+            ("user-agent".into(), USER_AGENT.into()),
+            ("x-acs-action".into(), req.action.clone()),
+            ("x-acs-version".into(), req.product.version().into()),
+            ("x-acs-date".into(), nonce.timestamp.clone()),
+            ("x-acs-signature-nonce".into(), nonce.nonce.clone()),
+            ("x-acs-content-sha256".into(), sign::EMPTY_SHA256.into()),
+        ],
+        body: Vec::new(),
     }
 }
 

@@ -67,7 +67,7 @@ impl Transport for Script {
 fn config() -> ClientConfig {
     ClientConfig {
         endpoints: Endpoints::parse_override("http://127.0.0.1:9").unwrap(),
-        credentials: Credentials::new("testid", "testsecret", CredentialSource::Flags),
+        credentials: Credentials::new("testid", "testsecret", CredentialSource::Flags).into(),
         signature: SignatureVersion::V3,
         retry: RetryPolicy::none(),
     }

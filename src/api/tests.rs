@@ -17,7 +17,7 @@ fn err(status: u16, code: &str) -> super::testkit::Answer {
 fn config(signature: SignatureVersion) -> ClientConfig {
     ClientConfig {
         endpoints: Endpoints::parse_override("http://127.0.0.1:9").unwrap(),
-        credentials: Credentials::new("testid", "testsecret", CredentialSource::Flags),
+        credentials: Credentials::new("testid", "testsecret", CredentialSource::Flags).into(),
         signature,
         retry: RetryPolicy::default(),
     }
@@ -147,7 +147,9 @@ async fn read_client_refuses_mutations_before_sending() {
 async fn non_json_success_and_security_token() {
     let t = Scripted::new(vec![ok("<html>oops</html>"), ok(r#"{"RequestId":"a"}"#)]);
     let mut cfg = config(SignatureVersion::V3);
-    cfg.credentials.security_token = Some(Secret::new("sts-token"));
+    let mut creds = Credentials::new("testid", "testsecret", CredentialSource::Flags);
+    creds.security_token = Some(Secret::new("sts-token"));
+    cfg.credentials = creds.into();
     let client = WriteClient::new(cfg, t.clone());
     let req = ApiRequest::new(Product::Sts, "GetCallerIdentity");
     let e = client.reader().call(&req).await.unwrap_err();
@@ -529,7 +531,7 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
     );
     let c = ClientConfig {
         endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
-        credentials: emu.credentials(),
+        credentials: emu.credentials().into(),
         signature: SignatureVersion::V3,
         retry: RetryPolicy::default(),
     };

@@ -12,6 +12,7 @@ pub mod kinds;
 pub mod ops;
 pub mod server;
 pub mod state;
+pub mod sts;
 pub mod world;
 pub mod worldgen;
 
@@ -113,6 +114,8 @@ struct Inner {
     books: Mutex<Books>,
     requests: AtomicU64,
     audit_file: Mutex<Option<std::fs::File>>,
+    /// Issued STS sessions and the ECS metadata front ([`sts`]).
+    sts: sts::StsState,
 }
 
 /// The emulator. Cheap to clone (shared state).
@@ -148,6 +151,7 @@ impl Emulator {
                 world,
                 requests: AtomicU64::new(0),
                 audit_file: Mutex::new(None),
+                sts: sts::StsState::default(),
             }),
         }
     }
@@ -214,6 +218,13 @@ impl Emulator {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
+        // The ECS metadata and credentials-URI fronts (plain HTTP, not the API).
+        if let Some(response) = sts::front(self, &req) {
+            return Outcome {
+                response,
+                lost: false,
+            };
+        }
         match self.process(&req, &request_id).await {
             Ok((mut body, lost)) => {
                 if let Some(obj) = body.as_object_mut() {
@@ -232,6 +243,10 @@ impl Emulator {
     }
 
     async fn process(&self, req: &WireRequest, request_id: &str) -> Result<(Value, bool), Fail> {
+        // AssumeRoleWithOIDC is anonymous: served before the signature check.
+        if let Some(result) = sts::anonymous(self, req) {
+            return result.map(|body| (body, false));
+        }
         let world = &self.inner.world;
         let verified = sign::verify(req, |id| {
             world
@@ -239,24 +254,13 @@ impl Emulator {
                 .iter()
                 .find(|k| k.id == id)
                 .map(|k| k.secret.clone())
+                .or_else(|| sts::secret_of(self, id))
         })
         .map_err(verify_fail)?;
-        let key = world
-            .access_keys
-            .iter()
-            .find(|k| k.id == verified.access_key_id)
-            .expect("verified keys exist");
-        if let Some(expected) = &key.security_token
-            && verified.security_token.as_deref() != Some(expected.as_str())
-        {
-            return Err(fail(
-                400,
-                "InvalidSecurityToken.Mismatch",
-                "Specified SecurityToken mismatch with the AccessKey.",
-            ));
-        }
-        check_timestamp(&verified.timestamp)?;
         let now = Instant::now();
+        // The caller: a world key (its token checked) or an issued session (not expired).
+        let caller = sts::caller(self, &verified, now)?;
+        check_timestamp(&verified.timestamp)?;
         self.remember_nonce(&verified.nonce, now)?;
 
         let product = Product::from_version(&verified.api_version).ok_or_else(|| {
@@ -266,6 +270,12 @@ impl Emulator {
                 "Specified parameter Version is not valid.",
             )
         })?;
+        // STS (identity and role assumption) is answered by `sts`, rate-limited, no faults.
+        if product == Product::Sts && sts::knows(&verified.action) {
+            self.take_token("global", &verified.action, now)?;
+            return sts::serve(self, &caller, &verified.action, &verified.params, now)
+                .map(|body| (body, false));
+        }
         let operation = ops::lookup(product, &verified.action).ok_or_else(|| {
             fail(
                 404,

@@ -214,6 +214,10 @@ pub struct AccessKey {
     /// When set, requests with this key must carry this STS token.
     #[serde(default)]
     pub security_token: Option<String>,
+    /// The RAM user owning this key; the account's own (root) key when absent. Only RAM
+    /// users (and assumed roles) may call STS `AssumeRole`.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 impl fmt::Debug for AccessKey {
@@ -276,6 +280,9 @@ pub struct World {
     /// IPsec connections.
     #[serde(default)]
     pub vpn_connections: Vec<Spanned<VpnConnection>>,
+    /// STS roles, their trust and OIDC providers ([`super::sts`]).
+    #[serde(default)]
+    pub sts: super::sts::StsWorld,
 }
 
 /// A world file that cannot be used.
@@ -472,6 +479,7 @@ impl World {
     /// Referential and value checks; every problem with its position.
     fn check(&self) -> Vec<WorldProblem> {
         let mut cx = Checker::new(&self.regions);
+        cx.problems.extend(self.sts.check());
         if self.access_keys.is_empty() {
             cx.problem(
                 &serde_saphyr::Location::UNKNOWN,

@@ -98,6 +98,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
             id: "GENKEY".into(),
             secret: "gen-secret".into(),
             security_token: None,
+            user: None,
         }],
         regions: REGIONS.iter().map(|r| r.to_string()).collect(),
         timings: Timings::default(),
@@ -113,6 +114,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
         transit_router_prefix_list_associations: vec![],
         vpn_gateways: vec![],
         vpn_connections: vec![],
+        sts: Default::default(),
     };
     let tags = |g: &mut Gen| -> BTreeMap<String, String> {
         let mut t = BTreeMap::new();

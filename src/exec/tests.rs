@@ -12,7 +12,7 @@ async fn setup(world: &str, plan: &str) -> (Emulator, WriteClient, Graph) {
     let emu = Emulator::new(World::parse("w.yaml", &format!("{HEADER}{world}")).unwrap());
     let config = ClientConfig {
         endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
-        credentials: emu.credentials(),
+        credentials: emu.credentials().into(),
         signature: SignatureVersion::V3,
         retry: RetryPolicy::none(),
     };
@@ -202,7 +202,7 @@ async fn a_signature_error_with_the_token_reaches_no_output() {
     let emu = Emulator::new(World::parse("w.yaml", &world).unwrap());
     let good = ClientConfig {
         endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
-        credentials: emu.credentials(),
+        credentials: emu.credentials().into(),
         signature: SignatureVersion::V1,
         retry: RetryPolicy::none(),
     };
@@ -217,8 +217,12 @@ async fn a_signature_error_with_the_token_reaches_no_output() {
         &crate::discover::discover(&reader, &plan).await.unwrap(),
     )
     .unwrap();
-    let mut bad = good.clone();
-    bad.credentials.access_key_secret = crate::api::Secret::new("rotated-secret");
+    let mut rotated = emu.credentials();
+    rotated.access_key_secret = crate::api::Secret::new("rotated-secret");
+    let bad = ClientConfig {
+        credentials: rotated.into(),
+        ..good.clone()
+    };
     let client = WriteClient::new(bad, emu.transport());
     let dir = tempfile::tempdir().unwrap();
     let mut journal = Journal::open(dir.path()).unwrap();

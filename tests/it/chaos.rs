@@ -26,7 +26,8 @@ fn config(emu: &Emulator, retry: RetryPolicy) -> ClientConfig {
             c.access_key_id,
             c.access_key_secret.expose(),
             CredentialSource::Emulator,
-        ),
+        )
+        .into(),
         signature: SignatureVersion::V3,
         retry,
     }

@@ -14,8 +14,14 @@ pub struct Served {
 
 impl Served {
     pub fn start(world: &str) -> Served {
+        Served::start_with(world, &[])
+    }
+
+    /// Serve with extra `emulator serve` arguments (e.g. `--ecs-role ROLE`).
+    pub fn start_with(world: &str, extra: &[&str]) -> Served {
         let mut child = Command::new(cargo_bin("decom"))
             .args(["emulator", "serve", "--world", world])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -223,6 +229,8 @@ fn missing_credentials_are_explained() {
     assert_cmd::Command::new(cargo_bin("decom"))
         .env_clear()
         .env("HOME", home.path())
+        // Never the real metadata address: a closed loopback port.
+        .env("DECOM_ECS_METADATA_URL", "http://127.0.0.1:9")
         .args([
             "api",
             "DescribePhysicalConnections",
@@ -232,7 +240,11 @@ fn missing_credentials_are_explained() {
         ])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("no credentials found"));
+        .stderr(
+            predicate::str::contains("no credentials found")
+                .and(predicate::str::contains("ECS instance RAM role: "))
+                .and(predicate::str::contains("credentials URI: ")),
+        );
 }
 
 #[test]

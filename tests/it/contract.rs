@@ -31,7 +31,8 @@ fn config(emu: &Emulator) -> ClientConfig {
             c.access_key_id,
             c.access_key_secret.expose(),
             CredentialSource::Emulator,
-        ),
+        )
+        .into(),
         signature: SignatureVersion::V3,
         retry: RetryPolicy {
             max_attempts: 15,
@@ -164,9 +165,72 @@ async fn exercise(world: World, checked_actions: &mut BTreeSet<String>) {
     checked_actions.extend(checked.actions().into_keys());
 }
 
+/// Role assumption (the credential sources' STS calls) and the assumed identity.
+async fn exercise_sts(checked_actions: &mut BTreeSet<String>) {
+    use base64::Engine as _;
+    use decom::api::ops::sts;
+    let world = World::parse(
+        "sts.yaml",
+        "account_id: \"1234567890123456\"\naccess_keys: [{ id: U, secret: S, user: ci }]\nregions: [cn-shanghai]\n\
+         sts:\n  roles: [{ name: r, trusted_oidc_providers: [p] }]\n  oidc_providers: [{ name: p, issuer: \"https://i\", audiences: [a] }]\n",
+    )
+    .unwrap();
+    let emu = Emulator::new(world);
+    let checked = Checked::new(emu.transport(), Arc::new(Contract::committed()));
+    let client = |creds: Credentials| {
+        ReadClient::new(
+            ClientConfig {
+                endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
+                credentials: creds.into(),
+                signature: SignatureVersion::V3,
+                retry: RetryPolicy::none(),
+            },
+            checked.clone(),
+        )
+    };
+    let user = client(Credentials::new("U", "S", CredentialSource::Flags));
+    let params = sts::AssumeRoleParams {
+        role_arn: "acs:ram::1234567890123456:role/r".into(),
+        role_session_name: "s1".into(),
+        duration_seconds: Some(900),
+        policy: Some("{}".into()),
+        external_id: None,
+    };
+    let assumed = sts::assume_role(&user, &params).await.unwrap();
+    let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = serde_json::json!({"iss": "https://i", "aud": "a", "sub": "x", "exp": jiff::Timestamp::now().as_second() + 600});
+    let token = format!(
+        "{}.{}.c2ln",
+        b.encode(r#"{"alg":"RS256"}"#),
+        b.encode(claims.to_string())
+    );
+    let oidc = sts::AssumeRoleWithOidcParams {
+        role_arn: params.role_arn.clone(),
+        oidc_provider_arn: "acs:ram::1234567890123456:oidc-provider/p".into(),
+        oidc_token: decom::api::Secret::new(token),
+        role_session_name: "s2".into(),
+        duration_seconds: None,
+        policy: None,
+    };
+    sts::assume_role_with_oidc(&user, &oidc).await.unwrap();
+    let mut role = Credentials::new(
+        assumed.credentials.access_key_id.clone(),
+        assumed.credentials.access_key_secret.expose(),
+        CredentialSource::Flags,
+    );
+    role.security_token = Some(assumed.credentials.security_token.clone());
+    let who = sts::get_caller_identity(&client(role)).await.unwrap();
+    assert_eq!(who.arn, "acs:ram::1234567890123456:assumed-role/r/s1");
+    assert_eq!(who.identity_type, "AssumedRoleUser");
+    let violations = checked.violations();
+    assert!(violations.is_empty(), "{violations:#?}");
+    checked_actions.extend(checked.actions().into_keys());
+}
+
 #[tokio::test(start_paused = true)]
 async fn every_request_and_answer_over_every_path_fits_the_contract() {
     let mut seen = BTreeSet::new();
+    exercise_sts(&mut seen).await;
     // Small worlds: per-circuit, per-VBR, per-attachment paths; awkward states.
     for seed in 1..=3u64 {
         let mut world = worldgen::instant(worldgen::generate(

@@ -6,6 +6,7 @@ mod cen_ipsec;
 mod chaos;
 mod cli;
 mod contract;
+mod credentials;
 mod emulator;
 mod plan;
 mod safety;

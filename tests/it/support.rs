@@ -66,7 +66,7 @@ pub fn client(
 ) -> WriteClient {
     let config = ClientConfig {
         endpoints: Endpoints::parse_override(endpoint).unwrap(),
-        credentials,
+        credentials: credentials.into(),
         signature,
         retry: RetryPolicy::none(),
     };

@@ -229,6 +229,25 @@ async fn every_typed_operation_fits_the_contract_both_ways() {
         cbn_prefix::list_transit_router_route_entries_by_ids(&rc, "vtb-1", &rte)
     });
     op!("GetCallerIdentity", |rc, wc| sts::get_caller_identity(&rc));
+    let role = sts::AssumeRoleParams {
+        role_arn: "acs:ram::1:role/r".into(),
+        role_session_name: "s".into(),
+        duration_seconds: Some(900),
+        policy: Some("{}".into()),
+        external_id: Some("e".into()),
+    };
+    op!("AssumeRole", |rc, wc| sts::assume_role(&rc, &role));
+    let oidc = sts::AssumeRoleWithOidcParams {
+        role_arn: "acs:ram::1:role/r".into(),
+        oidc_provider_arn: "acs:ram::1:oidc-provider/p".into(),
+        oidc_token: crate::api::Secret::new("a.b.c"),
+        role_session_name: "s".into(),
+        duration_seconds: Some(900),
+        policy: Some("{}".into()),
+    };
+    op!("AssumeRoleWithOIDC", |rc, wc| sts::assume_role_with_oidc(
+        &rc, &oidc
+    ));
     // Every action decom can send has its typed operation checked here.
     for a in crate::api::actions::ACTIONS {
         assert!(done.contains(&a.name), "{} is not checked", a.name);

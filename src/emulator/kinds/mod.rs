@@ -28,7 +28,6 @@
 //! 4. Optionally teach `worldgen` to generate it, and add a resource to an
 //!    `examples/worlds/` file.
 
-pub mod account;
 pub mod bgp;
 pub mod physical_connection;
 pub mod prefix_list;
@@ -73,7 +72,6 @@ pub const KINDS: &[&dyn EmulatedKind] = &[
     &transit_router::Kind,
     &prefix_list::Kind,
     &vpn::Kind,
-    &account::Kind,
 ];
 
 /// Every operation of every registered kind.
