@@ -29,7 +29,8 @@ pub struct Step {
     /// The resource this one hangs off (the VPN gateway a connection's wait watches).
     #[serde(default)]
     pub parent: Option<String>,
-    /// What a coalesced poll lists this resource by: the transit router of a TR attachment.
+    /// What a coalesced poll lists this resource by: the transit router of a TR attachment,
+    /// or the resource's [`crate::discover::SCOPE`] fact (a VBR route's route table, ...).
     #[serde(default)]
     pub scope: Option<String>,
     /// What the step does.
@@ -314,15 +315,42 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             );
         }
     }
-    // Propagate: a resource with a blocked blocker is blocked, up to the targets.
+    // A resource whose status allows no steps is blocked like one decom cannot remove, so
+    // that nothing it blocks starts either: decom never begins a disruptive step
+    // (deactivate, terminate, detach) on a resource whose later steps it knows cannot
+    // succeed.
+    let mut planned: BTreeMap<Key, Vec<crate::kinds::StepSpec>> = BTreeMap::new();
+    for key in &order {
+        if blocked.contains_key(key) || kept.contains_key(key) {
+            continue;
+        }
+        let Some(r) = inv.resources.get(key) else {
+            continue;
+        };
+        match r.kind.spec().steps(r) {
+            Ok(steps) => {
+                planned.insert(key.clone(), steps);
+            }
+            Err(e) => {
+                blocked.insert(key.clone(), format!("{}: {e}", r.id));
+            }
+        }
+    }
+    // Propagate: a resource with a blocked blocker or part — or one a protect rule keeps —
+    // is blocked, up to the targets.
     loop {
         let mut changed = false;
         for (parent, kids) in &blockers_of {
-            if blocked.contains_key(parent) {
+            if blocked.contains_key(parent) || kept.contains_key(parent) {
                 continue;
             }
-            if let Some(k) = kids.iter().find(|k| blocked.contains_key(*k)) {
-                let inner = &blocked[k];
+            let stuck = kids.iter().find_map(|k| {
+                blocked
+                    .get(k)
+                    .cloned()
+                    .or_else(|| kept.get(k).map(|why| format!("{} is a target {why}", k.1)))
+            });
+            if let Some(inner) = stuck {
                 blocked.insert(
                     parent.clone(),
                     format!("{} cannot be removed: {inner}", parent.1),
@@ -382,24 +410,19 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         if !needed.contains(key) {
             continue;
         }
-        match r.kind.spec().steps(r) {
-            Ok(steps) => {
-                let start = drafts.len();
-                for s in steps {
-                    drafts.push(Draft {
-                        key: key.clone(),
-                        action: s.action,
-                        api: s.api,
-                        until: s.until.map(str::to_string),
-                        reason: s.reason,
-                    });
-                }
-                first_last.insert(key.clone(), (start, drafts.len() - 1));
+        if let Some(steps) = planned.remove(key) {
+            let start = drafts.len();
+            for s in steps {
+                drafts.push(Draft {
+                    key: key.clone(),
+                    action: s.action,
+                    api: s.api,
+                    until: s.until.map(str::to_string),
+                    reason: s.reason,
+                });
             }
-            Err(e) => {
-                entry.disposition = Disposition::Blocked {
-                    why: format!("{}: {e}", r.id),
-                }
+            if drafts.len() > start {
+                first_last.insert(key.clone(), (start, drafts.len() - 1));
             }
         }
         entries.push(entry);
@@ -482,7 +505,10 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 resource: d.key.1.clone(),
                 region: r.region.clone(),
                 parent: r.parent.clone(),
-                scope: Some(r.fact("transit_router").to_string()).filter(|t| !t.is_empty()),
+                scope: [r.fact("transit_router"), r.fact(crate::discover::SCOPE)]
+                    .into_iter()
+                    .find(|t| !t.is_empty())
+                    .map(str::to_string),
                 action: d.action,
                 api: d.api.to_string(),
                 until: d.until.clone(),

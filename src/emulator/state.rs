@@ -12,8 +12,9 @@ use tokio::time::Instant;
 
 use super::kinds::{self, transit_router::Attachment};
 use super::world::{
-    BgpGroup, PhysicalConnection, RouterInterface, Timings, TrRouteEntry, TransitRouter,
-    VirtualBorderRouter, VpnConnection, VpnGateway, World,
+    BgpGroup, BgpNetwork, CenChildInstance, ExpressConnectRouter, Nqa, PhysicalConnection,
+    RouterInterface, Timings, TrRouteEntry, TransitRouter, VbrRouteEntry, VirtualBorderRouter,
+    VpnConnection, VpnGateway, World,
 };
 
 /// A state change scheduled for later (the end of an asynchronous transition).
@@ -48,6 +49,16 @@ pub struct State {
     pub gateways: BTreeMap<String, VpnGateway>,
     /// IPsec connections.
     pub vpn_connections: BTreeMap<String, VpnConnection>,
+    /// Express Connect Routers with their VBR children.
+    pub ecrs: BTreeMap<String, ExpressConnectRouter>,
+    /// Basic-Edition CEN children, by `<cen>/<vbr>`.
+    pub cen_children: BTreeMap<String, CenChildInstance>,
+    /// Custom routes of VBR route tables.
+    pub vbr_routes: BTreeMap<String, VbrRouteEntry>,
+    /// BGP networks, by `<vbr>/<cidr>`.
+    pub bgp_networks: BTreeMap<String, BgpNetwork>,
+    /// NQA probes.
+    pub nqas: BTreeMap<String, Nqa>,
     /// Pending transitions, applied by [`State::advance`].
     pending: Vec<(Instant, Effect)>,
 }
@@ -68,6 +79,11 @@ impl fmt::Debug for State {
             .field("route_entries", &self.route_entries)
             .field("gateways", &self.gateways)
             .field("vpn_connections", &self.vpn_connections)
+            .field("ecrs", &self.ecrs)
+            .field("cen_children", &self.cen_children)
+            .field("vbr_routes", &self.vbr_routes)
+            .field("bgp_networks", &self.bgp_networks)
+            .field("nqas", &self.nqas)
             .field("pending", &self.pending.len())
             .finish()
     }

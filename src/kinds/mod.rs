@@ -74,14 +74,26 @@ registry! {
     PhysicalConnection => physical_connection,
     /// Virtual border router (`vbr-`).
     VirtualBorderRouter => virtual_border_router,
+    /// A VBR's association with a further circuit (`<vbr-…>/<pc-…>`).
+    VbrCircuitAssociation => vbr_circuit_association,
     /// Router interface on a VBR (`ri-`).
     RouterInterface => router_interface,
+    /// A custom route of a VBR's route table via one of its router interfaces (`rte-`).
+    VbrRouteEntry => vbr_route_entry,
     /// BGP group on a VBR (`bgpg-`).
     BgpGroup => bgp_group,
     /// BGP peer in a group (`bgp-`).
     BgpPeer => bgp_peer,
+    /// A network a VBR advertises over BGP (`<vbr-…>/<cidr>`).
+    BgpNetwork => bgp_network,
+    /// A network-quality probe on a VBR (`nqa-`).
+    Nqa => nqa,
+    /// A VBR attached to an Express Connect Router (`<ecr-…>/<vbr-…>`).
+    EcrChildInstance => ecr_child_instance,
     /// Transit-router attachment of a VBR (`tr-attach-`).
     TransitRouterVbrAttachment => transit_router_vbr_attachment,
+    /// A VBR attached to a Basic-Edition CEN (`<cen-…>/<vbr-…>`).
+    CenChildInstance => cen_child_instance,
     /// Transit-router attachment of an IPsec connection (`tr-attach-`).
     TransitRouterVpnAttachment => transit_router_vpn_attachment,
     /// IPsec connection bound to a transit router (`vco-`).

@@ -117,7 +117,21 @@ fn assert_nothing_protected(graph: &Graph, protected: &BTreeSet<String>) {
 
 /// The id parameter each mutating action names its resource by.
 fn target_of(params: &serde_json::Map<String, serde_json::Value>) -> String {
+    let get = |k: &str| params.get(k).and_then(|v| v.as_str());
+    // Resources named by two parameters (`<a>/<b>` ids).
+    for (a, b) in [
+        ("VbrId", "PhysicalConnectionId"),
+        ("EcrId", "ChildInstanceId"),
+        ("CenId", "ChildInstanceId"),
+        ("RouterId", "DstCidrBlock"),
+    ] {
+        if let (Some(a), Some(b)) = (get(a), get(b)) {
+            return format!("{a}/{b}");
+        }
+    }
     for k in [
+        "RouteEntryId",
+        "NqaId",
         "PhysicalConnectionId",
         "VbrId",
         "RouterInterfaceId",
@@ -140,8 +154,29 @@ fn target_of(params: &serde_json::Map<String, serde_json::Value>) -> String {
     }
 }
 
+/// The kinds of issue 11 part A: the generated worlds must give each a non-zero share of
+/// the steps the property and chaos tests run.
+const NEW_KINDS: &[decom::model::Kind] = &[
+    decom::model::Kind::VbrCircuitAssociation,
+    decom::model::Kind::VbrRouteEntry,
+    decom::model::Kind::BgpNetwork,
+    decom::model::Kind::Nqa,
+    decom::model::Kind::EcrChildInstance,
+    decom::model::Kind::CenChildInstance,
+];
+
+fn assert_covers(seen: &BTreeSet<decom::model::Kind>) {
+    for k in NEW_KINDS {
+        assert!(
+            seen.contains(k),
+            "no step on any {k}: worldgen gives it no share"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn any_topological_order_satisfies_the_documented_preconditions() {
+    let mut kinds_seen = BTreeSet::new();
     for seed in 0..24u64 {
         let world = worldgen::instant(worldgen::generate(
             seed,
@@ -158,6 +193,7 @@ async fn any_topological_order_satisfies_the_documented_preconditions() {
         let inventory = decom::discover::discover(&reader, &plan).await.unwrap();
         let graph = decom::graph::build(&plan, &inventory).unwrap();
         assert_nothing_protected(&graph, &protected);
+        kinds_seen.extend(graph.steps.iter().map(|s| s.kind));
         for e in &graph.entries {
             if protected.contains(&e.id) {
                 assert!(
@@ -223,11 +259,13 @@ async fn any_topological_order_satisfies_the_documented_preconditions() {
                 .collect::<Vec<_>>()
         );
     }
+    assert_covers(&kinds_seen);
 }
 
 #[tokio::test(start_paused = true)]
 async fn chaos_fifteen_percent_faults_and_throttling_over_many_seeds() {
     let (mut lost, mut retries, mut steps) = (0usize, 0u32, 0usize);
+    let mut kinds_seen = BTreeSet::new();
     for seed in 0..12u64 {
         let mut world = worldgen::generate(
             seed,
@@ -252,6 +290,7 @@ async fn chaos_fifteen_percent_faults_and_throttling_over_many_seeds() {
         let inventory = decom::discover::discover(&reader, &plan).await.unwrap();
         let graph = decom::graph::build(&plan, &inventory).unwrap();
         assert_nothing_protected(&graph, &protected);
+        kinds_seen.extend(graph.steps.iter().map(|s| s.kind));
         let writer = WriteClient::new(config(&emu, RetryPolicy::none()), emu.transport());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
@@ -329,5 +368,6 @@ async fn chaos_fifteen_percent_faults_and_throttling_over_many_seeds() {
     }
     // The faults really happened: answers were lost and calls retried.
     assert!(steps > 100, "{steps} steps");
+    assert_covers(&kinds_seen);
     assert!(lost > 0 && retries > 0, "lost {lost}, retries {retries}");
 }

@@ -9,6 +9,10 @@
 //! - [`cbn`] — CEN transit router attachments, route-table associations and propagations,
 //!   route entries (Cbn 2017-09-12, global endpoint).
 //! - [`sts`] — `GetCallerIdentity`.
+//! - [`ecr`] — Express Connect Router child instances (ExpressConnectRouter 2023-09-01,
+//!   parameters in a form body); [`vpc_vbr`] — VBR associations with further circuits, VBR
+//!   route-table routes, BGP networks, NQA (Vpc); [`cbn_basic`] — Basic-Edition CEN child
+//!   instances (Cbn).
 //!
 //! Reads take a [`ReadClient`] (a [`WriteClient`] derefs to one); mutations take a
 //! [`WriteClient`], so the read-only capability cannot even express a mutation.
@@ -22,8 +26,11 @@
 //! - [`string_or_number`], for fields that some responses send as numbers (owner UIDs).
 
 pub mod cbn;
+pub mod cbn_basic;
+pub mod ecr;
 pub mod sts;
 pub mod vpc;
+pub mod vpc_vbr;
 
 #[cfg(test)]
 mod contract_tests;
