@@ -26,6 +26,10 @@ pub type Key = (Kind, String);
 /// with a second circuit (part of the VBR, and blocking that circuit too).
 pub const ALSO_BLOCKS: &str = "also_blocks";
 
+/// A fact whose text the preview adds to why a blocker is in the plan (the circuits that
+/// keep a VBR whose association with a retired circuit is removed instead of the VBR).
+pub const NOTE: &str = "note";
+
 /// The fact that names what a coalesced poll lists a resource by, carried into its steps'
 /// [`crate::graph::Step::scope`]: a VBR route's route table, an ECR child's ECR, a Basic CEN
 /// child's CEN.

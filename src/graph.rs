@@ -277,7 +277,12 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             blockers_of.entry(key.clone()).or_default().push(k.clone());
             let dep = &inv.resources[k];
             let verb = dep.kind.spec().relation(r.kind);
-            let text = format!("{} {verb} {}", dep.id, r.id);
+            let note = dep.fact(crate::discover::NOTE);
+            let text = if note.is_empty() {
+                format!("{} {verb} {}", dep.id, r.id)
+            } else {
+                format!("{} {verb} {} ({note})", dep.id, r.id)
+            };
             if why.contains_key(k) {
                 continue;
             }

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, link, no_call};
 use crate::api::ops::{vpc, vpc_vbr};
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{ALSO_BLOCKS, Inventory, Resource};
+use crate::discover::{ALSO_BLOCKS, Inventory, NOTE, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -121,6 +121,14 @@ impl KindSpec for Spec {
                     let mut a = association(&v, pc);
                     a.parent = Some(pc.clone());
                     a.facts.insert("keeps".into(), keeps.join(","));
+                    a.facts.insert(
+                        NOTE.into(),
+                        format!(
+                            "{} stays on {}, which the plan keeps: it is unassociated from {pc}, not deleted",
+                            v.id,
+                            keeps.join(", ")
+                        ),
+                    );
                     if *pc == primary {
                         a.facts.insert("primary".into(), "true".into());
                     }

@@ -2,6 +2,7 @@
 //! emulator over loopback.
 
 mod apply;
+mod blockers;
 mod chaos;
 mod cli;
 mod contract;
