@@ -567,6 +567,82 @@ fn mark_needed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discover::Resolution;
+
+    fn res(kind: Kind, id: &str, status: &str, parent: Option<&str>) -> Resource {
+        let mut r = Resource::new(kind, id, "cn-shanghai");
+        r.status = status.into();
+        r.name = id.into();
+        r.parent = parent.map(str::to_string);
+        r
+    }
+
+    fn plan(extra: &str) -> Plan {
+        crate::plan::parse(
+            "p.yaml",
+            &format!(
+                "version: 1\nname: t\naccount: \"1234567890123456\"\nregion: cn-shanghai\npolicy:\n  cascade: true\n{extra}targets:\n  - physical_connection: pc-1\n  - virtual_border_router: {{ name: \"vbr-*\" }}\n"
+            ),
+        )
+        .unwrap()
+    }
+
+    fn inventory(ri_status: &str) -> Inventory {
+        let mut inv = Inventory::default();
+        inv.insert(res(Kind::PhysicalConnection, "pc-1", "Enabled", None));
+        inv.insert(res(
+            Kind::VirtualBorderRouter,
+            "vbr-1",
+            "active",
+            Some("pc-1"),
+        ));
+        inv.insert(res(Kind::RouterInterface, "ri-1", ri_status, Some("vbr-1")));
+        inv.resolutions = vec![
+            Resolution {
+                target: 0,
+                found: vec![(Kind::PhysicalConnection, "pc-1".into())],
+            },
+            Resolution {
+                target: 1,
+                found: vec![(Kind::VirtualBorderRouter, "vbr-1".into())],
+            },
+        ];
+        inv
+    }
+
+    fn why(g: &Graph, id: &str) -> String {
+        match &g.entries.iter().find(|e| e.id == id).unwrap().disposition {
+            Disposition::Blocked { why } => why.clone(),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_blocker_whose_status_allows_no_steps_blocks_everything_that_depends_on_it() {
+        // Before: the interface was listed as blocked, but the VBR and circuit still got steps
+        // (Terminate ran, then DeleteVirtualBorderRouter failed).
+        let g = build(&plan(""), &inventory("Mystery")).unwrap();
+        assert!(g.steps.is_empty(), "{:?}", g.steps);
+        assert!(
+            why(&g, "pc-1").contains("ri-1: status Mystery"),
+            "{}",
+            why(&g, "pc-1")
+        );
+        assert!(why(&g, "vbr-1").contains("ri-1"));
+    }
+
+    #[test]
+    fn a_blocker_a_protect_rule_keeps_blocks_the_target_that_needs_it_gone() {
+        // vbr-1 is matched by a selector and protected (kept): pc-1 cannot be terminated.
+        let g = build(
+            &plan("  protect:\n    names: [\"vbr-*\"]\n"),
+            &inventory("Active"),
+        )
+        .unwrap();
+        assert!(g.steps.is_empty(), "{:?}", g.steps);
+        assert!(why(&g, "pc-1").contains("vbr-1 is a target matched by a selector but protected"));
+        assert_eq!(g.kept(), 1);
+    }
 
     #[test]
     fn client_tokens_are_deterministic_and_short() {
