@@ -162,6 +162,9 @@ fn ms(n: u64) -> Dur {
 /// | TR route entry `Deleting` → gone | 500 ms |
 /// | prefix-list association `Updating` → gone (or `Active`) | 500 ms |
 /// | IPsec connection in a transitional state → settled (from world creation) | 1 s |
+/// | a VBR's further circuit unassociated → gone | 700 ms |
+/// | ECR child / Basic CEN child detached → gone | 1 s |
+/// | VBR route / BGP network `Deleting` → gone | 500 ms |
 fn timings(latency_ms: u64) -> Timings {
     Timings {
         latency: ms(latency_ms),
@@ -176,6 +179,11 @@ fn timings(latency_ms: u64) -> Timings {
         delete_route_entry: ms(500),
         delete_prefix_list_association: ms(500),
         vpn_connection_settle: ms(1000),
+        unassociate_physical_connection: ms(700),
+        detach_ecr_child: ms(1000),
+        detach_cen_child: ms(1000),
+        delete_vbr_route_entry: ms(500),
+        delete_bgp_network: ms(500),
     }
 }
 
@@ -258,7 +266,14 @@ fn plan_text(w: &World, selectors: bool) -> String {
 /// attachments, TR VPN attachments, route-table associations, route-table propagations,
 /// TR route entries, VPN attachments (TR-bound IPsec), VPN connections (gateway-bound
 /// IPsec), VPN gateways (the real API has DescribeVpnGateways; the emulator only
-/// DescribeVpnGateway, one gateway per call). Returns (minimum, per (region, kind) n).
+/// DescribeVpnGateway, one gateway per call), BGP networks, NQA probes (one region-wide
+/// listing each). Listings that need a parent add one call per parent (at most 50 items
+/// each): DescribeRouteEntryList per route table of an own VBR with router interfaces
+/// (`vbr_route_tables`: n tables), DescribeExpressConnectRouterChildInstance per own ECR
+/// with own VBR children (`ecrs`: n ECRs), DescribeCenAttachedChildInstances per
+/// Basic-Edition CEN with own VBR children (`basic_cens`: n CENs); these three count n, not
+/// max(1, ⌈n/50⌉), and are absent when zero. VBR associations with further circuits come
+/// with the VBR listing. Returns (minimum, per (region, kind) n).
 fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>) {
     let mut n: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     for r in worldgen::REGIONS {
@@ -277,6 +292,8 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             "vpn_attachments",
             "vpn_connections",
             "vpn_gateways",
+            "bgp_networks",
+            "nqas",
         ] {
             n.insert((r.to_string(), k), 0);
         }
@@ -346,10 +363,73 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
     for g in &w.vpn_gateways {
         add(&g.value.region, "vpn_gateways", 1);
     }
-    let min = 1 + n
-        .values()
-        .map(|k| (k.div_ceil(50)).max(1) as u64)
-        .sum::<u64>();
+    let vbr_region: HashMap<&str, (&str, bool)> = w
+        .virtual_border_routers
+        .iter()
+        .map(|v| {
+            (
+                v.value.id.as_str(),
+                (v.value.region.as_str(), v.value.owner.is_none()),
+            )
+        })
+        .collect();
+    for b in &w.bgp_networks {
+        if let Some((r, _)) = vbr_region.get(b.value.vbr.as_str()) {
+            add(r, "bgp_networks", 1);
+        }
+    }
+    for q in &w.nqas {
+        if let Some((r, _)) = vbr_region.get(q.value.vbr.as_str()) {
+            add(r, "nqas", 1);
+        }
+    }
+    // One listing per parent: route tables of own VBRs with interfaces, own ECRs and Basic
+    // CENs with own VBR children.
+    let mut per_parent: BTreeMap<(String, &'static str), std::collections::BTreeSet<String>> =
+        BTreeMap::new();
+    for ri in &w.router_interfaces {
+        if let Some((r, true)) = vbr_region.get(ri.value.vbr.as_str()) {
+            per_parent
+                .entry((r.to_string(), "vbr_route_tables"))
+                .or_default()
+                .insert(ri.value.vbr.clone());
+        }
+    }
+    for e in w
+        .express_connect_routers
+        .iter()
+        .filter(|e| e.value.owner.is_none())
+    {
+        if e.value
+            .vbrs
+            .iter()
+            .any(|c| vbr_region.get(c.vbr.as_str()).is_some_and(|x| x.1))
+        {
+            per_parent
+                .entry(("global".to_string(), "ecrs"))
+                .or_default()
+                .insert(e.value.id.clone());
+        }
+    }
+    for c in w
+        .cen_child_instances
+        .iter()
+        .filter(|c| c.value.cen_owner.is_none())
+    {
+        per_parent
+            .entry(("global".to_string(), "basic_cens"))
+            .or_default()
+            .insert(c.value.cen.clone());
+    }
+    let parents: u64 = per_parent.values().map(|s| s.len() as u64).sum();
+    let min = 1
+        + parents
+        + n.values()
+            .map(|k| (k.div_ceil(50)).max(1) as u64)
+            .sum::<u64>();
+    for (k, s) in per_parent {
+        n.insert(k, s.len());
+    }
     (min, n)
 }
 
@@ -372,6 +452,11 @@ fn transition(t: &Timings, s: &Step) -> Option<Duration> {
         (Kind::VpnConnection, _) => t.vpn_gateway_update.0,
         (Kind::TransitRouterRouteEntry, Some("gone")) => t.delete_route_entry.0,
         (Kind::TransitRouterPrefixListAssociation, _) => t.delete_prefix_list_association.0,
+        (Kind::VbrCircuitAssociation, Some("gone")) => t.unassociate_physical_connection.0,
+        (Kind::EcrChildInstance, Some("gone")) => t.detach_ecr_child.0,
+        (Kind::CenChildInstance, Some("gone")) => t.detach_cen_child.0,
+        (Kind::VbrRouteEntry, Some("gone")) => t.delete_vbr_route_entry.0,
+        (Kind::BgpNetwork, Some("gone")) => t.delete_bgp_network.0,
         _ => return None,
     })
 }

@@ -21,6 +21,20 @@ use crate::plan::{Plan, Selector};
 /// A key that identifies one resource: its kind and id.
 pub type Key = (Kind, String);
 
+/// The fact that names further resources (comma-separated ids) a resource blocks besides
+/// its parent: a route with next hops on two router interfaces, the association of a VBR
+/// with a second circuit (part of the VBR, and blocking that circuit too).
+pub const ALSO_BLOCKS: &str = "also_blocks";
+
+/// A fact whose text the preview adds to why a blocker is in the plan (the circuits that
+/// keep a VBR whose association with a retired circuit is removed instead of the VBR).
+pub const NOTE: &str = "note";
+
+/// The fact that names what a coalesced poll lists a resource by, carried into its steps'
+/// [`crate::graph::Step::scope`]: a VBR route's route table, an ECR child's ECR, a Basic CEN
+/// child's CEN.
+pub const SCOPE: &str = "scope";
+
 /// One resource as discovery saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Resource {
@@ -111,10 +125,13 @@ impl Inventory {
         self.resources.get(&(kind, id.to_string()))
     }
 
-    /// Resources whose parent is `id` and whose kind is `kind`.
+    /// Resources whose parent is `id` (or that also block `id`, [`ALSO_BLOCKS`]) and whose
+    /// kind is `kind`.
     pub fn children(&self, kind: Kind, parent: &str) -> impl Iterator<Item = &Resource> {
-        self.of_kind(kind)
-            .filter(move |r| r.parent.as_deref() == Some(parent))
+        self.of_kind(kind).filter(move |r| {
+            r.parent.as_deref() == Some(parent)
+                || r.fact(ALSO_BLOCKS).split(',').any(|p| p == parent)
+        })
     }
 
     /// The resources of one kind, in id order.

@@ -208,15 +208,24 @@ struct Draft {
     reason: String,
 }
 
-/// The resources of the inventory by (kind, parent id), in key order: built once per graph
-/// so that finding children is a lookup, not a scan.
+/// The resources of the inventory by (kind, parent id — or id of another resource it also
+/// blocks), in key order: built once per graph so that finding children is a lookup, not a
+/// scan.
 type Children<'a> = HashMap<(Kind, &'a str), Vec<&'a Resource>>;
 
 fn children_index(inv: &Inventory) -> Children<'_> {
     let mut out: Children<'_> = HashMap::new();
     for r in inv.resources.values() {
-        if let Some(p) = r.parent.as_deref() {
-            out.entry((r.kind, p)).or_default().push(r);
+        // Its parent, and every other resource it also blocks ([`crate::discover::ALSO_BLOCKS`]).
+        let also = r
+            .fact(crate::discover::ALSO_BLOCKS)
+            .split(',')
+            .filter(|p| !p.is_empty());
+        for p in r.parent.as_deref().into_iter().chain(also) {
+            let kids = out.entry((r.kind, p)).or_default();
+            if !kids.iter().any(|k| k.id == r.id) {
+                kids.push(r);
+            }
         }
     }
     out
@@ -329,7 +338,12 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             blockers_of.entry(key.clone()).or_default().push(k.clone());
             let dep = &inv.resources[k];
             let verb = dep.kind.spec().relation(r.kind);
-            let text = format!("{} {verb} {}", dep.id, r.id);
+            let note = dep.fact(crate::discover::NOTE);
+            let text = if note.is_empty() {
+                format!("{} {verb} {}", dep.id, r.id)
+            } else {
+                format!("{} {verb} {} ({note})", dep.id, r.id)
+            };
             if why.contains_key(k) {
                 continue;
             }
@@ -367,15 +381,42 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             );
         }
     }
-    // Propagate: a resource with a blocked blocker is blocked, up to the targets.
+    // A resource whose status allows no steps is blocked like one decom cannot remove, so
+    // that nothing it blocks starts either: decom never begins a disruptive step
+    // (deactivate, terminate, detach) on a resource whose later steps it knows cannot
+    // succeed.
+    let mut planned: BTreeMap<Key, Vec<crate::kinds::StepSpec>> = BTreeMap::new();
+    for key in &order {
+        if blocked.contains_key(key) || kept.contains_key(key) {
+            continue;
+        }
+        let Some(r) = inv.resources.get(key) else {
+            continue;
+        };
+        match r.kind.spec().steps(r) {
+            Ok(steps) => {
+                planned.insert(key.clone(), steps);
+            }
+            Err(e) => {
+                blocked.insert(key.clone(), format!("{}: {e}", r.id));
+            }
+        }
+    }
+    // Propagate: a resource with a blocked blocker or part — or one a protect rule keeps —
+    // is blocked, up to the targets.
     loop {
         let mut changed = false;
         for (parent, kids) in &blockers_of {
-            if blocked.contains_key(parent) {
+            if blocked.contains_key(parent) || kept.contains_key(parent) {
                 continue;
             }
-            if let Some(k) = kids.iter().find(|k| blocked.contains_key(*k)) {
-                let inner = &blocked[k];
+            let stuck = kids.iter().find_map(|k| {
+                blocked
+                    .get(k)
+                    .cloned()
+                    .or_else(|| kept.get(k).map(|why| format!("{} is a target {why}", k.1)))
+            });
+            if let Some(inner) = stuck {
                 blocked.insert(
                     parent.clone(),
                     format!("{} cannot be removed: {inner}", parent.1),
@@ -437,24 +478,19 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         if !needed.contains(key) {
             continue;
         }
-        match r.kind.spec().steps(r) {
-            Ok(steps) => {
-                let start = drafts.len();
-                for s in steps {
-                    drafts.push(Draft {
-                        key: key.clone(),
-                        action: s.action,
-                        api: s.api,
-                        until: s.until.map(str::to_string),
-                        reason: s.reason,
-                    });
-                }
-                first_last.insert(key.clone(), (start, drafts.len() - 1));
+        if let Some(steps) = planned.remove(key) {
+            let start = drafts.len();
+            for s in steps {
+                drafts.push(Draft {
+                    key: key.clone(),
+                    action: s.action,
+                    api: s.api,
+                    until: s.until.map(str::to_string),
+                    reason: s.reason,
+                });
             }
-            Err(e) => {
-                entry.disposition = Disposition::Blocked {
-                    why: format!("{}: {e}", r.id),
-                }
+            if drafts.len() > start {
+                first_last.insert(key.clone(), (start, drafts.len() - 1));
             }
         }
         entries.push(entry);
@@ -604,6 +640,82 @@ fn mark_needed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discover::Resolution;
+
+    fn res(kind: Kind, id: &str, status: &str, parent: Option<&str>) -> Resource {
+        let mut r = Resource::new(kind, id, "cn-shanghai");
+        r.status = status.into();
+        r.name = id.into();
+        r.parent = parent.map(str::to_string);
+        r
+    }
+
+    fn plan(extra: &str) -> Plan {
+        crate::plan::parse(
+            "p.yaml",
+            &format!(
+                "version: 1\nname: t\naccount: \"1234567890123456\"\nregion: cn-shanghai\npolicy:\n  cascade: true\n{extra}targets:\n  - physical_connection: pc-1\n  - virtual_border_router: {{ name: \"vbr-*\" }}\n"
+            ),
+        )
+        .unwrap()
+    }
+
+    fn inventory(ri_status: &str) -> Inventory {
+        let mut inv = Inventory::default();
+        inv.insert(res(Kind::PhysicalConnection, "pc-1", "Enabled", None));
+        inv.insert(res(
+            Kind::VirtualBorderRouter,
+            "vbr-1",
+            "active",
+            Some("pc-1"),
+        ));
+        inv.insert(res(Kind::RouterInterface, "ri-1", ri_status, Some("vbr-1")));
+        inv.resolutions = vec![
+            Resolution {
+                target: 0,
+                found: vec![(Kind::PhysicalConnection, "pc-1".into())],
+            },
+            Resolution {
+                target: 1,
+                found: vec![(Kind::VirtualBorderRouter, "vbr-1".into())],
+            },
+        ];
+        inv
+    }
+
+    fn why(g: &Graph, id: &str) -> String {
+        match &g.entries.iter().find(|e| e.id == id).unwrap().disposition {
+            Disposition::Blocked { why } => why.clone(),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_blocker_whose_status_allows_no_steps_blocks_everything_that_depends_on_it() {
+        // Before: the interface was listed as blocked, but the VBR and circuit still got steps
+        // (Terminate ran, then DeleteVirtualBorderRouter failed).
+        let g = build(&plan(""), &inventory("Mystery")).unwrap();
+        assert!(g.steps.is_empty(), "{:?}", g.steps);
+        assert!(
+            why(&g, "pc-1").contains("ri-1: status Mystery"),
+            "{}",
+            why(&g, "pc-1")
+        );
+        assert!(why(&g, "vbr-1").contains("ri-1"));
+    }
+
+    #[test]
+    fn a_blocker_a_protect_rule_keeps_blocks_the_target_that_needs_it_gone() {
+        // vbr-1 is matched by a selector and protected (kept): pc-1 cannot be terminated.
+        let g = build(
+            &plan("  protect:\n    names: [\"vbr-*\"]\n"),
+            &inventory("Active"),
+        )
+        .unwrap();
+        assert!(g.steps.is_empty(), "{:?}", g.steps);
+        assert!(why(&g, "pc-1").contains("vbr-1 is a target matched by a selector but protected"));
+        assert_eq!(g.kept(), 1);
+    }
 
     #[test]
     fn client_tokens_are_deterministic_and_short() {

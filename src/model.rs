@@ -61,6 +61,10 @@ pub enum Action {
     Dissociate,
     /// DisableTransitRouterRouteTablePropagation.
     DisablePropagation,
+    /// DetachExpressConnectRouterChildInstance, DetachCenChildInstance.
+    Detach,
+    /// UnassociatePhysicalConnectionFromVirtualBorderRouter.
+    Unassociate,
     /// The kind's delete call.
     Delete,
     /// Poll until the resource reaches a status (or is gone).
@@ -82,6 +86,8 @@ impl fmt::Display for Action {
             Action::Deactivate => "deactivate",
             Action::Dissociate => "dissociate",
             Action::DisablePropagation => "disable_propagation",
+            Action::Detach => "detach",
+            Action::Unassociate => "unassociate",
             Action::Delete => "delete",
             Action::Wait => "wait",
         })

@@ -35,7 +35,7 @@ const fn a(name: &'static str, product: Product, access: Access, client_token: b
 }
 
 use Access::{Mutate, Read};
-use Product::{Cbn, Sts, Vpc};
+use Product::{Cbn, ExpressConnectRouter as Ecr, Sts, Vpc};
 
 /// Every action decom calls (design.md §3, alibaba-api.md §1–§5, STS GetCallerIdentity).
 pub const ACTIONS: &[ActionInfo] = &[
@@ -109,6 +109,35 @@ pub const ACTIONS: &[ActionInfo] = &[
     // (`returns_credentials`).
     a("AssumeRole", Sts, Read, false),
     a("AssumeRoleWithOIDC", Sts, Read, false),
+    // What else hangs off a VBR (issue 11, part A): further circuits, ECR and Basic-CEN
+    // child instances, VBR route-table routes, BGP networks, NQA.
+    a(
+        "UnassociatePhysicalConnectionFromVirtualBorderRouter",
+        Vpc,
+        Mutate,
+        true,
+    ),
+    a(
+        "DescribeExpressConnectRouterChildInstance",
+        Ecr,
+        Read,
+        false,
+    ),
+    a("DetachExpressConnectRouterChildInstance", Ecr, Mutate, true),
+    a("DescribeCenAttachedChildInstances", Cbn, Read, false),
+    a(
+        "DescribeCenAttachedChildInstanceAttribute",
+        Cbn,
+        Read,
+        false,
+    ),
+    a("DetachCenChildInstance", Cbn, Mutate, false),
+    a("DescribeRouteEntryList", Vpc, Read, false),
+    a("DeleteRouteEntry", Vpc, Mutate, false),
+    a("DescribeBgpNetworks", Vpc, Read, false),
+    a("DeleteBgpNetwork", Vpc, Mutate, true),
+    a("DescribeNqas", Vpc, Read, false),
+    a("DeleteNqa", Vpc, Mutate, true),
 ];
 
 /// Actions whose answers carry credentials: their bodies are never quoted in errors.

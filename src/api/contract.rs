@@ -56,6 +56,9 @@ pub struct Param {
     /// `simple`, `repeatList` or `json`.
     #[serde(default)]
     pub style: String,
+    /// Where the SDK sends it: `query` or `body` (a form body).
+    #[serde(default, rename = "in")]
+    pub location: String,
 }
 
 /// One operation.
@@ -176,6 +179,40 @@ impl Contract {
                     .is_some_and(|param| param.style == "json");
             if !known {
                 out.push(format!("{action}: parameter {k} is not in the contract"));
+            }
+        }
+        out
+    }
+
+    /// Parameters of `action` sent in the wrong place: in the query when the SDK sends them
+    /// in the form body, or the other way round (protocol parameters are not checked).
+    pub fn check_placement(
+        &self,
+        action: &str,
+        query: &[(String, String)],
+        body: &[(String, String)],
+    ) -> Vec<String> {
+        let Some(op) = self.operations.get(action) else {
+            return Vec::new();
+        };
+        let location = |k: &str| {
+            let top = k.split('.').next().unwrap_or(k);
+            op.request.get(top).map(|p| p.location.as_str())
+        };
+        let mut out = Vec::new();
+        for (sent, params) in [("query", query), ("body", body)] {
+            for (k, _) in params {
+                if PROTOCOL.contains(&k.as_str()) {
+                    continue;
+                }
+                if let Some(want) = location(k)
+                    && !want.is_empty()
+                    && want != sent
+                {
+                    out.push(format!(
+                        "{action}: parameter {k} sent in the {sent}, the contract says {want}"
+                    ));
+                }
             }
         }
         out
@@ -359,6 +396,10 @@ impl Transport for Checked {
                 .entry(action.clone())
                 .or_default() += 1;
             let mut found = self.contract.check_request(&action, &req.all_params());
+            found.extend(
+                self.contract
+                    .check_placement(&action, &req.query, &req.form_params()),
+            );
             let answer = self.inner.send(req).await;
             if let Ok(resp) = &answer
                 && resp.status == 200

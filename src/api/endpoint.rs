@@ -1,5 +1,6 @@
 //! Where each product's requests go: `vpc.<region>.aliyuncs.com`, `cbn.aliyuncs.com`,
-//! `sts.aliyuncs.com`, or one `--endpoint URL` for every product (the emulator).
+//! `sts.aliyuncs.com`, `expressconnectrouter.cn-shanghai.aliyuncs.com`, or one
+//! `--endpoint URL` for every product (the emulator).
 
 use std::net::IpAddr;
 
@@ -129,6 +130,11 @@ impl Endpoints {
             }
             Product::Cbn => "cbn.aliyuncs.com".to_string(),
             Product::Sts => "sts.aliyuncs.com".to_string(),
+            // One endpoint for every region (blockers.md §2.2: Terraform's endpoint table and
+            // the SDK's rule for this product).
+            Product::ExpressConnectRouter => {
+                "expressconnectrouter.cn-shanghai.aliyuncs.com".to_string()
+            }
         };
         Ok(BaseUrl {
             scheme: "https".into(),

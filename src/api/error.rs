@@ -77,6 +77,12 @@ const BUSY: &[&str] = &[
     "Forbidden.VBRExists",
     "Forbidden.AssociateToVBR",
     "OperationFailed.AttachmentReferencedVpcRouteEntryExisted",
+    // ECR child detach: a route of the VBR is mid-change, or the ECR is locked by another
+    // change (Terraform retries both, PR aliyun/terraform-provider-alicloud#8429).
+    "OperationDenied.VbrHasRouteEntryInMiddleStatus",
+    "Conflict.Lock",
+    // A VBR route not `Available` yet/any more (Terraform's DeleteRouteEntry retry list).
+    "IncorrectRouteEntryStatus",
 ];
 
 /// Codes that are transient although their HTTP status may be 4xx.
@@ -98,7 +104,9 @@ const FATAL: &[&str] = &[
 
 /// Classify an error Code (with its HTTP status for 5xx without a known code).
 pub fn classify(code: &str, http_status: u16) -> ErrorClass {
-    if code.ends_with(".NotFound") {
+    // ExpressConnectRouter spells not-found the other way round (`ResourceNotFound.EcrId`,
+    // `ResourceNotFound.ChildInstanceId`; Terraform reads them as gone).
+    if code.ends_with(".NotFound") || code.starts_with("ResourceNotFound.") {
         return if CONTEXT_NOT_FOUND.contains(&code) {
             ErrorClass::Fatal
         } else {

@@ -51,6 +51,9 @@ pub enum Product {
     Cbn,
     /// Security Token Service (2015-04-01).
     Sts,
+    /// Express Connect Router (2023-09-01, one global endpoint). Its operations carry their
+    /// parameters in a form body, not the query (the SDK model marks them `in: body`).
+    ExpressConnectRouter,
 }
 
 impl Product {
@@ -60,14 +63,27 @@ impl Product {
             Product::Vpc => "2016-04-28",
             Product::Cbn => "2017-09-12",
             Product::Sts => "2015-04-01",
+            Product::ExpressConnectRouter => "2023-09-01",
         }
+    }
+
+    /// True when the product's operations send their own parameters in an
+    /// `application/x-www-form-urlencoded` body (ExpressConnectRouter: every request
+    /// parameter of its SDK models is `in: body`, tests/data/api-contract.json).
+    pub fn form_body(self) -> bool {
+        self == Product::ExpressConnectRouter
     }
 
     /// The product whose API version this is.
     pub fn from_version(version: &str) -> Option<Product> {
-        [Product::Vpc, Product::Cbn, Product::Sts]
-            .into_iter()
-            .find(|p| p.version() == version)
+        [
+            Product::Vpc,
+            Product::Cbn,
+            Product::Sts,
+            Product::ExpressConnectRouter,
+        ]
+        .into_iter()
+        .find(|p| p.version() == version)
     }
 }
 
@@ -77,6 +93,7 @@ impl fmt::Display for Product {
             Product::Vpc => "Vpc",
             Product::Cbn => "Cbn",
             Product::Sts => "Sts",
+            Product::ExpressConnectRouter => "ExpressConnectRouter",
         })
     }
 }
@@ -88,7 +105,10 @@ impl std::str::FromStr for Product {
             "vpc" => Ok(Product::Vpc),
             "cbn" | "cen" => Ok(Product::Cbn),
             "sts" => Ok(Product::Sts),
-            other => Err(format!("unknown product {other:?}: use Vpc, Cbn or Sts")),
+            "expressconnectrouter" | "ecr" => Ok(Product::ExpressConnectRouter),
+            other => Err(format!(
+                "unknown product {other:?}: use Vpc, Cbn, Sts or ExpressConnectRouter"
+            )),
         }
     }
 }
@@ -610,8 +630,13 @@ impl Nonce {
 }
 
 /// Build the signed wire request: `POST /` with every parameter in the query and an empty
-/// body, like the official SDKs. V3 puts the action, version, date, nonce and body hash in
-/// signed `x-acs-*` headers; V1 puts the common parameters in the query.
+/// body, like the official SDKs — except for products whose parameters go in a form body
+/// ([`Product::form_body`]): there the operation's own parameters are sent as an
+/// `application/x-www-form-urlencoded` body. V3 puts the action, version, date, nonce and
+/// body hash in signed `x-acs-*` headers (the body is covered by `x-acs-content-sha256`,
+/// which is both a signed header and the payload hash of the canonical request, and by
+/// the signed `content-type`); V1 puts the common parameters in the query and signs them
+/// together with the body's parameters (the RPC string-to-sign covers query and form).
 pub fn build_signed(
     req: &ApiRequest,
     base: &endpoint::BaseUrl,
@@ -636,10 +661,26 @@ pub fn build_signed(
         ],
         body: Vec::new(),
     };
+    let form = req.product.form_body();
+    if form {
+        wire.body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .finish()
+            .into_bytes();
+        wire.headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
+    }
     match version {
         SignatureVersion::V3 => {
             params.sort();
-            wire.query = params;
+            let payload_hash = if form {
+                sign::sha256_hex(&wire.body)
+            } else {
+                wire.query = params;
+                sign::EMPTY_SHA256.to_string()
+            };
             wire.headers.extend([
                 ("x-acs-action".to_string(), req.action.clone()),
                 (
@@ -648,10 +689,7 @@ pub fn build_signed(
                 ),
                 ("x-acs-date".to_string(), nonce.timestamp.clone()),
                 ("x-acs-signature-nonce".to_string(), nonce.nonce.clone()),
-                (
-                    "x-acs-content-sha256".to_string(),
-                    sign::EMPTY_SHA256.to_string(),
-                ),
+                ("x-acs-content-sha256".to_string(), payload_hash),
             ]);
             if let Some(token) = &creds.security_token {
                 wire.headers
@@ -677,8 +715,13 @@ pub fn build_signed(
             if let Some(token) = &creds.security_token {
                 all.push(("SecurityToken".into(), token.expose().to_string()));
             }
+            let common = all.len();
             all.extend(params);
             let signature = sign::sign_v1(&wire.method, &all, creds.access_key_secret.expose());
+            if form {
+                // The body already holds the operation's parameters.
+                all.truncate(common);
+            }
             all.push(("Signature".into(), signature));
             wire.query = all;
         }

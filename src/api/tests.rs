@@ -551,3 +551,40 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
     );
     assert!(reader.call_counts()["DescribeVirtualBorderRouters"] > 3);
 }
+#[tokio::test]
+async fn form_body_requests_verify_in_both_versions_and_a_changed_body_does_not() {
+    // ExpressConnectRouter parameters travel in a form body: V3 covers it through the signed
+    // payload hash (and content-type), V1 signs query and form parameters together.
+    for version in [SignatureVersion::V3, SignatureVersion::V1] {
+        let t = Scripted::new(vec![ok(r#"{"RequestId":"x","Success":true}"#)]);
+        let client = WriteClient::new(config(version), t.clone());
+        let req = ApiRequest::new(
+            Product::ExpressConnectRouter,
+            "DetachExpressConnectRouterChildInstance",
+        )
+        .param("EcrId", "ecr-1")
+        .param("ChildInstanceId", "vbr-1 a+b")
+        .param("ChildInstanceType", "VBR");
+        client.call(&req).await.unwrap();
+        let sent = t.only();
+        assert_eq!(
+            sent.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert!(
+            sent.query.iter().all(|(k, _)| k != "EcrId"),
+            "{:?}",
+            sent.query
+        );
+        let v = sign::verify(&sent, secret_for).unwrap_or_else(|e| panic!("{version:?}: {e}"));
+        assert_eq!(v.action, "DetachExpressConnectRouterChildInstance");
+        assert_eq!(v.api_version, "2023-09-01");
+        assert!(
+            v.params
+                .contains(&("ChildInstanceId".into(), "vbr-1 a+b".into()))
+        );
+        let mut tampered = sent.clone();
+        tampered.body = b"EcrId=ecr-2&ChildInstanceId=vbr-1&ChildInstanceType=VBR".to_vec();
+        assert!(sign::verify(&tampered, secret_for).is_err(), "{version:?}");
+    }
+}

@@ -12,8 +12,9 @@ use tokio::time::Instant;
 
 use super::kinds::{self, prefix_list::PrefixListAssociationState, transit_router::Attachment};
 use super::world::{
-    BgpGroup, PhysicalConnection, RouterInterface, Timings, TrRouteEntry, TransitRouter,
-    VirtualBorderRouter, VpnConnection, VpnGateway, World,
+    BgpGroup, BgpNetwork, CenChildInstance, ExpressConnectRouter, Nqa, PhysicalConnection,
+    RouterInterface, Timings, TrRouteEntry, TransitRouter, VbrRouteEntry, VirtualBorderRouter,
+    VpnConnection, VpnGateway, World,
 };
 
 /// A state change scheduled for later (the end of an asynchronous transition).
@@ -54,6 +55,16 @@ pub struct State {
     pub hidden_cen_owners: BTreeSet<String>,
     /// Prefix-list associations by `<pl>/<vtb>`.
     pub prefix_list_associations: BTreeMap<String, PrefixListAssociationState>,
+    /// Express Connect Routers with their VBR children.
+    pub ecrs: BTreeMap<String, ExpressConnectRouter>,
+    /// Basic-Edition CEN children, by `<cen>/<vbr>`.
+    pub cen_children: BTreeMap<String, CenChildInstance>,
+    /// Custom routes of VBR route tables.
+    pub vbr_routes: BTreeMap<String, VbrRouteEntry>,
+    /// BGP networks, by `<vbr>/<cidr>`.
+    pub bgp_networks: BTreeMap<String, BgpNetwork>,
+    /// NQA probes.
+    pub nqas: BTreeMap<String, Nqa>,
     /// Pending transitions, applied by [`State::advance`].
     pending: Vec<(Instant, Effect)>,
 }
@@ -76,6 +87,11 @@ impl fmt::Debug for State {
             .field("vpn_connections", &self.vpn_connections)
             .field("cen_owners", &self.cen_owners)
             .field("prefix_list_associations", &self.prefix_list_associations)
+            .field("ecrs", &self.ecrs)
+            .field("cen_children", &self.cen_children)
+            .field("vbr_routes", &self.vbr_routes)
+            .field("bgp_networks", &self.bgp_networks)
+            .field("nqas", &self.nqas)
             .field("pending", &self.pending.len())
             .finish()
     }

@@ -22,6 +22,10 @@ pub use super::kinds::router_interface::RouterInterface;
 pub use super::kinds::transit_router::{Cen, Link, TrAttachment, TrRouteEntry, TransitRouter};
 pub use super::kinds::virtual_border_router::VirtualBorderRouter;
 pub use super::kinds::vpn::{VpnConnection, VpnGateway};
+pub use super::kinds::{
+    bgp_network::BgpNetwork, cen_child_instance::CenChildInstance, ecr::EcrChild,
+    ecr::ExpressConnectRouter, nqa::Nqa, vbr_route_entry::VbrRouteEntry,
+};
 
 /// A duration written as `250ms`, `3s`, `2m` or `1h` (a bare number means seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -105,6 +109,16 @@ pub struct Timings {
     pub delete_prefix_list_association: Dur,
     /// IPsec connection in a transitional `State` → settled.
     pub vpn_connection_settle: Dur,
+    /// A VBR's further circuit: unassociated → gone from `AssociatedPhysicalConnections`.
+    pub unassociate_physical_connection: Dur,
+    /// ECR child `DISSOCIATING` → gone.
+    pub detach_ecr_child: Dur,
+    /// Basic CEN child `Detaching` → gone.
+    pub detach_cen_child: Dur,
+    /// VBR route `Deleting` → gone.
+    pub delete_vbr_route_entry: Dur,
+    /// BGP network `Deleting` → gone.
+    pub delete_bgp_network: Dur,
 }
 
 impl Default for Timings {
@@ -122,6 +136,11 @@ impl Default for Timings {
             delete_route_entry: ms(300),
             delete_prefix_list_association: ms(300),
             vpn_connection_settle: ms(600),
+            unassociate_physical_connection: ms(500),
+            detach_ecr_child: ms(800),
+            detach_cen_child: ms(800),
+            delete_vbr_route_entry: ms(300),
+            delete_bgp_network: ms(300),
         }
     }
 }
@@ -283,6 +302,21 @@ pub struct World {
     /// STS roles, their trust and OIDC providers ([`super::sts`]).
     #[serde(default)]
     pub sts: super::sts::StsWorld,
+    /// Express Connect Routers (with their VBR children).
+    #[serde(default)]
+    pub express_connect_routers: Vec<Spanned<ExpressConnectRouter>>,
+    /// VBRs attached to Basic-Edition CENs.
+    #[serde(default)]
+    pub cen_child_instances: Vec<Spanned<CenChildInstance>>,
+    /// Custom routes in VBR route tables.
+    #[serde(default)]
+    pub vbr_route_entries: Vec<Spanned<VbrRouteEntry>>,
+    /// BGP networks advertised by VBRs.
+    #[serde(default)]
+    pub bgp_networks: Vec<Spanned<BgpNetwork>>,
+    /// NQA probes on VBRs.
+    #[serde(default)]
+    pub nqas: Vec<Spanned<Nqa>>,
 }
 
 /// A world file that cannot be used.

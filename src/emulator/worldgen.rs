@@ -3,16 +3,19 @@
 //! BGP groups with peers, TR VBR attachments with associations, propagations and routes,
 //! TR-bound IPsec connections (some unbound, some in transitional states), prefix-list
 //! associations and system routes via attachments, VPN gateways with several connections;
-//! with `awkward`, VBRs attached to another account's CEN and financially locked
-//! connections.
+//! VBRs on a second circuit, attached to an Express Connect Router or a Basic-Edition CEN,
+//! with custom routes via their router interfaces, BGP networks and NQA probes; with
+//! `awkward`, VBRs attached to another account's CEN (Enterprise or Basic) or ECR and
+//! financially locked connections.
 
 use std::collections::BTreeMap;
 
 use serde_saphyr::{Location, Spanned};
 
 use super::world::{
-    AccessKey, BgpGroup, BgpPeer, Cen, Dur, Faults, PhysicalConnection, PrefixListAssociation,
-    RateLimits, RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter,
+    AccessKey, BgpGroup, BgpNetwork, BgpPeer, Cen, CenChildInstance, Dur, EcrChild,
+    ExpressConnectRouter, Faults, Nqa, PhysicalConnection, PrefixListAssociation, RateLimits,
+    RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter, VbrRouteEntry,
     VirtualBorderRouter, VpnConnection, VpnGateway, World,
 };
 
@@ -115,6 +118,11 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
         vpn_gateways: vec![],
         vpn_connections: vec![],
         sts: Default::default(),
+        express_connect_routers: vec![],
+        cen_child_instances: vec![],
+        vbr_route_entries: vec![],
+        bgp_networks: vec![],
+        nqas: vec![],
     };
     let tags = |g: &mut Gen| -> BTreeMap<String, String> {
         let mut t = BTreeMap::new();
@@ -169,6 +177,28 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
     let mut n_pl = 0usize;
     let mut n_att = 0usize;
     let mut n_rte = 0usize;
+    // Issue 11, part A: an ECR and a Basic-Edition CEN of this account (and, when awkward,
+    // of another account); circuits per region for VBRs that ride a second one.
+    let mut ecr = ExpressConnectRouter {
+        id: "ecr-gen0000".into(),
+        owner: None,
+        name: "generated".into(),
+        vbrs: vec![],
+    };
+    let mut foreign_ecr = ExpressConnectRouter {
+        id: "ecr-genforeign".into(),
+        owner: Some(OTHER_ACCOUNT.into()),
+        name: "partner".into(),
+        vbrs: vec![],
+    };
+    w.cens.push(s(Cen {
+        id: "cen-genbasic".into(),
+        name: "basic".into(),
+        transit_routers: vec![],
+        owner: None,
+        owner_visible: true,
+    }));
+    let mut circuits_in: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for c in 0..shape.circuits {
         let ri = g.below(REGIONS.len() as u64) as usize;
         let region = REGIONS[ri];
@@ -211,6 +241,11 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
             } else {
                 *g.pick(&["active", "active", "active", "terminated", "unconfirmed"])
             };
+            // A further circuit (an earlier one of the region) for some own VBRs.
+            let second = circuits_in
+                .get(region)
+                .filter(|_| !foreign && g.chance(0.08))
+                .map(|pcs| g.pick(pcs).clone());
             w.virtual_border_routers.push(s(VirtualBorderRouter {
                 id: vbr_id.clone(),
                 region: region.into(),
@@ -220,14 +255,60 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                 name: format!("vbr-{c}-{v}"),
                 tags: tags(&mut g),
                 vlan_id: (100 + v) as u32,
+                associated_physical_connections: second.into_iter().collect(),
+                leaving: Default::default(),
             }));
             if foreign {
                 continue;
             }
+            if g.chance(0.1) {
+                ecr.vbrs.push(EcrChild {
+                    vbr: vbr_id.clone(),
+                    status: "ACTIVE".into(),
+                });
+            } else if shape.awkward && g.chance(0.02) {
+                foreign_ecr.vbrs.push(EcrChild {
+                    vbr: vbr_id.clone(),
+                    status: "ACTIVE".into(),
+                });
+            }
+            if g.chance(0.2) {
+                for k in 0..=g.below(2) {
+                    w.bgp_networks.push(s(BgpNetwork {
+                        vbr: vbr_id.clone(),
+                        destination: format!(
+                            "192.168.{}.0/24",
+                            (c * 4 + v as usize + k as usize) % 250
+                        ),
+                        status: "Available".into(),
+                    }));
+                }
+            }
+            if g.chance(0.1) {
+                w.nqas.push(s(Nqa {
+                    id: format!("nqa-gen{c:05}x{v}"),
+                    vbr: vbr_id.clone(),
+                    destination_ip: format!("10.{c}.{v}.9"),
+                    status: "Available".into(),
+                }));
+            }
+            let mut tr_attached = false;
             if g.chance(0.4) {
                 let prepaid = shape.awkward && g.chance(0.05);
+                let ri_id = format!("ri-gen{c:05}x{v}");
+                for k in 0..g.below(3) {
+                    if g.chance(0.5) {
+                        w.vbr_route_entries.push(s(VbrRouteEntry {
+                            id: format!("rte-genv{c:05}x{v}r{k}"),
+                            vbr: vbr_id.clone(),
+                            destination: format!("172.{}.{k}.0/24", 16 + (c % 16)),
+                            next_hop: ri_id.clone(),
+                            status: "Available".into(),
+                        }));
+                    }
+                }
                 w.router_interfaces.push(s(RouterInterface {
-                    id: format!("ri-gen{c:05}x{v}"),
+                    id: ri_id,
                     region: region.into(),
                     vbr: vbr_id.clone(),
                     status: g
@@ -238,7 +319,6 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                     } else {
                         "PostPaid".into()
                     },
-                    route_entries: 0,
                     financial_locked: false,
                     name: String::new(),
                     opposite_router: "vrt-gen".into(),
@@ -278,6 +358,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                 continue;
             }
             if g.chance(0.35) {
+                tr_attached = true;
                 let att = format!("tr-attach-gen{n_att:05}");
                 n_att += 1;
                 let vtb = trs[ri].route_tables[0].clone();
@@ -337,7 +418,21 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                     n_rte += 1;
                 }
             }
+            if !tr_attached && g.chance(0.08) {
+                let foreign_cen = shape.awkward && g.chance(0.2);
+                w.cen_child_instances.push(s(CenChildInstance {
+                    cen: "cen-genbasic".into(),
+                    vbr: vbr_id.clone(),
+                    status: "Attached".into(),
+                    cen_owner: foreign_cen.then(|| OTHER_ACCOUNT.to_string()),
+                }));
+            }
         }
+        circuits_in.entry(region).or_default().push(pc_id.clone());
+    }
+    w.express_connect_routers.push(s(ecr));
+    if !foreign_ecr.vbrs.is_empty() {
+        w.express_connect_routers.push(s(foreign_ecr));
     }
     for gw in 0..shape.gateways {
         let region = *g.pick(&REGIONS);
@@ -415,6 +510,11 @@ pub fn instant(mut w: World) -> World {
         delete_route_entry: z,
         delete_prefix_list_association: z,
         vpn_connection_settle: z,
+        unassociate_physical_connection: z,
+        detach_ecr_child: z,
+        detach_cen_child: z,
+        delete_vbr_route_entry: z,
+        delete_bgp_network: z,
     };
     w.rate_limits.enabled = false;
     w
@@ -437,4 +537,16 @@ pub fn resource_count(w: &World) -> usize {
         + w.transit_router_prefix_list_associations.len()
         + w.vpn_gateways.len()
         + w.vpn_connections.len()
+        + w.virtual_border_routers
+            .iter()
+            .map(|v| v.value.associated_physical_connections.len())
+            .sum::<usize>()
+        + w.express_connect_routers
+            .iter()
+            .map(|e| e.value.vbrs.len())
+            .sum::<usize>()
+        + w.cen_child_instances.len()
+        + w.vbr_route_entries.len()
+        + w.bgp_networks.len()
+        + w.nqas.len()
 }

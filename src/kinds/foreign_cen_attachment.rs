@@ -77,9 +77,9 @@ impl KindSpec for Spec {
             (None, None) => format!("{cen} of another account"),
         };
         Some(format!(
-            "{vbr} is attached to a transit router of {whose}: the CEN's owner must delete \
-             that transit-router VBR attachment (DeleteTransitRouterVbrAttachment), then \
-             rerun decom"
+            "{vbr} is attached to a transit router of {whose}: the CEN's owner must detach it \
+             (DeleteTransitRouterVbrAttachment on an Enterprise-Edition transit router, \
+             DetachCenChildInstance on a Basic-Edition CEN), then rerun decom"
         ))
     }
 

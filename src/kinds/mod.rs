@@ -74,16 +74,28 @@ registry! {
     PhysicalConnection => physical_connection,
     /// Virtual border router (`vbr-`).
     VirtualBorderRouter => virtual_border_router,
+    /// A VBR's association with a further circuit (`<vbr-…>/<pc-…>`).
+    VbrCircuitAssociation => vbr_circuit_association,
     /// Router interface on a VBR (`ri-`).
     RouterInterface => router_interface,
+    /// A custom route of a VBR's route table via one of its router interfaces (`rte-`).
+    VbrRouteEntry => vbr_route_entry,
     /// BGP group on a VBR (`bgpg-`).
     BgpGroup => bgp_group,
     /// BGP peer in a group (`bgp-`).
     BgpPeer => bgp_peer,
+    /// A network a VBR advertises over BGP (`<vbr-…>/<cidr>`).
+    BgpNetwork => bgp_network,
+    /// A network-quality probe on a VBR (`nqa-`).
+    Nqa => nqa,
+    /// A VBR attached to an Express Connect Router (`<ecr-…>/<vbr-…>`).
+    EcrChildInstance => ecr_child_instance,
     /// Transit-router attachment of a VBR (`tr-attach-`).
     TransitRouterVbrAttachment => transit_router_vbr_attachment,
     /// A VBR's attachment to a transit router of another account's CEN (`<cen-…>/<vbr-…>`).
     ForeignCenAttachment => foreign_cen_attachment,
+    /// A VBR attached to a Basic-Edition CEN (`<cen-…>/<vbr-…>`).
+    CenChildInstance => cen_child_instance,
     /// Transit-router attachment of an IPsec connection (`tr-attach-`).
     TransitRouterVpnAttachment => transit_router_vpn_attachment,
     /// IPsec connection bound to a transit router (`vco-`).
@@ -320,10 +332,14 @@ pub trait KindSpec: Send + Sync {
         None
     }
     /// What the steps on `r` are polled within ([`Step::scope`]): by default the transit
-    /// router of a TR resource (its `transit_router` fact); a kind polled per route table
-    /// names the table.
+    /// router of a TR resource (its `transit_router` fact), else the resource's
+    /// [`crate::discover::SCOPE`] fact (a VBR route's route table, an ECR, ...); a kind polled
+    /// per route table names the table.
     fn step_scope(&self, r: &Resource) -> Option<String> {
-        Some(r.fact("transit_router").to_string()).filter(|t| !t.is_empty())
+        [r.fact("transit_router"), r.fact(crate::discover::SCOPE)]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .map(str::to_string)
     }
 
     // ---- execution ----

@@ -115,7 +115,7 @@ impl KindSpec for Spec {
     }
 
     fn blockers(&self) -> &'static [Kind] {
-        &[Kind::VirtualBorderRouter]
+        &[Kind::VirtualBorderRouter, Kind::VbrCircuitAssociation]
     }
 
     fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {

@@ -131,6 +131,10 @@ impl KindSpec for Spec {
         })
     }
 
+    fn blockers(&self) -> &'static [Kind] {
+        &[Kind::VbrRouteEntry]
+    }
+
     fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {
         if r.fact("charge_type") == "PrePaid" {
             Some(format!(

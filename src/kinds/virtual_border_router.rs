@@ -22,7 +22,9 @@ pub struct Spec;
 /// Circuits in one region above which VBRs are listed region-wide rather than per circuit.
 const REGION_WIDE_CIRCUITS: usize = 10;
 
-/// A VBR as discovery records it (parent: its circuit; `cens` fact: associated CENs).
+/// A VBR as discovery records it (parent: its circuit). Facts: `cens` (associated CENs)
+/// and `cen_owners` (`cen=owner,…`), `route_table`, `circuits` (every circuit it rides,
+/// its primary first), `ecr` / `ecr_owner` / `ecr_status` (its Express Connect Router).
 pub fn resource(region: &str, v: &vpc::VirtualBorderRouter) -> Resource {
     let mut r = Resource::new(Kind::VirtualBorderRouter, &v.vbr_id, region);
     r.name = v.name.clone();
@@ -32,6 +34,18 @@ pub fn resource(region: &str, v: &vpc::VirtualBorderRouter) -> Resource {
     let cens: Vec<String> = v.cens().map(|c| c.cen_id.clone()).collect();
     if !cens.is_empty() {
         r.facts.insert("cens".into(), cens.join(","));
+    }
+    r.facts
+        .insert("route_table".into(), v.route_table_id.clone());
+    let circuits = v.physical_connection_ids();
+    if circuits.len() > 1 {
+        r.facts.insert("circuits".into(), circuits.join(","));
+    }
+    if !v.ecr_id.is_empty() {
+        r.facts.insert("ecr".into(), v.ecr_id.clone());
+        r.facts.insert("ecr_owner".into(), v.ecr_owner_id.clone());
+        r.facts
+            .insert("ecr_status".into(), v.ecr_attach_status.clone());
     }
     let owners: Vec<String> = v
         .cens()
@@ -225,9 +239,8 @@ impl KindSpec for Spec {
                 let missing: Vec<String> = ids
                     .into_iter()
                     .filter(|id| {
-                        inv.get(Kind::VirtualBorderRouter, id).is_none_or(|r| {
-                            r.name.is_empty() && r.tags.is_empty() && !r.facts.contains_key("cens")
-                        })
+                        inv.get(Kind::VirtualBorderRouter, id)
+                            .is_none_or(|r| !r.facts.contains_key("route_table"))
                     })
                     .collect();
                 if missing.is_empty() {
@@ -270,12 +283,17 @@ impl KindSpec for Spec {
             Kind::RouterInterface,
             Kind::BgpGroup,
             Kind::TransitRouterVbrAttachment,
+            Kind::EcrChildInstance,
+            Kind::CenChildInstance,
+            Kind::BgpNetwork,
+            Kind::Nqa,
         ]
     }
 
-    /// Another account's CEN attachment goes only with its owner's action (unremovable).
+    /// Another account's CEN attachment goes only with its owner's action (unremovable);
+    /// associations with further circuits go with the VBR.
     fn parts(&self) -> &'static [Kind] {
-        &[Kind::ForeignCenAttachment]
+        &[Kind::ForeignCenAttachment, Kind::VbrCircuitAssociation]
     }
 
     fn relation(&self, _blocked: Kind) -> &'static str {

@@ -115,7 +115,21 @@ fn assert_nothing_protected(graph: &Graph, protected: &BTreeSet<String>) {
 
 /// The id parameter each mutating action names its resource by.
 fn target_of(params: &serde_json::Map<String, serde_json::Value>) -> String {
+    let get = |k: &str| params.get(k).and_then(|v| v.as_str());
+    // Resources named by two parameters (`<a>/<b>` ids).
+    for (a, b) in [
+        ("VbrId", "PhysicalConnectionId"),
+        ("EcrId", "ChildInstanceId"),
+        ("CenId", "ChildInstanceId"),
+        ("RouterId", "DstCidrBlock"),
+    ] {
+        if let (Some(a), Some(b)) = (get(a), get(b)) {
+            return format!("{a}/{b}");
+        }
+    }
     for k in [
+        "RouteEntryId",
+        "NqaId",
         "PhysicalConnectionId",
         "VbrId",
         "RouterInterfaceId",
@@ -144,10 +158,31 @@ fn target_of(params: &serde_json::Map<String, serde_json::Value>) -> String {
     }
 }
 
+/// The kinds of issue 11 part A: the generated worlds must give each a non-zero share of
+/// the steps the property and chaos tests run.
+const NEW_KINDS: &[decom::model::Kind] = &[
+    decom::model::Kind::VbrCircuitAssociation,
+    decom::model::Kind::VbrRouteEntry,
+    decom::model::Kind::BgpNetwork,
+    decom::model::Kind::Nqa,
+    decom::model::Kind::EcrChildInstance,
+    decom::model::Kind::CenChildInstance,
+];
+
+fn assert_covers(seen: &BTreeSet<decom::model::Kind>) {
+    for k in NEW_KINDS {
+        assert!(
+            seen.contains(k),
+            "no step on any {k}: worldgen gives it no share"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn any_topological_order_satisfies_the_documented_preconditions() {
     // What the seeds covered: kinds with steps or blocked, and IPsec connection states.
     let mut covered: BTreeSet<String> = BTreeSet::new();
+    let mut kinds_seen = BTreeSet::new();
     for seed in 0..24u64 {
         let world = worldgen::instant(worldgen::generate(
             seed,
@@ -171,6 +206,7 @@ async fn any_topological_order_satisfies_the_documented_preconditions() {
                 .keys()
                 .map(|k| k.0.plan_name().to_string()),
         );
+        kinds_seen.extend(graph.steps.iter().map(|s| s.kind));
         for e in &graph.entries {
             covered.insert(e.kind.plan_name().to_string());
             if e.kind == decom::model::Kind::VpnAttachment {
@@ -254,6 +290,7 @@ async fn any_topological_order_satisfies_the_documented_preconditions() {
     }
     // Transitional IPsec states settle at once in these instant worlds; the chaos test's
     // worlds keep them (vpn_connection_settle) and the integration tests assert the wait.
+    assert_covers(&kinds_seen);
 }
 
 /// Seeds CI runs (paused time keeps them to a few seconds of wall time).
@@ -275,6 +312,7 @@ async fn chaos(seeds: std::ops::Range<u64>) {
     let (mut lost, mut retries, mut steps) = (0usize, 0u32, 0usize);
     let n = seeds.end - seeds.start;
     let wall = std::time::Instant::now();
+    let mut kinds_seen = BTreeSet::new();
     for seed in seeds {
         let mut world = worldgen::generate(
             seed,
@@ -299,6 +337,7 @@ async fn chaos(seeds: std::ops::Range<u64>) {
         let inventory = decom::discover::discover(&reader, &plan).await.unwrap();
         let graph = decom::graph::build(&plan, &inventory).unwrap();
         assert_nothing_protected(&graph, &protected);
+        kinds_seen.extend(graph.steps.iter().map(|s| s.kind));
         let writer = WriteClient::new(config(&emu, RetryPolicy::none()), emu.transport());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
@@ -380,5 +419,6 @@ async fn chaos(seeds: std::ops::Range<u64>) {
     );
     // The faults really happened: answers were lost and calls retried.
     assert!(steps > 100, "{steps} steps");
+    assert_covers(&kinds_seen);
     assert!(lost > 0 && retries > 0, "lost {lost}, retries {retries}");
 }

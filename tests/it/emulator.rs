@@ -38,7 +38,7 @@ virtual_border_routers:
 router_interfaces:
   - {{ id: ri-active, region: cn-shanghai, vbr: vbr-ri, status: Active }}
   - {{ id: ri-prepaid, region: cn-shanghai, vbr: vbr-ri, status: Inactive, charge_type: PrePaid }}
-  - {{ id: ri-routes, region: cn-shanghai, vbr: vbr-ri, status: Inactive, route_entries: 1 }}
+  - {{ id: ri-routes, region: cn-shanghai, vbr: vbr-ri, status: Inactive }}
   - {{ id: ri-locked, region: cn-shanghai, vbr: vbr-ri, status: Active, financial_locked: true }}
 bgp_groups:
   - id: bgpg-one
@@ -55,6 +55,8 @@ transit_router_attachments:
   - {{ id: tr-attach-routed, transit_router: tr-sh, vpn_connection: vco-tr2 }}
 transit_router_route_entries:
   - {{ id: rte-1, route_table: vtb-sh, destination: 10.1.0.0/16, next_hop: tr-attach-routed }}
+vbr_route_entries:
+  - {{ id: rte-vbr1, vbr: vbr-ri, destination: 10.9.0.0/16, next_hop: ri-routes }}
 vpn_gateways:
   - {{ id: vpn-gw, region: cn-shanghai }}
 vpn_connections:

@@ -2,6 +2,7 @@
 //! emulator over loopback.
 
 mod apply;
+mod blockers;
 mod cen_ipsec;
 mod chaos;
 mod cli;

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use super::{cbn, cbn_prefix, sts, vpc};
+use super::{cbn, cbn_basic, cbn_prefix, ecr, sts, vpc, vpc_vbr};
 use crate::api::contract::Contract;
 use crate::api::testkit::{Script, action, ok};
 use crate::api::{CallError, ReadClient, WriteClient};
@@ -34,7 +34,8 @@ where
     assert!(!seen.is_empty(), "{op}: nothing sent");
     for req in seen {
         assert_eq!(action(&req), op);
-        let v = contract.check_request(op, &req.all_params());
+        let mut v = contract.check_request(op, &req.all_params());
+        v.extend(contract.check_placement(op, &req.query, &req.form_params()));
         assert!(v.is_empty(), "{op}: {v:?}");
     }
 }
@@ -248,10 +249,104 @@ async fn every_typed_operation_fits_the_contract_both_ways() {
     op!("AssumeRoleWithOIDC", |rc, wc| sts::assume_role_with_oidc(
         &rc, &oidc
     ));
-    // Every action decom can send has its typed operation checked here.
+    // Issue 11, part A.
+    op!(
+        "UnassociatePhysicalConnectionFromVirtualBorderRouter",
+        |rc, wc| vpc_vbr::unassociate_physical_connection_from_virtual_border_router(
+            &wc, r, "vbr-1", "pc-2", t
+        )
+    );
+    op!("DescribeExpressConnectRouterChildInstance", |rc, wc| {
+        ecr::describe_express_connect_router_child_instance(&rc, "ecr-1", Some("vbr-1"))
+    });
+    op!("DetachExpressConnectRouterChildInstance", |rc, wc| {
+        ecr::detach_express_connect_router_child_instance(&wc, "ecr-1", "vbr-1", t)
+    });
+    op!("DescribeCenAttachedChildInstances", |rc, wc| {
+        cbn_basic::describe_cen_attached_child_instances(&rc, "cen-1", Some(r))
+    });
+    op!("DescribeCenAttachedChildInstanceAttribute", |rc, wc| {
+        cbn_basic::describe_cen_attached_child_instance_attribute(&rc, "cen-1", "vbr-1", r)
+    });
+    op!("DetachCenChildInstance", |rc, wc| {
+        cbn_basic::detach_cen_child_instance(&wc, "cen-1", "vbr-1", r, Some("123"))
+    });
+    op!("DescribeRouteEntryList", |rc, wc| {
+        vpc_vbr::describe_route_entry_list(&rc, r, "vtb-1", Some("Custom"), Some("rte-1"))
+    });
+    op!("DeleteRouteEntry", |rc, wc| vpc_vbr::delete_route_entry(
+        &wc, r, "rte-1"
+    ));
+    op!("DescribeBgpNetworks", |rc, wc| {
+        vpc_vbr::describe_bgp_networks(&rc, r, Some("vbr-1"))
+    });
+    op!("DeleteBgpNetwork", |rc, wc| vpc_vbr::delete_bgp_network(
+        &wc,
+        r,
+        "vbr-1",
+        "10.0.0.0/24",
+        t
+    ));
+    // Every action decom can send has its typed operation checked here (the legacy NQA
+    // operations have no response model: see the test below).
     for a in crate::api::actions::ACTIONS {
-        assert!(done.contains(&a.name), "{} is not checked", a.name);
+        assert!(
+            done.contains(&a.name) || ["DescribeNqas", "DeleteNqa"].contains(&a.name),
+            "{} is not checked",
+            a.name
+        );
     }
+}
+
+#[tokio::test]
+async fn the_legacy_nqa_operations_send_what_the_metadata_documents_and_decode_its_list() {
+    // DescribeNqas / DeleteNqa exist only in the legacy metadata: no response model, no
+    // required flags. The requests must still use only known parameters, and the list must
+    // decode from the `Nqas.Nqa[]` wrapper and from a flat array.
+    let c = Contract::committed();
+    for body in [
+        r#"{"TotalCount":1,"PageNumber":1,"PageSize":50,"Nqas":{"Nqa":[{"NqaId":"nqa-1","RouterId":"vbr-1","Status":"Available","RegionId":"cn-shanghai","DestinationIp":"10.0.0.1"}]}}"#,
+        r#"{"TotalCount":1,"Nqas":[{"NqaId":"nqa-1","RouterId":"vbr-1"}]}"#,
+    ] {
+        let script = Script::new(vec![ok(body), ok(r#"{"RequestId":"r"}"#)]);
+        let list = vpc_vbr::describe_nqas(&script.reader(), "cn-shanghai", Some("vbr-1"))
+            .await
+            .unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].nqa_id, "nqa-1");
+        vpc_vbr::delete_nqa(&script.writer(), "cn-shanghai", "nqa-1", Some("t"))
+            .await
+            .unwrap();
+        for req in script.seen() {
+            let op = action(&req);
+            let v = c.check_request(op, &req.all_params());
+            assert!(v.is_empty(), "{op}: {v:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn express_connect_router_requests_carry_their_parameters_in_a_signed_form_body() {
+    use crate::api::sign;
+    let script = Script::new(vec![ok(r#"{"Success":true,"RequestId":"r"}"#)]);
+    ecr::detach_express_connect_router_child_instance(&script.writer(), "ecr-1", "vbr-1", None)
+        .await
+        .unwrap();
+    let req = &script.seen()[0];
+    assert!(req.query.is_empty(), "{:?}", req.query);
+    let form = req.form_params();
+    assert!(
+        form.iter().any(|(k, v)| k == "EcrId" && v == "ecr-1"),
+        "{form:?}"
+    );
+    assert_eq!(
+        req.header("x-acs-content-sha256"),
+        Some(sign::sha256_hex(&req.body).as_str())
+    );
+    assert_eq!(
+        req.header("x-acs-version"),
+        Some(crate::api::Product::ExpressConnectRouter.version())
+    );
 }
 
 #[test]

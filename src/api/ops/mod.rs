@@ -10,6 +10,10 @@
 //!   route entries (Cbn 2017-09-12, global endpoint).
 //! - [`cbn_prefix`] — CEN prefix-list associations and route polling by id.
 //! - [`sts`] — `GetCallerIdentity`.
+//! - [`ecr`] — Express Connect Router child instances (ExpressConnectRouter 2023-09-01,
+//!   parameters in a form body); [`vpc_vbr`] — VBR associations with further circuits, VBR
+//!   route-table routes, BGP networks, NQA (Vpc); [`cbn_basic`] — Basic-Edition CEN child
+//!   instances (Cbn).
 //!
 //! Reads take a [`ReadClient`] (a [`WriteClient`] derefs to one); mutations take a
 //! [`WriteClient`], so the read-only capability cannot even express a mutation.
@@ -23,9 +27,12 @@
 //! - [`string_or_number`], for fields that some responses send as numbers (owner UIDs).
 
 pub mod cbn;
+pub mod cbn_basic;
 pub mod cbn_prefix;
+pub mod ecr;
 pub mod sts;
 pub mod vpc;
+pub mod vpc_vbr;
 
 #[cfg(test)]
 mod contract_tests;

@@ -230,6 +230,14 @@ pub struct VirtualBorderRouter {
     /// Tags (`Tags.tags[]` / `Tags.Tags[]` / `Tags.Tag[]`: the wrapper differs by API).
     #[serde(deserialize_with = "super::tags")]
     pub tags: super::Tags,
+    /// The Express Connect Router the VBR is attached to (`EcrId`, blockers.md §3.13).
+    pub ecr_id: String,
+    /// Its attachment status, spelt `EcrAttatchStatus` by the API.
+    #[serde(rename = "EcrAttatchStatus")]
+    pub ecr_attach_status: String,
+    /// The ECR's owner account (a string in the SDK model).
+    #[serde(deserialize_with = "string_or_number")]
+    pub ecr_owner_id: String,
 }
 
 impl VirtualBorderRouter {
@@ -274,6 +282,8 @@ pub struct AssociatedPhysicalConnection {
     pub vlan_id: String,
     /// VLAN interface on this circuit.
     pub vlan_interface_id: String,
+    /// Status of the association.
+    pub status: String,
 }
 
 /// A CEN instance a VBR is attached to directly.

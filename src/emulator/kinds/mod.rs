@@ -35,6 +35,12 @@ pub mod router_interface;
 pub mod transit_router;
 pub mod virtual_border_router;
 pub mod vpn;
+// Issue 11, part A: what else hangs off a VBR.
+pub mod bgp_network;
+pub mod cen_child_instance;
+pub mod ecr;
+pub mod nqa;
+pub mod vbr_route_entry;
 
 use std::collections::BTreeMap;
 
@@ -72,6 +78,11 @@ pub const KINDS: &[&dyn EmulatedKind] = &[
     &transit_router::Kind,
     &prefix_list::Kind,
     &vpn::Kind,
+    &ecr::Kind,
+    &cen_child_instance::Kind,
+    &vbr_route_entry::Kind,
+    &bgp_network::Kind,
+    &nqa::Kind,
 ];
 
 /// Every operation of every registered kind.

@@ -213,7 +213,9 @@ fn not_in_state() -> Fail {
 fn vbrs_on(st: &State, pc: &str) -> usize {
     st.vbrs
         .values()
-        .filter(|v| v.physical_connection == pc)
+        .filter(|v| {
+            v.physical_connection == pc || v.associated_physical_connections.iter().any(|a| a == pc)
+        })
         .count()
 }
 

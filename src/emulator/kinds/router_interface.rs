@@ -84,9 +84,6 @@ pub struct RouterInterface {
     /// `PostPaid` or `PrePaid` (prepaid ones cannot be deleted).
     #[serde(default = "postpaid")]
     pub charge_type: String,
-    /// Custom route entries that use it as next hop (block deletion).
-    #[serde(default)]
-    pub route_entries: u32,
     /// Overdue bills (blocks deactivation).
     #[serde(default)]
     pub financial_locked: bool,
@@ -198,7 +195,7 @@ fn delete_ri(st: &mut State, ctx: &Ctx<'_>) -> Res {
             "The router instance status error.",
         ));
     }
-    if r.route_entries > 0 {
+    if st.vbr_routes.values().any(|e| e.next_hop == id) {
         return Err(fail(
             400,
             "RouterInterfaceReferredByRouteEntry",

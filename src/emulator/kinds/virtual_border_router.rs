@@ -41,6 +41,12 @@ const OPERATIONS: &[Operation] = &[
         &["RegionId", "VbrId"],
         delete_vbr,
     ),
+    Operation::mutate(
+        Vpc,
+        "UnassociatePhysicalConnectionFromVirtualBorderRouter",
+        &["RegionId", "VbrId", "PhysicalConnectionId"],
+        unassociate_pc,
+    ),
 ];
 
 /// The VBR kind.
@@ -61,6 +67,15 @@ impl EmulatedKind for Kind {
                 "physical_connection",
                 &v.value.physical_connection,
             );
+            for pc in &v.value.associated_physical_connections {
+                cx.reference(&v.referenced, "associated_physical_connections", pc);
+                if *pc == v.value.physical_connection {
+                    cx.link_problem(
+                        &v.referenced,
+                        format!("{pc:?} is the VBR's own circuit, not a further one"),
+                    );
+                }
+            }
         }
     }
 
@@ -118,6 +133,18 @@ pub struct VirtualBorderRouter {
     /// VLAN id.
     #[serde(default)]
     pub vlan_id: u32,
+    /// Further circuits the VBR is associated with (AssociatePhysicalConnectionTo
+    /// VirtualBorderRouter), besides `physical_connection`.
+    #[serde(default)]
+    pub associated_physical_connections: Vec<String>,
+    /// Further circuits being unassociated (state only).
+    #[serde(skip)]
+    pub leaving: std::collections::BTreeSet<String>,
+}
+
+/// The route table of a VBR (`vtb-<the VBR id's suffix>`, as the emulator reports it).
+pub fn route_table_of(vbr: &str) -> String {
+    format!("vtb-{}", vbr.trim_start_matches("vbr-"))
 }
 
 fn active() -> String {
@@ -154,7 +181,7 @@ fn vbr_json(st: &State, v: &VirtualBorderRouter) -> Value {
         .get(&v.physical_connection)
         .map(|p| p.status.clone())
         .unwrap_or_default();
-    let cens: Vec<Value> = st
+    let mut cens: Vec<Value> = st
         .attachments
         .values()
         .filter(|a| a.spec.vbr.as_deref() == Some(v.id.as_str()))
@@ -168,17 +195,37 @@ fn vbr_json(st: &State, v: &VirtualBorderRouter) -> Value {
             }
         })
         .collect();
+    cens.extend(st.cen_children.values().filter(|c| c.vbr == v.id).map(|c| {
+        let owner = c.cen_owner.as_deref().unwrap_or(&st.account_id);
+        json!({"CenId": c.cen, "CenOwnerId": owner.parse::<u64>().unwrap_or(0), "CenStatus": c.status})
+    }));
+    let circuit = |pc: &str, status: &str| {
+        let pc_status = st.pcs.get(pc).map(|p| p.status.clone()).unwrap_or_default();
+        json!({ "PhysicalConnectionId": pc, "VlanId": v.vlan_id.to_string(), "Status": status,
+                "PhysicalConnectionStatus": pc_status, "PhysicalConnectionOwnerUid": st.account_id })
+    };
+    let mut associated = vec![circuit(&v.physical_connection, &v.status)];
+    associated.extend(v.associated_physical_connections.iter().map(|pc| {
+        circuit(
+            pc,
+            if v.leaving.contains(pc) {
+                "deleting"
+            } else {
+                "active"
+            },
+        )
+    }));
+    let (ecr_id, ecr_owner, ecr_status) = st.ecr_of(&v.id).unwrap_or_default();
     json!({
         "VbrId": v.id, "Status": v.status, "CreationTime": CREATED, "ActivationTime": CREATED,
-        "VlanId": v.vlan_id, "CircuitCode": "", "RouteTableId": format!("vtb-{}", v.id.trim_start_matches("vbr-")),
+        "VlanId": v.vlan_id, "CircuitCode": "", "RouteTableId": route_table_of(&v.id),
         "VlanInterfaceId": format!("ri-{}", v.id.trim_start_matches("vbr-")), "LocalGatewayIp": "10.0.0.1",
         "PeerGatewayIp": "10.0.0.2", "PeeringSubnetMask": "255.255.255.252",
         "PhysicalConnectionId": v.physical_connection, "PhysicalConnectionStatus": pc_status,
         "PhysicalConnectionBusinessStatus": "Normal", "PhysicalConnectionOwnerUid": st.account_id,
         "AccessPointId": "ap-cn-hangzhou-xs-A", "Name": v.name, "Description": "", "Type": "pconnVBR",
-        "AssociatedPhysicalConnections": { "AssociatedPhysicalConnection": [ {
-            "PhysicalConnectionId": v.physical_connection, "VlanId": v.vlan_id.to_string(),
-            "PhysicalConnectionStatus": pc_status, "PhysicalConnectionOwnerUid": st.account_id } ] },
+        "AssociatedPhysicalConnections": { "AssociatedPhysicalConnection": associated },
+        "EcrId": ecr_id, "EcrOwnerId": ecr_owner, "EcrAttatchStatus": ecr_status,
         "AssociatedCens": { "AssociatedCen": cens },
         "Tags": { "Tags": v.tags.iter().map(|(k, val)| json!({"Key": k, "Value": val})).collect::<Vec<_>>() },
     })
@@ -215,7 +262,9 @@ fn describe_vbrs_for_pc(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let items = st
         .vbrs
         .values()
-        .filter(|v| v.physical_connection == pc)
+        .filter(|v| {
+            v.physical_connection == pc || v.associated_physical_connections.contains(&pc)
+        })
         .filter(|v| pass(&f, "VbrId", &v.id) && pass(&f, "Status", &v.status))
         .map(|v| {
             json!({ "VbrId": v.id, "VbrOwnerUid": st.vbr_owner(v).parse::<u64>().unwrap_or(0), "Status": v.status,
@@ -308,6 +357,85 @@ fn delete_vbr(st: &mut State, ctx: &Ctx<'_>) -> Res {
             "The virtual border router has been associated by a transit router attachment.",
         ));
     }
+    // Issue 11, part A: what else hangs off a VBR. A further circuit: the documented
+    // `InvalidStatus.NotAllowed` ("associated by physicalConnection"). NQA: the documented
+    // `DependencyViolation.Nqa`. ECR, Basic CEN and BGP networks: no code is documented;
+    // these are this emulator's choices.
+    if !v.associated_physical_connections.is_empty() {
+        return Err(fail(
+            400,
+            "InvalidStatus.NotAllowed",
+            "The virtual border has been associated by physicalConnection.",
+        ));
+    }
+    if st.ecr_of(&id).is_some() {
+        return Err(fail(
+            400,
+            "OperationDenied.VbrAttachedToEcr",
+            "The virtual border router is attached to an Express Connect Router.",
+        ));
+    }
+    if st.cen_children.values().any(|c| c.vbr == id) {
+        return Err(fail(
+            400,
+            "OperationDenied.VbrAttachedToCen",
+            "The virtual border router is attached to a CEN instance.",
+        ));
+    }
+    if st.bgp_networks.values().any(|n| n.vbr == id) {
+        return Err(fail(
+            400,
+            "DependencyViolation.BgpNetwork",
+            "bgp network exists, cannot delete vbr.",
+        ));
+    }
+    if st.nqas.values().any(|n| n.vbr == id) {
+        return Err(fail(
+            400,
+            "DependencyViolation.Nqa",
+            "nqa exists, cannot delete vbr",
+        ));
+    }
     st.vbrs.remove(&id);
+    Ok(json!({}))
+}
+
+/// UnassociatePhysicalConnectionFromVirtualBorderRouter: a further circuit leaves the VBR
+/// after `timings.unassociate_physical_connection`. Open question (blockers.md §2.1): the
+/// circuit the VBR was created on cannot be unassociated — `Forbidden.PrimaryPhysicalConnection`
+/// is this emulator's invented code; a circuit that is not associated answers the invented
+/// `OperationFailed.PhysicalConnectionNotAssociated` (no code is documented).
+fn unassociate_pc(st: &mut State, ctx: &Ctx<'_>) -> Res {
+    let id = vbr_lookup(st, ctx)?;
+    let pc = ctx.req("PhysicalConnectionId")?.to_string();
+    let delay = st.timings.unassociate_physical_connection.0;
+    let v = st.vbrs.get_mut(&id).expect("looked up");
+    if v.physical_connection == pc {
+        return Err(fail(
+            400,
+            "Forbidden.PrimaryPhysicalConnection",
+            "The VBR cannot be unassociated from the physical connection it was created on.",
+        ));
+    }
+    if !v.associated_physical_connections.contains(&pc) {
+        return Err(fail(
+            400,
+            "OperationFailed.PhysicalConnectionNotAssociated",
+            "The physical connection is not associated with the VBR.",
+        ));
+    }
+    if !v.leaving.insert(pc.clone()) {
+        return Err(fail(
+            400,
+            "IncorrectStatus.Vbr",
+            "The physical connection is being unassociated.",
+        ));
+    }
+    st.schedule(ctx.now + delay, move |st| {
+        if let Some(v) = st.vbrs.get_mut(&id) {
+            v.associated_physical_connections.retain(|p| *p != pc);
+            v.leaving.remove(&pc);
+        }
+    });
     Ok(json!({}))
 }
