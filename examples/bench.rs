@@ -159,6 +159,12 @@ fn ms(n: u64) -> Dur {
 /// | route-table association `Dissociating` → gone | 700 ms |
 /// | route-table propagation `Disabling` → gone | 700 ms |
 /// | VPN gateway `updating` → `active` after DeleteVpnConnection | 1 s |
+/// | VBR `deleting` → gone after DeleteVirtualBorderRouter | 500 ms |
+/// | router interface `Deleting` → gone | 500 ms |
+/// | BGP peer / group `Deleting` → gone | 300 ms |
+/// | VBR failover group `Deleting` → gone | 500 ms |
+/// | CEN VBR health check → gone after DisableCenVbrHealthCheck | 500 ms |
+/// | MACsec key `Disassociating` / `Deleting` | 300 ms |
 fn timings(latency_ms: u64) -> Timings {
     Timings {
         latency: ms(latency_ms),
@@ -170,6 +176,12 @@ fn timings(latency_ms: u64) -> Timings {
         dissociate: ms(700),
         disable_propagation: ms(700),
         vpn_gateway_update: ms(1000),
+        delete_vbr: ms(500),
+        delete_router_interface: ms(500),
+        delete_bgp: ms(300),
+        delete_vbr_ha: ms(500),
+        disable_health_check: ms(500),
+        disassociate_macsec_key: ms(300),
     }
 }
 
@@ -218,7 +230,12 @@ fn plan_text(w: &World, selectors: bool) -> String {
         }
         return t;
     }
-    for pc in &w.physical_connections {
+    // Hosted connections of tenants are reached through their parent circuit.
+    for pc in w
+        .physical_connections
+        .iter()
+        .filter(|p| p.value.owner.is_none())
+    {
         let _ = writeln!(
             t,
             "  - physical_connection: {}\n    region: {}",
@@ -252,7 +269,14 @@ fn plan_text(w: &World, selectors: bool) -> String {
 /// attachments, TR VPN attachments, route-table associations, route-table propagations,
 /// TR route entries, VPN attachments (TR-bound IPsec), VPN connections (gateway-bound
 /// IPsec), VPN gateways (the real API has DescribeVpnGateways; the emulator only
-/// DescribeVpnGateway, one gateway per call). Returns (minimum, per (region, kind) n).
+/// DescribeVpnGateway, one gateway per call). Kinds that only some circuits or VBRs have
+/// cost nothing where the inventory already shows there are none: hosted connections
+/// (ceil(n/50) ListVirtualPhysicalConnections pages per region; the circuit's
+/// `VirtualPhysicalConnectionCount` tells where), CEN health checks (one
+/// DescribeCenVbrHealthCheck listing per region with own VBRs attached to a CEN, ⌈n/50⌉
+/// pages), VBR failover groups (DescribeVbrHa answers for one VBR and has no listing: one
+/// call per own attached VBR); MACsec keys come with the circuits' answer (no call).
+/// Returns (minimum, per (region, kind) n).
 fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>) {
     let mut n: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     for r in worldgen::REGIONS {
@@ -278,7 +302,30 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
         *n.entry((region.to_string(), kind)).or_default() += k;
     };
     for p in &w.physical_connections {
-        add(&p.value.region, "circuits", 1);
+        if p.value.owner.is_some() {
+            add(&p.value.region, "hosted_connections", 1);
+        } else {
+            add(&p.value.region, "circuits", 1);
+        }
+    }
+    let own_attached: std::collections::HashSet<&str> = w
+        .transit_router_attachments
+        .iter()
+        .filter_map(|a| a.value.vbr.as_deref())
+        .collect();
+    for v in &w.virtual_border_routers {
+        if v.value.owner.is_none() && own_attached.contains(v.value.id.as_str()) {
+            add(&v.value.region, "attached_vbrs", 1);
+        }
+    }
+    let vbr_region: HashMap<&str, &str> = w
+        .virtual_border_routers
+        .iter()
+        .map(|v| (v.value.id.as_str(), v.value.region.as_str()))
+        .collect();
+    for h in &w.cen_vbr_health_checks {
+        let region = vbr_region.get(h.value.vbr.as_str()).copied().unwrap_or("");
+        add(region, "vbr_health_checks", 1);
     }
     for v in &w.virtual_border_routers {
         add(&v.value.region, "vbrs", 1);
@@ -325,10 +372,26 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
     for g in &w.vpn_gateways {
         add(&g.value.region, "vpn_gateways", 1);
     }
+    let attached = |region: &str| {
+        n.get(&(region.to_string(), "attached_vbrs"))
+            .copied()
+            .unwrap_or(0)
+    };
     let min = 1 + n
-        .values()
-        .map(|k| (k.div_ceil(50)).max(1) as u64)
+        .iter()
+        .map(|((region, kind), k)| match *kind {
+            "hosted_connections" => k.div_ceil(50) as u64,
+            "attached_vbrs" => *k as u64,
+            "vbr_health_checks" if attached(region) == 0 => 0,
+            _ => (k.div_ceil(50)).max(1) as u64,
+        })
         .sum::<u64>();
+    // A region with attached VBRs but no health check still costs the listing's one call.
+    let min = min
+        + worldgen::REGIONS
+            .iter()
+            .filter(|r| attached(r) > 0 && !n.contains_key(&(r.to_string(), "vbr_health_checks")))
+            .count() as u64;
     (min, n)
 }
 
@@ -348,6 +411,12 @@ fn transition(t: &Timings, s: &Step) -> Option<Duration> {
             t.detach_attachment.0
         }
         (Kind::VpnConnection, _) => t.vpn_gateway_update.0,
+        (Kind::VirtualBorderRouter, Some("gone")) => t.delete_vbr.0,
+        (Kind::RouterInterface, Some("gone")) => t.delete_router_interface.0,
+        (Kind::BgpGroup | Kind::BgpPeer, Some("gone")) => t.delete_bgp.0,
+        (Kind::VbrHa, Some("gone")) => t.delete_vbr_ha.0,
+        (Kind::VbrHealthCheck, Some("gone")) => t.disable_health_check.0,
+        (Kind::MacsecKey, _) => t.disassociate_macsec_key.0,
         _ => return None,
     })
 }

@@ -178,12 +178,21 @@ struct Draft {
 }
 
 /// Blockers of `r` that need cascade (separate resources), and parts of `r` that go with it,
-/// as its kind declares them.
+/// as its kind declares them: its children of those kinds, and resources of those kinds
+/// whose `also_blocks` fact names it (a VBR failover group blocks the attachments of both
+/// its VBRs).
 fn dependents(inv: &Inventory, r: &Resource) -> (Vec<Key>, Vec<Key>) {
     let keys = |kinds: &[Kind]| {
         kinds
             .iter()
-            .flat_map(|k| inv.children(*k, &r.id).map(Resource::key))
+            .flat_map(|k| {
+                inv.of_kind(*k)
+                    .filter(|c| {
+                        c.parent.as_deref() == Some(r.id.as_str())
+                            || c.fact("also_blocks").split(',').any(|x| x == r.id)
+                    })
+                    .map(Resource::key)
+            })
             .collect::<Vec<_>>()
     };
     let spec = r.kind.spec();

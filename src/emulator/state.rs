@@ -12,8 +12,8 @@ use tokio::time::Instant;
 
 use super::kinds::{self, transit_router::Attachment};
 use super::world::{
-    BgpGroup, PhysicalConnection, RouterInterface, Timings, TrRouteEntry, TransitRouter,
-    VirtualBorderRouter, VpnConnection, VpnGateway, World,
+    BgpGroup, PhysicalConnection, RouterInterface, Timings, TrRouteEntry, TransitRouter, VbrHa,
+    VbrHealthCheck, VirtualBorderRouter, VpnConnection, VpnGateway, World,
 };
 
 /// A state change scheduled for later (the end of an asynchronous transition).
@@ -48,6 +48,10 @@ pub struct State {
     pub gateways: BTreeMap<String, VpnGateway>,
     /// IPsec connections.
     pub vpn_connections: BTreeMap<String, VpnConnection>,
+    /// VBR failover groups.
+    pub vbr_has: BTreeMap<String, VbrHa>,
+    /// CEN VBR health checks, by `<cen>/<vbr>`.
+    pub health_checks: BTreeMap<String, VbrHealthCheck>,
     /// Pending transitions, applied by [`State::advance`].
     pending: Vec<(Instant, Effect)>,
 }
@@ -68,6 +72,8 @@ impl fmt::Debug for State {
             .field("route_entries", &self.route_entries)
             .field("gateways", &self.gateways)
             .field("vpn_connections", &self.vpn_connections)
+            .field("vbr_has", &self.vbr_has)
+            .field("health_checks", &self.health_checks)
             .field("pending", &self.pending.len())
             .finish()
     }

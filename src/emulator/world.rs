@@ -16,9 +16,11 @@ use serde_saphyr::Spanned;
 
 use super::kinds::KINDS;
 pub use super::kinds::bgp::{BgpGroup, BgpPeer};
+pub use super::kinds::physical_connection::MacsecKey;
 pub use super::kinds::physical_connection::PhysicalConnection;
 pub use super::kinds::router_interface::RouterInterface;
 pub use super::kinds::transit_router::{Cen, TrAttachment, TrRouteEntry, TransitRouter};
+pub use super::kinds::vbr_ha::{VbrHa, VbrHealthCheck};
 pub use super::kinds::virtual_border_router::VirtualBorderRouter;
 pub use super::kinds::vpn::{VpnConnection, VpnGateway};
 
@@ -98,6 +100,18 @@ pub struct Timings {
     pub disable_propagation: Dur,
     /// VPN gateway `updating` → `active` after DeleteVpnConnection.
     pub vpn_gateway_update: Dur,
+    /// VBR `deleting` → gone after DeleteVirtualBorderRouter.
+    pub delete_vbr: Dur,
+    /// Router interface `Deleting` → gone after DeleteRouterInterface.
+    pub delete_router_interface: Dur,
+    /// BGP peer / group `Deleting` → gone after DeleteBgpPeer / DeleteBgpGroup.
+    pub delete_bgp: Dur,
+    /// VBR failover group `Deleting` → gone after DeleteVbrHa.
+    pub delete_vbr_ha: Dur,
+    /// CEN VBR health check → gone after DisableCenVbrHealthCheck.
+    pub disable_health_check: Dur,
+    /// MACsec key `Disassociating` → `Disassociated`, `Deleting` → gone.
+    pub disassociate_macsec_key: Dur,
 }
 
 impl Default for Timings {
@@ -112,6 +126,12 @@ impl Default for Timings {
             dissociate: ms(500),
             disable_propagation: ms(500),
             vpn_gateway_update: ms(800),
+            delete_vbr: ms(300),
+            delete_router_interface: ms(300),
+            delete_bgp: ms(200),
+            delete_vbr_ha: ms(300),
+            disable_health_check: ms(300),
+            disassociate_macsec_key: ms(200),
         }
     }
 }
@@ -263,6 +283,12 @@ pub struct World {
     /// IPsec connections.
     #[serde(default)]
     pub vpn_connections: Vec<Spanned<VpnConnection>>,
+    /// VBR failover groups.
+    #[serde(default)]
+    pub vbr_failover_groups: Vec<Spanned<VbrHa>>,
+    /// CEN VBR health checks.
+    #[serde(default)]
+    pub cen_vbr_health_checks: Vec<Spanned<VbrHealthCheck>>,
 }
 
 /// A world file that cannot be used.

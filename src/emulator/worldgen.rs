@@ -1,16 +1,17 @@
 //! Generated worlds: realistic estates of any size from a seed, for property tests and the
 //! benchmark. Every blocker type appears: VBRs (own and other accounts'), router interfaces,
 //! BGP groups with peers, TR VBR attachments with associations, propagations and routes,
-//! TR-bound IPsec connections, and VPN gateways with several connections.
+//! VBR failover groups and CEN health checks, MACsec keys, tenants' hosted connections (with
+//! their VBRs), TR-bound IPsec connections, and VPN gateways with several connections.
 
 use std::collections::BTreeMap;
 
 use serde_saphyr::{Location, Spanned};
 
 use super::world::{
-    AccessKey, BgpGroup, BgpPeer, Cen, Dur, Faults, PhysicalConnection, RateLimits,
-    RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter, VirtualBorderRouter,
-    VpnConnection, VpnGateway, World,
+    AccessKey, BgpGroup, BgpPeer, Cen, Dur, Faults, MacsecKey, PhysicalConnection, RateLimits,
+    RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter, VbrHa, VbrHealthCheck,
+    VirtualBorderRouter, VpnConnection, VpnGateway, World,
 };
 
 /// The account of generated worlds.
@@ -68,8 +69,9 @@ pub struct Shape {
     pub tr_ipsec: usize,
     /// Probability that a resource carries `env: prod`.
     pub prod_share: f64,
-    /// Include states decom cannot act on (foreign active VBRs, prepaid interfaces, hosted
-    /// connections, Allocating circuits).
+    /// Include states decom cannot act on (foreign active VBRs, prepaid interfaces, tenants'
+    /// active VBRs on hosted connections, tenant-side hosted connections, Allocating
+    /// circuits).
     pub awkward: bool,
 }
 
@@ -109,6 +111,8 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
         transit_router_route_entries: vec![],
         vpn_gateways: vec![],
         vpn_connections: vec![],
+        vbr_failover_groups: vec![],
+        cen_vbr_health_checks: vec![],
     };
     let tags = |g: &mut Gen| -> BTreeMap<String, String> {
         let mut t = BTreeMap::new();
@@ -137,6 +141,8 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
     }));
     let mut n_att = 0usize;
     let mut n_rte = 0usize;
+    // Own VBRs attached to each region's transit router (failover groups, health checks).
+    let mut attached: Vec<Vec<String>> = vec![Vec::new(); REGIONS.len()];
     for c in 0..shape.circuits {
         let ri = g.below(REGIONS.len() as u64) as usize;
         let region = REGIONS[ri];
@@ -154,18 +160,79 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
             statuses.push("Allocating");
         }
         let pc_id = format!("pc-gen{c:05}");
+        let status = g.pick(&statuses).to_string();
+        // MACsec keys on 10% of the circuits: one to three, the first one active.
+        let macsec_keys: Vec<MacsecKey> = if g.chance(0.1) {
+            (0..=g.below(3))
+                .map(|k| MacsecKey {
+                    ckn: format!("{:032x}", (c as u128) << 8 | k as u128),
+                    status: if k == 0 {
+                        "Associated"
+                    } else {
+                        "Disassociated"
+                    }
+                    .into(),
+                    cipher_suite: "gcm-aes-xpn-128".into(),
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        // A tenant-side hosted connection (only its partner can delete it): awkward.
+        let tenant_side = shape.awkward && g.chance(0.03);
         w.physical_connections.push(s(PhysicalConnection {
             id: pc_id.clone(),
             region: region.into(),
             name: format!("circuit-{c}"),
-            status: g.pick(&statuses).to_string(),
+            status,
             tags: tags(&mut g),
-            hosted_connections: u32::from(shape.awkward && g.chance(0.03)),
             macsec: false,
+            macsec_keys,
+            parent_physical_connection: tenant_side.then(|| format!("pc-partner{c:05}")),
+            parent_owner: tenant_side.then(|| OTHER_ACCOUNT.to_string()),
+            owner: None,
+            vpconn_status: "Confirmed".into(),
             line_operator: "CT".into(),
             access_point: "ap-gen".into(),
             bandwidth: 1000,
         }));
+        // Hosted connections of tenants on 8% of the dedicated circuits; a tenant's VBR on
+        // one is unconfirmed (the partner may delete it) or, when awkward, active (only the
+        // tenant can).
+        if !tenant_side && g.chance(0.08) {
+            for h in 0..=g.below(2) {
+                let hc = format!("pc-gen{c:05}h{h}");
+                w.physical_connections.push(s(PhysicalConnection {
+                    id: hc.clone(),
+                    region: region.into(),
+                    name: format!("hosted-{c}-{h}"),
+                    status: "Enabled".into(),
+                    tags: BTreeMap::new(),
+                    macsec: false,
+                    macsec_keys: vec![],
+                    parent_physical_connection: Some(pc_id.clone()),
+                    parent_owner: None,
+                    owner: Some(OTHER_ACCOUNT.to_string()),
+                    vpconn_status: "Confirmed".into(),
+                    line_operator: "CT".into(),
+                    access_point: "ap-gen".into(),
+                    bandwidth: 50,
+                }));
+                if g.chance(0.3) {
+                    let active = shape.awkward && g.chance(0.5);
+                    w.virtual_border_routers.push(s(VirtualBorderRouter {
+                        id: format!("vbr-gen{c:05}h{h}"),
+                        region: region.into(),
+                        physical_connection: hc,
+                        owner: Some(OTHER_ACCOUNT.to_string()),
+                        status: if active { "active" } else { "unconfirmed" }.into(),
+                        name: format!("tenant-{c}-{h}"),
+                        tags: BTreeMap::new(),
+                        vlan_id: 300 + h as u32,
+                    }));
+                }
+            }
+        }
         let vbrs = g.below(shape.max_vbrs + 1);
         for v in 0..vbrs {
             let vbr_id = format!("vbr-gen{c:05}x{v}");
@@ -233,6 +300,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
             if g.chance(0.35) {
                 let att = format!("tr-attach-gen{n_att:05}");
                 n_att += 1;
+                attached[ri].push(vbr_id.clone());
                 let vtb = trs[ri].route_tables[0].clone();
                 w.transit_router_attachments.push(s(TrAttachment {
                     id: att.clone(),
@@ -262,6 +330,34 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                     }));
                     n_rte += 1;
                 }
+            }
+        }
+    }
+    // VBR failover groups over pairs of attached VBRs (30% of the pairs), and CEN health
+    // checks on 25% of the attached VBRs.
+    let mut n_ha = 0usize;
+    for (ri, vbrs) in attached.iter().enumerate() {
+        for pair in vbrs.chunks_exact(2) {
+            if g.chance(0.3) {
+                w.vbr_failover_groups.push(s(VbrHa {
+                    id: format!("vbrha-gen{n_ha:05}"),
+                    region: REGIONS[ri].into(),
+                    vbr: pair[0].clone(),
+                    peer_vbr: pair[1].clone(),
+                    status: "Active".into(),
+                    name: String::new(),
+                }));
+                n_ha += 1;
+            }
+        }
+        for v in vbrs {
+            if g.chance(0.25) {
+                w.cen_vbr_health_checks.push(s(VbrHealthCheck {
+                    cen: "cen-gen0000".into(),
+                    vbr: v.clone(),
+                    target_ip: "10.0.0.2".into(),
+                    disabling: false,
+                }));
             }
         }
     }
@@ -330,6 +426,12 @@ pub fn instant(mut w: World) -> World {
         dissociate: z,
         disable_propagation: z,
         vpn_gateway_update: z,
+        delete_vbr: z,
+        delete_router_interface: z,
+        delete_bgp: z,
+        delete_vbr_ha: z,
+        disable_health_check: z,
+        disassociate_macsec_key: z,
     };
     w.rate_limits.enabled = false;
     w
@@ -351,4 +453,10 @@ pub fn resource_count(w: &World) -> usize {
         + w.transit_router_route_entries.len()
         + w.vpn_gateways.len()
         + w.vpn_connections.len()
+        + w.physical_connections
+            .iter()
+            .map(|p| p.value.macsec_keys.len())
+            .sum::<usize>()
+        + w.vbr_failover_groups.len()
+        + w.cen_vbr_health_checks.len()
 }

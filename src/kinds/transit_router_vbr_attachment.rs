@@ -154,6 +154,12 @@ impl KindSpec for Spec {
         ))
     }
 
+    /// A VBR failover group and a CEN health check of the VBR go before the VBR leaves
+    /// its transit router (blockers.md V9, V10).
+    fn blockers(&self) -> &'static [Kind] {
+        &[Kind::VbrHa, Kind::VbrHealthCheck]
+    }
+
     fn parts(&self) -> &'static [Kind] {
         &[
             Kind::RouteTableAssociation,

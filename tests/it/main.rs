@@ -6,5 +6,6 @@ mod chaos;
 mod cli;
 mod contract;
 mod emulator;
+mod express_connect;
 mod plan;
 mod support;

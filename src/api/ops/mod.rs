@@ -8,6 +8,9 @@
 //!   (Vpc 2016-04-28, regional).
 //! - [`cbn`] — CEN transit router attachments, route-table associations and propagations,
 //!   route entries (Cbn 2017-09-12, global endpoint).
+//! - [`vpc_circuit`] — circuit-level blockers: MACsec keys, hosted connections, VBR failover
+//!   groups (Vpc).
+//! - [`cbn_health`] — CEN VBR health checks (Cbn).
 //! - [`sts`] — `GetCallerIdentity`.
 //!
 //! Reads take a [`ReadClient`] (a [`WriteClient`] derefs to one); mutations take a
@@ -22,8 +25,10 @@
 //! - [`string_or_number`], for fields that some responses send as numbers (owner UIDs).
 
 pub mod cbn;
+pub mod cbn_health;
 pub mod sts;
 pub mod vpc;
+pub mod vpc_circuit;
 
 #[cfg(test)]
 mod contract_tests;

@@ -33,6 +33,7 @@ pub mod bgp;
 pub mod physical_connection;
 pub mod router_interface;
 pub mod transit_router;
+pub mod vbr_ha;
 pub mod virtual_border_router;
 pub mod vpn;
 
@@ -66,6 +67,7 @@ pub const KINDS: &[&dyn EmulatedKind] = &[
     &router_interface::Kind,
     &bgp::Kind,
     &transit_router::Kind,
+    &vbr_ha::Kind,
     &vpn::Kind,
     &account::Kind,
 ];
