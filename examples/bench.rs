@@ -1120,10 +1120,17 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
     println!("  calls by action: {}", by.join(", "));
     let mins: Vec<String> = per_kind
         .iter()
-        .map(|((r, k), n)| format!("{r}/{k} {n}→{}", n.div_ceil(50).max(1)))
+        .map(|((r, k), n)| {
+            let calls = match *k {
+                "attached_vbrs" => *n,
+                "hosted_connections" => n.div_ceil(50),
+                _ => n.div_ceil(50).max(1),
+            };
+            format!("{r}/{k} {n}→{calls}")
+        })
         .collect();
     println!(
-        "  minimum = 1 (STS) + Σ max(1, ⌈n/50⌉): {}",
+        "  minimum = 1 (STS) + Σ max(1, ⌈n/50⌉) (hosted connections ⌈n/50⌉, attached VBRs n: one DescribeVbrHa each): {}",
         mins.join(", ")
     );
     println!(

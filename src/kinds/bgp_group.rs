@@ -1,5 +1,9 @@
 //! BGP group on a VBR (`bgpg-`, Vpc): DescribeBgpGroups, DeleteBgpGroup (alibaba-api.md
-//! §3). Blocks its VBR (`DependencyViolation.BgpGroup`); its peers go with it.
+//! §3). Blocks its VBR (`DependencyViolation.BgpGroup`); its peers go with it. Deletes of
+//! groups and peers are waited out (`Deleting`, then gone), polled per region. Note for the
+//! BGP-network kind (another branch): DeleteBgpNetwork is asynchronous too (Terraform polls
+//! until gone) and wants the same `wait gone` step, and a row in
+//! `exec::blocker_codes` if it has a blocking code.
 
 use std::collections::BTreeSet;
 

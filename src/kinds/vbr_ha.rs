@@ -8,7 +8,10 @@
 //! `OperationFailed.VbrHaExist` on DeleteTransitRouterVbrAttachment). So the group hangs off
 //! the resource that detaches its first VBR (a kind that lists [`Kind::VbrHa`] in its
 //! blockers: the TR VBR attachment here; ECR / Basic-CEN child instances once they exist),
-//! else off the VBR itself, and names the other VBR's in its `also_blocks` fact.
+//! else off the VBR itself, and names the other VBR's in its `also_blocks` fact. Note for
+//! the ECR and Basic-CEN child-instance kinds (another branch): list [`Kind::VbrHa`] and
+//! [`Kind::VbrHealthCheck`] in their `blockers()`, register them before these kinds, and set
+//! an `ecr` fact on VBRs attached to an ECR (read by [`attached`]).
 
 use std::collections::BTreeMap;
 

@@ -156,6 +156,8 @@ fn target_of(params: &serde_json::Map<String, serde_json::Value>) -> String {
 
 #[tokio::test(start_paused = true)]
 async fn any_topological_order_satisfies_the_documented_preconditions() {
+    // Every kind whose steps the runs below executed (each kind must appear).
+    let mut kinds_run: BTreeSet<decom::model::Kind> = BTreeSet::new();
     for seed in 0..24u64 {
         let world = worldgen::instant(worldgen::generate(
             seed,
@@ -191,6 +193,7 @@ async fn any_topological_order_satisfies_the_documented_preconditions() {
             assert!(!ready.is_empty(), "seed {seed}: stuck");
             let id = *g.pick(&ready);
             let step = &graph.steps[id];
+            kinds_run.insert(step.kind);
             if step.action == Action::Wait {
                 let mut polls = 0;
                 loop {
@@ -236,6 +239,9 @@ async fn any_topological_order_satisfies_the_documented_preconditions() {
                 .map(|s| (&s.resource, s.action))
                 .collect::<Vec<_>>()
         );
+    }
+    for k in decom::model::Kind::ALL {
+        assert!(kinds_run.contains(k), "no {k} step ran in any seed");
     }
 }
 
