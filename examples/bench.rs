@@ -165,6 +165,12 @@ fn ms(n: u64) -> Dur {
 /// | a VBR's further circuit unassociated → gone | 700 ms |
 /// | ECR child / Basic CEN child detached → gone | 1 s |
 /// | VBR route / BGP network `Deleting` → gone | 500 ms |
+/// | VBR `deleting` → gone after DeleteVirtualBorderRouter | 500 ms |
+/// | router interface `Deleting` → gone | 500 ms |
+/// | BGP peer / group `Deleting` → gone | 300 ms |
+/// | VBR failover group `Deleting` → gone | 500 ms |
+/// | CEN VBR health check → gone after DisableCenVbrHealthCheck | 500 ms |
+/// | MACsec key `Disassociating` / `Deleting` | 300 ms |
 fn timings(latency_ms: u64) -> Timings {
     Timings {
         latency: ms(latency_ms),
@@ -184,6 +190,12 @@ fn timings(latency_ms: u64) -> Timings {
         detach_cen_child: ms(1000),
         delete_vbr_route_entry: ms(500),
         delete_bgp_network: ms(500),
+        delete_vbr: ms(500),
+        delete_router_interface: ms(500),
+        delete_bgp: ms(300),
+        delete_vbr_ha: ms(500),
+        disable_health_check: ms(500),
+        disassociate_macsec_key: ms(300),
     }
 }
 
@@ -232,7 +244,12 @@ fn plan_text(w: &World, selectors: bool) -> String {
         }
         return t;
     }
-    for pc in &w.physical_connections {
+    // Hosted connections of tenants are reached through their parent circuit.
+    for pc in w
+        .physical_connections
+        .iter()
+        .filter(|p| p.value.owner.is_none())
+    {
         let _ = writeln!(
             t,
             "  - physical_connection: {}\n    region: {}",
@@ -273,7 +290,15 @@ fn plan_text(w: &World, selectors: bool) -> String {
 /// with own VBR children (`ecrs`: n ECRs), DescribeCenAttachedChildInstances per
 /// Basic-Edition CEN with own VBR children (`basic_cens`: n CENs); these three count n, not
 /// max(1, ⌈n/50⌉), and are absent when zero. VBR associations with further circuits come
-/// with the VBR listing. Returns (minimum, per (region, kind) n).
+/// with the VBR listing.
+/// Kinds that only some circuits or VBRs have
+/// cost nothing where the inventory already shows there are none: hosted connections
+/// (ceil(n/50) ListVirtualPhysicalConnections pages per region; the circuit's
+/// `VirtualPhysicalConnectionCount` tells where), CEN health checks (one
+/// DescribeCenVbrHealthCheck listing per region with own VBRs attached to a CEN, ⌈n/50⌉
+/// pages), VBR failover groups (DescribeVbrHa answers for one VBR and has no listing: one
+/// call per own attached VBR); MACsec keys come with the circuits' answer (no call).
+/// Returns (minimum, per (region, kind) n).
 fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>) {
     let mut n: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     for r in worldgen::REGIONS {
@@ -302,7 +327,30 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
         *n.entry((region.to_string(), kind)).or_default() += k;
     };
     for p in &w.physical_connections {
-        add(&p.value.region, "circuits", 1);
+        if p.value.owner.is_some() {
+            add(&p.value.region, "hosted_connections", 1);
+        } else {
+            add(&p.value.region, "circuits", 1);
+        }
+    }
+    let own_attached: std::collections::HashSet<&str> = w
+        .transit_router_attachments
+        .iter()
+        .filter_map(|a| a.value.vbr.as_deref())
+        .collect();
+    for v in &w.virtual_border_routers {
+        if v.value.owner.is_none() && own_attached.contains(v.value.id.as_str()) {
+            add(&v.value.region, "attached_vbrs", 1);
+        }
+    }
+    let vbr_region: HashMap<&str, &str> = w
+        .virtual_border_routers
+        .iter()
+        .map(|v| (v.value.id.as_str(), v.value.region.as_str()))
+        .collect();
+    for h in &w.cen_vbr_health_checks {
+        let region = vbr_region.get(h.value.vbr.as_str()).copied().unwrap_or("");
+        add(region, "vbr_health_checks", 1);
     }
     for v in &w.virtual_border_routers {
         add(&v.value.region, "vbrs", 1);
@@ -422,11 +470,27 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             .insert(c.value.cen.clone());
     }
     let parents: u64 = per_parent.values().map(|s| s.len() as u64).sum();
+    let attached = |region: &str| {
+        n.get(&(region.to_string(), "attached_vbrs"))
+            .copied()
+            .unwrap_or(0)
+    };
     let min = 1
         + parents
-        + n.values()
-            .map(|k| (k.div_ceil(50)).max(1) as u64)
+        + n.iter()
+            .map(|((region, kind), k)| match *kind {
+                "hosted_connections" => k.div_ceil(50) as u64,
+                "attached_vbrs" => *k as u64,
+                "vbr_health_checks" if attached(region) == 0 => 0,
+                _ => (k.div_ceil(50)).max(1) as u64,
+            })
             .sum::<u64>();
+    // A region with attached VBRs but no health check still costs the listing's one call.
+    let min = min
+        + worldgen::REGIONS
+            .iter()
+            .filter(|r| attached(r) > 0 && !n.contains_key(&(r.to_string(), "vbr_health_checks")))
+            .count() as u64;
     for (k, s) in per_parent {
         n.insert(k, s.len());
     }
@@ -457,6 +521,12 @@ fn transition(t: &Timings, s: &Step) -> Option<Duration> {
         (Kind::CenChildInstance, Some("gone")) => t.detach_cen_child.0,
         (Kind::VbrRouteEntry, Some("gone")) => t.delete_vbr_route_entry.0,
         (Kind::BgpNetwork, Some("gone")) => t.delete_bgp_network.0,
+        (Kind::VirtualBorderRouter, Some("gone")) => t.delete_vbr.0,
+        (Kind::RouterInterface, Some("gone")) => t.delete_router_interface.0,
+        (Kind::BgpGroup | Kind::BgpPeer, Some("gone")) => t.delete_bgp.0,
+        (Kind::VbrHa, Some("gone")) => t.delete_vbr_ha.0,
+        (Kind::VbrHealthCheck, Some("gone")) => t.disable_health_check.0,
+        (Kind::MacsecKey, _) => t.disassociate_macsec_key.0,
         _ => return None,
     })
 }
@@ -1160,10 +1230,17 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
     println!("  calls by action: {}", by.join(", "));
     let mins: Vec<String> = per_kind
         .iter()
-        .map(|((r, k), n)| format!("{r}/{k} {n}→{}", n.div_ceil(50).max(1)))
+        .map(|((r, k), n)| {
+            let calls = match *k {
+                "attached_vbrs" => *n,
+                "hosted_connections" => n.div_ceil(50),
+                _ => n.div_ceil(50).max(1),
+            };
+            format!("{r}/{k} {n}→{calls}")
+        })
         .collect();
     println!(
-        "  minimum = 1 (STS) + Σ max(1, ⌈n/50⌉): {}",
+        "  minimum = 1 (STS) + Σ max(1, ⌈n/50⌉) (hosted connections ⌈n/50⌉, attached VBRs n: one DescribeVbrHa each): {}",
         mins.join(", ")
     );
     println!(

@@ -232,7 +232,9 @@ fn children_index(inv: &Inventory) -> Children<'_> {
 }
 
 /// Blockers of `r` that need cascade (separate resources), and parts of `r` that go with it,
-/// as its kind declares them.
+/// as its kind declares them: its children of those kinds, and resources of those kinds
+/// whose `also_blocks` fact names it (a VBR failover group blocks the attachments of both
+/// its VBRs).
 fn dependents(children: &Children<'_>, r: &Resource) -> (Vec<Key>, Vec<Key>) {
     let keys = |kinds: &[Kind]| {
         kinds

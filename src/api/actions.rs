@@ -100,6 +100,14 @@ pub const ACTIONS: &[ActionInfo] = &[
         Mutate,
         true,
     ),
+    // Circuit and VBR-pair blockers (issue 11 part B): MACsec keys, hosted connections,
+    // VBR failover groups, CEN VBR health checks
+    a("DisassociateMacSecKey", Vpc, Mutate, false),
+    a("ListVirtualPhysicalConnections", Vpc, Read, false),
+    a("DescribeVbrHa", Vpc, Read, false),
+    a("DeleteVbrHa", Vpc, Mutate, true),
+    a("DescribeCenVbrHealthCheck", Cbn, Read, false),
+    a("DisableCenVbrHealthCheck", Cbn, Mutate, false),
     // STS
     a("GetCallerIdentity", Sts, Read, false),
     // Role assumption (the RamRoleArn / OIDC credential sources). `Read`: they change no

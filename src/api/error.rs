@@ -104,9 +104,12 @@ const FATAL: &[&str] = &[
 
 /// Classify an error Code (with its HTTP status for 5xx without a known code).
 pub fn classify(code: &str, http_status: u16) -> ErrorClass {
-    // ExpressConnectRouter spells not-found the other way round (`ResourceNotFound.EcrId`,
-    // `ResourceNotFound.ChildInstanceId`; Terraform reads them as gone).
-    if code.ends_with(".NotFound") || code.starts_with("ResourceNotFound.") {
+    // `ResourceNotFound.VbrHa` (DeleteVbrHa, 404) and the ExpressConnectRouter
+    // `ResourceNotFound.*` codes name the resource the call was about.
+    if code.starts_with("ResourceNotFound.") {
+        return ErrorClass::Gone;
+    }
+    if code.ends_with(".NotFound") {
         return if CONTEXT_NOT_FOUND.contains(&code) {
             ErrorClass::Fatal
         } else {
@@ -541,6 +544,7 @@ mod tests {
         ("SomethingNew", 502, ErrorClass::Transient),
         ("SomethingNew", 400, ErrorClass::Fatal),
         ("InvalidAction.NotFound", 404, ErrorClass::Fatal),
+        ("ResourceNotFound.VbrHa", 404, ErrorClass::Gone),
     ];
 
     #[test]

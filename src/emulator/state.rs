@@ -13,8 +13,8 @@ use tokio::time::Instant;
 use super::kinds::{self, prefix_list::PrefixListAssociationState, transit_router::Attachment};
 use super::world::{
     BgpGroup, BgpNetwork, CenChildInstance, ExpressConnectRouter, Nqa, PhysicalConnection,
-    RouterInterface, Timings, TrRouteEntry, TransitRouter, VbrRouteEntry, VirtualBorderRouter,
-    VpnConnection, VpnGateway, World,
+    RouterInterface, Timings, TrRouteEntry, TransitRouter, VbrHa, VbrHealthCheck, VbrRouteEntry,
+    VirtualBorderRouter, VpnConnection, VpnGateway, World,
 };
 
 /// A state change scheduled for later (the end of an asynchronous transition).
@@ -65,6 +65,10 @@ pub struct State {
     pub bgp_networks: BTreeMap<String, BgpNetwork>,
     /// NQA probes.
     pub nqas: BTreeMap<String, Nqa>,
+    /// VBR failover groups.
+    pub vbr_has: BTreeMap<String, VbrHa>,
+    /// CEN VBR health checks, by `<cen>/<vbr>`.
+    pub health_checks: BTreeMap<String, VbrHealthCheck>,
     /// Pending transitions, applied by [`State::advance`].
     pending: Vec<(Instant, Effect)>,
 }
@@ -92,6 +96,8 @@ impl fmt::Debug for State {
             .field("vbr_routes", &self.vbr_routes)
             .field("bgp_networks", &self.bgp_networks)
             .field("nqas", &self.nqas)
+            .field("vbr_has", &self.vbr_has)
+            .field("health_checks", &self.health_checks)
             .field("pending", &self.pending.len())
             .finish()
     }

@@ -16,10 +16,12 @@ use serde_saphyr::Spanned;
 
 use super::kinds::KINDS;
 pub use super::kinds::bgp::{BgpGroup, BgpPeer};
+pub use super::kinds::physical_connection::MacsecKey;
 pub use super::kinds::physical_connection::PhysicalConnection;
 pub use super::kinds::prefix_list::PrefixListAssociation;
 pub use super::kinds::router_interface::RouterInterface;
 pub use super::kinds::transit_router::{Cen, Link, TrAttachment, TrRouteEntry, TransitRouter};
+pub use super::kinds::vbr_ha::{VbrHa, VbrHealthCheck};
 pub use super::kinds::virtual_border_router::VirtualBorderRouter;
 pub use super::kinds::vpn::{VpnConnection, VpnGateway};
 pub use super::kinds::{
@@ -119,6 +121,18 @@ pub struct Timings {
     pub delete_vbr_route_entry: Dur,
     /// BGP network `Deleting` → gone.
     pub delete_bgp_network: Dur,
+    /// VBR `deleting` → gone after DeleteVirtualBorderRouter.
+    pub delete_vbr: Dur,
+    /// Router interface `Deleting` → gone after DeleteRouterInterface.
+    pub delete_router_interface: Dur,
+    /// BGP peer / group `Deleting` → gone after DeleteBgpPeer / DeleteBgpGroup.
+    pub delete_bgp: Dur,
+    /// VBR failover group `Deleting` → gone after DeleteVbrHa.
+    pub delete_vbr_ha: Dur,
+    /// CEN VBR health check → gone after DisableCenVbrHealthCheck.
+    pub disable_health_check: Dur,
+    /// MACsec key `Disassociating` → `Disassociated`, `Deleting` → gone.
+    pub disassociate_macsec_key: Dur,
 }
 
 impl Default for Timings {
@@ -141,6 +155,12 @@ impl Default for Timings {
             detach_cen_child: ms(800),
             delete_vbr_route_entry: ms(300),
             delete_bgp_network: ms(300),
+            delete_vbr: ms(300),
+            delete_router_interface: ms(300),
+            delete_bgp: ms(200),
+            delete_vbr_ha: ms(300),
+            disable_health_check: ms(300),
+            disassociate_macsec_key: ms(200),
         }
     }
 }
@@ -317,6 +337,12 @@ pub struct World {
     /// NQA probes on VBRs.
     #[serde(default)]
     pub nqas: Vec<Spanned<Nqa>>,
+    /// VBR failover groups.
+    #[serde(default)]
+    pub vbr_failover_groups: Vec<Spanned<VbrHa>>,
+    /// CEN VBR health checks.
+    #[serde(default)]
+    pub cen_vbr_health_checks: Vec<Spanned<VbrHealthCheck>>,
 }
 
 /// A world file that cannot be used.

@@ -6,7 +6,9 @@
 //! VBRs on a second circuit, attached to an Express Connect Router or a Basic-Edition CEN,
 //! with custom routes via their router interfaces, BGP networks and NQA probes; with
 //! `awkward`, VBRs attached to another account's CEN (Enterprise or Basic) or ECR and
-//! financially locked connections.
+//! financially locked connections;
+//! VBR failover groups and CEN health checks, MACsec keys, tenants' hosted connections (with
+//! their VBRs).
 
 use std::collections::BTreeMap;
 
@@ -14,9 +16,9 @@ use serde_saphyr::{Location, Spanned};
 
 use super::world::{
     AccessKey, BgpGroup, BgpNetwork, BgpPeer, Cen, CenChildInstance, Dur, EcrChild,
-    ExpressConnectRouter, Faults, Nqa, PhysicalConnection, PrefixListAssociation, RateLimits,
-    RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter, VbrRouteEntry,
-    VirtualBorderRouter, VpnConnection, VpnGateway, World,
+    ExpressConnectRouter, Faults, MacsecKey, Nqa, PhysicalConnection, PrefixListAssociation,
+    RateLimits, RouterInterface, Timings, TrAttachment, TrRouteEntry, TransitRouter, VbrHa,
+    VbrHealthCheck, VbrRouteEntry, VirtualBorderRouter, VpnConnection, VpnGateway, World,
 };
 
 /// The account of generated worlds.
@@ -74,8 +76,9 @@ pub struct Shape {
     pub tr_ipsec: usize,
     /// Probability that a resource carries `env: prod`.
     pub prod_share: f64,
-    /// Include states decom cannot act on (foreign active VBRs, prepaid interfaces, hosted
-    /// connections, Allocating circuits).
+    /// Include states decom cannot act on (foreign active VBRs, prepaid interfaces, tenants'
+    /// active VBRs on hosted connections, tenant-side hosted connections, Allocating
+    /// circuits).
     pub awkward: bool,
 }
 
@@ -123,6 +126,8 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
         vbr_route_entries: vec![],
         bgp_networks: vec![],
         nqas: vec![],
+        vbr_failover_groups: vec![],
+        cen_vbr_health_checks: vec![],
     };
     let tags = |g: &mut Gen| -> BTreeMap<String, String> {
         let mut t = BTreeMap::new();
@@ -199,6 +204,8 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
         owner_visible: true,
     }));
     let mut circuits_in: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // Own VBRs attached to each region's transit router (failover groups, health checks).
+    let mut attached: Vec<Vec<String>> = vec![Vec::new(); REGIONS.len()];
     for c in 0..shape.circuits {
         let ri = g.below(REGIONS.len() as u64) as usize;
         let region = REGIONS[ri];
@@ -216,18 +223,81 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
             statuses.push("Allocating");
         }
         let pc_id = format!("pc-gen{c:05}");
+        let status = g.pick(&statuses).to_string();
+        // MACsec keys on 10% of the circuits: one to three, the first one active.
+        let macsec_keys: Vec<MacsecKey> = if g.chance(0.1) {
+            (0..=g.below(3))
+                .map(|k| MacsecKey {
+                    ckn: format!("{:032x}", (c as u128) << 8 | k as u128),
+                    status: if k == 0 {
+                        "Associated"
+                    } else {
+                        "Disassociated"
+                    }
+                    .into(),
+                    cipher_suite: "gcm-aes-xpn-128".into(),
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        // A tenant-side hosted connection (only its partner can delete it): awkward.
+        let tenant_side = shape.awkward && g.chance(0.03);
         w.physical_connections.push(s(PhysicalConnection {
             id: pc_id.clone(),
             region: region.into(),
             name: format!("circuit-{c}"),
-            status: g.pick(&statuses).to_string(),
+            status,
             tags: tags(&mut g),
-            hosted_connections: u32::from(shape.awkward && g.chance(0.03)),
             macsec: false,
+            macsec_keys,
+            parent_physical_connection: tenant_side.then(|| format!("pc-partner{c:05}")),
+            parent_owner: tenant_side.then(|| OTHER_ACCOUNT.to_string()),
+            owner: None,
+            vpconn_status: "Confirmed".into(),
             line_operator: "CT".into(),
             access_point: "ap-gen".into(),
             bandwidth: 1000,
         }));
+        // Hosted connections of tenants on 8% of the dedicated circuits; a tenant's VBR on
+        // one is unconfirmed (the partner may delete it) or, when awkward, active (only the
+        // tenant can).
+        if !tenant_side && g.chance(0.08) {
+            for h in 0..=g.below(2) {
+                let hc = format!("pc-gen{c:05}h{h}");
+                w.physical_connections.push(s(PhysicalConnection {
+                    id: hc.clone(),
+                    region: region.into(),
+                    name: format!("hosted-{c}-{h}"),
+                    status: "Enabled".into(),
+                    tags: BTreeMap::new(),
+                    macsec: false,
+                    macsec_keys: vec![],
+                    parent_physical_connection: Some(pc_id.clone()),
+                    parent_owner: None,
+                    owner: Some(OTHER_ACCOUNT.to_string()),
+                    vpconn_status: "Confirmed".into(),
+                    line_operator: "CT".into(),
+                    access_point: "ap-gen".into(),
+                    bandwidth: 50,
+                }));
+                if g.chance(0.3) {
+                    let active = shape.awkward && g.chance(0.5);
+                    w.virtual_border_routers.push(s(VirtualBorderRouter {
+                        id: format!("vbr-gen{c:05}h{h}"),
+                        region: region.into(),
+                        physical_connection: hc,
+                        owner: Some(OTHER_ACCOUNT.to_string()),
+                        status: if active { "active" } else { "unconfirmed" }.into(),
+                        name: format!("tenant-{c}-{h}"),
+                        tags: BTreeMap::new(),
+                        vlan_id: 300 + h as u32,
+                        associated_physical_connections: Vec::new(),
+                        leaving: Default::default(),
+                    }));
+                }
+            }
+        }
         let vbrs = g.below(shape.max_vbrs + 1);
         for v in 0..vbrs {
             let vbr_id = format!("vbr-gen{c:05}x{v}");
@@ -361,6 +431,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                 tr_attached = true;
                 let att = format!("tr-attach-gen{n_att:05}");
                 n_att += 1;
+                attached[ri].push(vbr_id.clone());
                 let vtb = trs[ri].route_tables[0].clone();
                 if g.chance(0.15) {
                     w.transit_router_prefix_list_associations
@@ -418,7 +489,7 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
                     n_rte += 1;
                 }
             }
-            if !tr_attached && g.chance(0.08) {
+            if !tr_attached && g.chance(0.15) {
                 let foreign_cen = shape.awkward && g.chance(0.2);
                 w.cen_child_instances.push(s(CenChildInstance {
                     cen: "cen-genbasic".into(),
@@ -433,6 +504,34 @@ pub fn generate(seed: u64, shape: &Shape) -> World {
     w.express_connect_routers.push(s(ecr));
     if !foreign_ecr.vbrs.is_empty() {
         w.express_connect_routers.push(s(foreign_ecr));
+    }
+    // VBR failover groups over pairs of attached VBRs (30% of the pairs), and CEN health
+    // checks on 25% of the attached VBRs.
+    let mut n_ha = 0usize;
+    for (ri, vbrs) in attached.iter().enumerate() {
+        for pair in vbrs.chunks_exact(2) {
+            if g.chance(0.3) {
+                w.vbr_failover_groups.push(s(VbrHa {
+                    id: format!("vbrha-gen{n_ha:05}"),
+                    region: REGIONS[ri].into(),
+                    vbr: pair[0].clone(),
+                    peer_vbr: pair[1].clone(),
+                    status: "Active".into(),
+                    name: String::new(),
+                }));
+                n_ha += 1;
+            }
+        }
+        for v in vbrs {
+            if g.chance(0.25) {
+                w.cen_vbr_health_checks.push(s(VbrHealthCheck {
+                    cen: "cen-gen0000".into(),
+                    vbr: v.clone(),
+                    target_ip: "10.0.0.2".into(),
+                    disabling: false,
+                }));
+            }
+        }
     }
     for gw in 0..shape.gateways {
         let region = *g.pick(&REGIONS);
@@ -515,6 +614,12 @@ pub fn instant(mut w: World) -> World {
         detach_cen_child: z,
         delete_vbr_route_entry: z,
         delete_bgp_network: z,
+        delete_vbr: z,
+        delete_router_interface: z,
+        delete_bgp: z,
+        delete_vbr_ha: z,
+        disable_health_check: z,
+        disassociate_macsec_key: z,
     };
     w.rate_limits.enabled = false;
     w
@@ -549,4 +654,10 @@ pub fn resource_count(w: &World) -> usize {
         + w.vbr_route_entries.len()
         + w.bgp_networks.len()
         + w.nqas.len()
+        + w.physical_connections
+            .iter()
+            .map(|p| p.value.macsec_keys.len())
+            .sum::<usize>()
+        + w.vbr_failover_groups.len()
+        + w.cen_vbr_health_checks.len()
 }

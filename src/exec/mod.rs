@@ -11,6 +11,7 @@
 //! Every start and finish is written to the [`journal`] and sent as an [`Event`] to the
 //! reporters. A stop signal (Ctrl-C) starts nothing new and lets in-flight steps finish.
 
+pub mod blocker_codes;
 pub mod calls;
 pub mod gate;
 pub mod journal;
@@ -234,11 +235,25 @@ struct Ctx {
     plan_fingerprint: String,
     /// True once Ctrl-C (or fail-fast) stops the run: no new call starts.
     stop: watch::Receiver<bool>,
+    /// Per step: its (kind, resource), to tell whether a blocker code's cause is still being
+    /// removed by this run ([`blocker_codes::pending_removal`]).
+    resources: Vec<(Kind, String)>,
+    /// Resource id → the id of the resource it hangs off.
+    parents: std::collections::HashMap<String, String>,
+    /// Per step: finished (done, failed or skipped).
+    finished: Vec<std::sync::atomic::AtomicBool>,
 }
 
 impl Ctx {
     fn stopped(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// Is an unfinished step of this run removing what blocker code `b` names?
+    fn removal_pending(&self, b: &blocker_codes::BlockerCode, step: &Step) -> bool {
+        blocker_codes::pending_removal(b, step, &self.resources, &self.parents, |i| {
+            self.finished[i].load(std::sync::atomic::Ordering::Relaxed)
+        })
     }
 }
 
@@ -280,6 +295,19 @@ pub async fn run(
         events: events.clone(),
         plan_fingerprint: graph.plan_fingerprint.clone(),
         stop: task_stop,
+        resources: graph
+            .steps
+            .iter()
+            .map(|s| (s.kind, s.resource.clone()))
+            .collect(),
+        parents: graph
+            .steps
+            .iter()
+            .filter_map(|s| Some((s.resource.clone(), s.parent.clone()?)))
+            .collect(),
+        finished: (0..n)
+            .map(|_| std::sync::atomic::AtomicBool::new(false))
+            .collect(),
     });
     let _ = events.send(Event::Begin { steps: n });
     if let Some(j) = journal.as_mut() {
@@ -349,6 +377,7 @@ pub async fn run(
             elapsed_secs: done.elapsed,
         });
         let ok = done.outcome.is_success();
+        ctx.finished[done.id].store(true, std::sync::atomic::Ordering::Relaxed);
         results[done.id] = Some(StepResult {
             step: step.clone(),
             outcome: done.outcome,
@@ -372,6 +401,7 @@ pub async fn run(
                     continue;
                 }
                 let outcome = Outcome::Skipped { because: done.id };
+                ctx.finished[d].store(true, std::sync::atomic::Ordering::Relaxed);
                 if let Some(j) = journal.as_mut() {
                     j.finished(
                         &key_of(&graph.steps[d]),
@@ -524,12 +554,19 @@ async fn mutation_step(
             }
             Err(e) => e,
         };
-        let class = err.class();
         let code = err.code().unwrap_or(match &err {
             crate::api::CallError::Transport { .. } => "Transport",
             _ => "Error",
         });
         last_error = Some(code.to_string());
+        // A blocker code is busy only while this run still removes its cause; otherwise it
+        // fails the step now, explained.
+        let blocker = blocker_codes::lookup(code).filter(|_| err.api().is_some());
+        let class = match blocker {
+            Some(b) if ctx.removal_pending(b, step) => ErrorClass::Busy,
+            Some(_) => ErrorClass::Fatal,
+            None => err.class(),
+        };
         match class {
             ErrorClass::Gone => {
                 let o = if attempts == 1 {
@@ -561,10 +598,14 @@ async fn mutation_step(
                 }
                 if class == ErrorClass::Fatal {
                     let api = err.api();
+                    let message = api.map_or_else(|| err.to_string(), |a| a.message.clone());
                     return (
                         Outcome::Failed {
                             code: code.to_string(),
-                            message: api.map_or_else(|| err.to_string(), |a| a.message.clone()),
+                            message: match blocker {
+                                Some(b) => b.explain(step, &message),
+                                None => message,
+                            },
                             request_id: api.and_then(|a| a.request_id.clone()),
                         },
                         attempts,

@@ -134,11 +134,20 @@ async fn busy_errors_retry_with_doubling_delays_until_the_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failure_skips_only_its_dependents() {
-    // pc-bad carries hosted connections discovery cannot see (emulated as macsec), so its
-    // termination fails; pc-good is independent and finishes.
-    let (_emu, client, graph) = setup(
-        "physical_connections:\n  - { id: pc-bad, region: cn-shanghai, macsec: true }\n  - { id: pc-good, region: cn-shanghai, status: Terminated }\n",
+    // The plan is made on a world without the route; by the time it is applied, somebody
+    // has added a route via pc-bad's router interface (the apply runs against that world):
+    // its deletion fails — at once, explained, since nothing in the run removes the route;
+    // pc-good is independent and finishes.
+    let start = Instant::now();
+    let before = "physical_connections:\n  - { id: pc-bad, region: cn-shanghai }\n  - { id: pc-good, region: cn-shanghai, status: Terminated }\nvirtual_border_routers: [{ id: vbr-bad, region: cn-shanghai, physical_connection: pc-bad }]\nrouter_interfaces: [{ id: ri-bad, region: cn-shanghai, vbr: vbr-bad, status: Inactive }]\n";
+    let (_planned, _, graph) = setup(
+        before,
         "  - physical_connection: pc-bad\n  - physical_connection: pc-good\n",
+    )
+    .await;
+    let (_emu, client, _) = setup(
+        &format!("{before}vbr_route_entries: [{{ id: rte-new, vbr: vbr-bad, destination: 10.9.0.0/16, next_hop: ri-bad }}]\n"),
+        "  - physical_connection: pc-good\n",
     )
     .await;
     let report = go(client, &graph, opts()).await;
@@ -147,11 +156,20 @@ async fn a_failure_skips_only_its_dependents() {
         .iter()
         .map(|s| ((s.step.resource.clone(), s.step.action), &s.outcome))
         .collect();
-    assert!(
-        matches!(by[&("pc-bad".to_string(), Action::Terminate)], Outcome::Failed { code, .. } if code == "OperationDenied.MacsecAttached")
-    );
+    match by[&("ri-bad".to_string(), Action::Delete)] {
+        Outcome::Failed { code, message, .. } => {
+            assert_eq!(code, "RouterInterfaceReferredByRouteEntry");
+            assert!(
+                message.contains("DeleteRouterInterface ri-bad was refused")
+                    && message.contains("DeleteRouteEntry"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(start.elapsed() < Duration::from_secs(5), "failed at once");
     assert!(matches!(
-        by[&("pc-bad".to_string(), Action::Wait)],
+        by[&("pc-bad".to_string(), Action::Terminate)],
         Outcome::Skipped { .. }
     ));
     assert_eq!(by[&("pc-good".to_string(), Action::Delete)], &Outcome::Done);
@@ -300,4 +318,49 @@ async fn a_timed_out_wait_names_the_last_state_seen_even_when_its_last_poll_fail
     };
     assert_eq!(last_state, "Terminating");
     assert_eq!(last_error.as_deref(), Some("ServiceUnavailable"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_blocker_code_is_retried_only_while_the_run_removes_its_cause() {
+    // DeleteBgpGroup answers DependencyViolation.BgpPeer while the peer's own delete is
+    // still pending in the run (it is slow: its call is retried): busy. Without such a step
+    // the same code fails at once.
+    let (_emu, client, graph) = setup(
+        "vpn_gateways: []\nphysical_connections: [{ id: pc-1, region: cn-shanghai, status: Terminated }]\nvirtual_border_routers: [{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1, status: terminated }]\nbgp_groups: [{ id: bgpg-1, region: cn-shanghai, vbr: vbr-1, peers: [{ id: bgp-1 }] }]\n",
+        "  - physical_connection: pc-1\n",
+    )
+    .await;
+    // Reorder nothing: just check the table says the peer clears the group's code.
+    let b = blocker_codes::lookup("DependencyViolation.BgpPeer").unwrap();
+    let group_delete = graph
+        .steps
+        .iter()
+        .find(|s| s.kind == Kind::BgpGroup && s.action == Action::Delete)
+        .unwrap();
+    let resources: Vec<(Kind, String)> = graph
+        .steps
+        .iter()
+        .map(|s| (s.kind, s.resource.clone()))
+        .collect();
+    let parents: std::collections::HashMap<String, String> = graph
+        .steps
+        .iter()
+        .filter_map(|s| Some((s.resource.clone(), s.parent.clone()?)))
+        .collect();
+    assert!(blocker_codes::pending_removal(
+        b,
+        group_delete,
+        &resources,
+        &parents,
+        |_| false
+    ));
+    assert!(!blocker_codes::pending_removal(
+        b,
+        group_delete,
+        &resources,
+        &parents,
+        |_| true
+    ));
+    let report = go(client, &graph, opts()).await;
+    assert!(report.complete(), "{:?}", report.counts());
 }

@@ -1,12 +1,16 @@
 //! BGP group on a VBR (`bgpg-`, Vpc): DescribeBgpGroups, DeleteBgpGroup (alibaba-api.md
-//! §3). Blocks its VBR (`DependencyViolation.BgpGroup`); its peers go with it.
+//! §3). Blocks its VBR (`DependencyViolation.BgpGroup`); its peers go with it. Deletes of
+//! groups and peers are waited out (`Deleting`, then gone), polled per region. Note for the
+//! BGP-network kind (another branch): DeleteBgpNetwork is asynchronous too (Terraform polls
+//! until gone) and wants the same `wait gone` step, and a row in
+//! `exec::blocker_codes` if it has a blocking code.
 
 use std::collections::BTreeSet;
 
 use super::virtual_border_router::own_by_region;
 use super::{
-    Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, StepSpec, absent_ok, concurrently,
-    fetched_by_ids, no_call,
+    Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, Listing, PollScope, StepSpec,
+    absent_ok, concurrently, fetched_by_ids, no_call,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -122,12 +126,25 @@ impl KindSpec for Spec {
         })
     }
 
-    fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
-        Ok(vec![StepSpec::call(
-            Action::Delete,
-            "DeleteBgpGroup",
-            "BGP groups block DeleteVirtualBorderRouter (DependencyViolation.BgpGroup)",
-        )])
+    fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
+        // DeleteBgpGroup is asynchronous in practice (Terraform polls until gone;
+        // blockers.md V3): the VBR's delete starts once the group is gone.
+        let gone = StepSpec::wait(
+            "DescribeBgpGroups",
+            "gone",
+            "DeleteBgpGroup is asynchronous (Deleting, then gone)",
+        );
+        if r.status == "Deleting" {
+            return Ok(vec![gone]);
+        }
+        Ok(vec![
+            StepSpec::call(
+                Action::Delete,
+                "DeleteBgpGroup",
+                "BGP groups block DeleteVirtualBorderRouter (DependencyViolation.BgpGroup)",
+            ),
+            gone,
+        ])
     }
 
     fn parts(&self) -> &'static [Kind] {
@@ -151,25 +168,37 @@ impl KindSpec for Spec {
     }
 
     fn already_applied(&self, action: Action, state: &str) -> bool {
-        action == Action::Delete && state == "gone"
+        action == Action::Delete && matches!(state, "Deleting" | "gone")
     }
 
     fn poll_action(&self, _step: &Step) -> &'static str {
         "DescribeBgpGroups"
     }
-
-    fn probe<'a>(
+    fn poll_scope(&self, _step: &Step) -> String {
+        String::new()
+    }
+    fn listable(&self) -> bool {
+        true
+    }
+    /// One id: by `BgpGroupId`; several: the region's groups in one listing (the API filters
+    /// by one id only).
+    fn poll_list<'a>(
         &'a self,
         c: &'a ReadClient,
-        step: &'a Step,
-    ) -> BoxFuture<'a, Result<String, CallError>> {
-        Box::pin(async move {
-            let list =
-                vpc::describe_bgp_groups(c, &step.region, &by_id(step.resource.clone())).await?;
-            Ok(list
-                .into_iter()
-                .next()
-                .map_or_else(|| "gone".to_string(), |g| g.status))
-        })
+        scope: &'a PollScope,
+        ids: Option<&'a [String]>,
+        one_by_one: bool,
+    ) -> BoxFuture<'a, Result<Listing, CallError>> {
+        Box::pin(super::bgp_peer::poll_by_region(
+            ids,
+            one_by_one,
+            move |id| {
+                let f = id.map(by_id).unwrap_or_default();
+                async move {
+                    let list = vpc::describe_bgp_groups(c, &scope.region, &f).await?;
+                    Ok(list.into_iter().map(|g| (g.bgp_group_id, g.status)).collect())
+                }
+            },
+        ))
     }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use super::virtual_border_router::own_by_region;
 use super::{
-    Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, StepSpec, absent_ok, concurrently,
-    fetched_by_ids, no_call,
+    Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, Listing, PollScope, StepSpec,
+    absent_ok, concurrently, fetched_by_ids, no_call,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -128,12 +128,20 @@ impl KindSpec for Spec {
         })
     }
 
-    fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
-        Ok(vec![StepSpec::call(
-            Action::Delete,
-            "DeleteBgpPeer",
-            "peers go before their group",
-        )])
+    fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
+        // DeleteBgpPeer is asynchronous in practice (Terraform polls until gone).
+        let gone = StepSpec::wait(
+            "DescribeBgpPeers",
+            "gone",
+            "DeleteBgpPeer is asynchronous (Deleting, then gone)",
+        );
+        if r.status == "Deleting" {
+            return Ok(vec![gone]);
+        }
+        Ok(vec![
+            StepSpec::call(Action::Delete, "DeleteBgpPeer", "peers go before their group"),
+            gone,
+        ])
     }
 
     fn relation(&self, _blocked: Kind) -> &'static str {
@@ -157,25 +165,75 @@ impl KindSpec for Spec {
     }
 
     fn already_applied(&self, action: Action, state: &str) -> bool {
-        action == Action::Delete && state == "gone"
+        action == Action::Delete && matches!(state, "Deleting" | "gone")
     }
 
     fn poll_action(&self, _step: &Step) -> &'static str {
         "DescribeBgpPeers"
     }
-
-    fn probe<'a>(
+    fn poll_scope(&self, _step: &Step) -> String {
+        String::new()
+    }
+    fn listable(&self) -> bool {
+        true
+    }
+    /// One id: by `BgpPeerId`; several: the region's peers in one listing.
+    fn poll_list<'a>(
         &'a self,
         c: &'a ReadClient,
-        step: &'a Step,
-    ) -> BoxFuture<'a, Result<String, CallError>> {
-        Box::pin(async move {
-            let list =
-                vpc::describe_bgp_peers(c, &step.region, &by_id(step.resource.clone())).await?;
-            Ok(list
-                .into_iter()
-                .next()
-                .map_or_else(|| "gone".to_string(), |p| p.status))
-        })
+        scope: &'a PollScope,
+        ids: Option<&'a [String]>,
+        one_by_one: bool,
+    ) -> BoxFuture<'a, Result<Listing, CallError>> {
+        Box::pin(poll_by_region(ids, one_by_one, move |id| {
+            let f = id.map(by_id).unwrap_or_default();
+            async move {
+                let list = vpc::describe_bgp_peers(c, &scope.region, &f).await?;
+                Ok(list.into_iter().map(|p| (p.bgp_peer_id, p.status)).collect())
+            }
+        }))
+    }
+}
+
+/// Poll a kind whose API filters by one id only (BGP groups and peers): one id (or
+/// `one_by_one`) by id, each its own call; several: the whole region in one listing, and an
+/// id missing from a listing of a page or more confirmed by id (a paged listing is not a
+/// snapshot). `list(None)` lists the region, `list(Some(id))` one id.
+pub async fn poll_by_region<F, Fut>(
+    ids: Option<&[String]>,
+    one_by_one: bool,
+    list: F,
+) -> Result<Listing, CallError>
+where
+    F: Fn(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(String, String)>, CallError>>,
+{
+    let by_id = |ids: Vec<String>| async {
+        let mut out = std::collections::HashMap::new();
+        let mut n = 0;
+        for id in ids {
+            let found = list(Some(id)).await?;
+            n += found.len();
+            out.extend(found);
+        }
+        Ok::<_, CallError>((out, n))
+    };
+    match ids {
+        Some(ids) if one_by_one || ids.len() <= 1 => by_id(ids.to_vec()).await,
+        _ => {
+            let all = list(None).await?;
+            let n = all.len();
+            let mut out: std::collections::HashMap<String, String> = all.into_iter().collect();
+            if n >= crate::api::ops::PAGE_SIZE {
+                let absent: Vec<String> = ids
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|id| !out.contains_key(*id))
+                    .cloned()
+                    .collect();
+                out.extend(by_id(absent).await?.0);
+            }
+            Ok((out, n))
+        }
     }
 }

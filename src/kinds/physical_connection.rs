@@ -1,6 +1,9 @@
 //! Express Connect circuit (`pc-`, Vpc): DescribePhysicalConnections, Cancel/Terminate/
-//! DeletePhysicalConnection (alibaba-api.md §1). Blocked by the VBRs on it; unremovable
-//! while it carries hosted connections.
+//! DeletePhysicalConnection (alibaba-api.md §1). Blocked by the VBRs on it, the hosted
+//! connections the partner runs on it and the MACsec keys bound to its port (blockers.md C1,
+//! C4, C6). A circuit that is itself a hosted connection (`ProductType`
+//! `VirtualPhysicalConnection`, blockers.md C5) is explained, not removed: only the partner
+//! that owns the parent circuit deletes it.
 
 use super::{
     Discovery, Kind, KindSpec, ListQuery, Listing, PollScope, StepSpec, listed_by_ids, no_call,
@@ -14,7 +17,12 @@ use crate::model::Action;
 /// The circuit kind.
 pub struct Spec;
 
-/// A circuit as discovery records it (`hosted_connections` fact).
+/// The `ProductType` of a hosted connection.
+pub const HOSTED: &str = "VirtualPhysicalConnection";
+
+/// A circuit as discovery records it: facts `hosted_connections` (count), `macsec_keys`
+/// (`ckn:status` list, read by the MACsec-key kind without another call), and for a hosted
+/// connection `product_type`, `parent_physical_connection`, `parent_owner`.
 pub fn resource(region: &str, p: &vpc::PhysicalConnection) -> Resource {
     let mut r = Resource::new(Kind::PhysicalConnection, &p.physical_connection_id, region);
     r.name = p.name.clone();
@@ -24,6 +32,25 @@ pub fn resource(region: &str, p: &vpc::PhysicalConnection) -> Resource {
         "hosted_connections".into(),
         p.virtual_physical_connection_count.clone(),
     );
+    if !p.macsec_keys.is_empty() {
+        let keys: Vec<String> = p
+            .macsec_keys
+            .iter()
+            .map(|k| format!("{}:{}", k.ckn, k.status))
+            .collect();
+        r.facts.insert("macsec_keys".into(), keys.join(","));
+    }
+    if p.product_type == HOSTED {
+        r.facts.insert("product_type".into(), p.product_type.clone());
+        r.facts.insert(
+            "parent_physical_connection".into(),
+            p.parent_physical_connection_id.clone(),
+        );
+        r.facts.insert(
+            "parent_owner".into(),
+            p.parent_physical_connection_ali_uid.clone(),
+        );
+    }
     r
 }
 
@@ -115,18 +142,34 @@ impl KindSpec for Spec {
     }
 
     fn blockers(&self) -> &'static [Kind] {
-        &[Kind::VirtualBorderRouter, Kind::VbrCircuitAssociation]
+        &[
+            Kind::VirtualBorderRouter,
+            Kind::VbrCircuitAssociation,
+            Kind::HostedConnection,
+            Kind::MacsecKey,
+        ]
     }
 
+    /// A hosted connection seen from the tenant's side: only the partner that owns the parent
+    /// circuit deletes it (Terraform's partner-side resource; blockers.md C5, choice: decom
+    /// does not try, since the tenant's DeletePhysicalConnection answers
+    /// `OperationDenied.NeedVpconnOwner`).
     fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {
-        let hosted: u64 = r.fact("hosted_connections").parse().unwrap_or(0);
-        (hosted > 0).then(|| {
-            format!(
-                "{} carries {hosted} hosted connection(s): their owners must delete them first \
-                 (TerminatePhysicalConnection would answer OperationFailed.VpconnAttached)",
-                r.id
-            )
-        })
+        if r.fact("product_type") != HOSTED {
+            return None;
+        }
+        let parent = r.fact("parent_physical_connection");
+        let owner = match r.fact("parent_owner") {
+            "" | "0" => "the partner".to_string(),
+            o => format!("the partner (account {o})"),
+        };
+        Some(format!(
+            "{} is a hosted connection on {parent}: only {owner} that owns {parent} can delete it \
+             (DeletePhysicalConnection on its id); a tenant's Terminate/Delete answers \
+             OperationDenied.NeedVpconnOwner. Delete your VBRs on it first (target them), then ask \
+             the partner",
+            r.id
+        ))
     }
 
     fn deadline(&self) -> std::time::Duration {

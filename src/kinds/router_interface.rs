@@ -117,16 +117,25 @@ impl KindSpec for Spec {
         );
         let wait_inactive =
             StepSpec::wait(list, "Inactive", "DeleteRouterInterface needs Inactive");
+        // DeleteRouterInterface is asynchronous (`Deleting`, then gone; Terraform waits
+        // `Deleted`): the VBR's delete starts once the interface is gone.
+        let gone = StepSpec::wait(
+            list,
+            "gone",
+            "DeleteRouterInterface is asynchronous (Deleting, then gone)",
+        );
         Ok(match r.status.as_str() {
-            "Active" => vec![deact, wait_inactive, d],
-            "Idle" | "Inactive" => vec![d],
-            "Deactivating" => vec![wait_inactive, d],
+            "Active" => vec![deact, wait_inactive, d, gone],
+            "Idle" | "Inactive" => vec![d, gone],
+            "Deactivating" => vec![wait_inactive, d, gone],
             "Activating" => vec![
                 StepSpec::wait(list, "Active", "still activating"),
                 deact,
                 wait_inactive,
                 d,
+                gone,
             ],
+            "Deleting" => vec![gone],
             other => return Err(format!("status {other}: not deletable")),
         })
     }
@@ -172,7 +181,7 @@ impl KindSpec for Spec {
     fn already_applied(&self, action: Action, state: &str) -> bool {
         match action {
             Action::Deactivate => matches!(state, "Deactivating" | "Inactive" | "gone"),
-            Action::Delete => state == "gone",
+            Action::Delete => matches!(state, "Deleting" | "gone"),
             _ => false,
         }
     }

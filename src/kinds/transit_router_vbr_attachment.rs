@@ -192,8 +192,14 @@ impl KindSpec for Spec {
         ))
     }
 
+    /// Prefix-list associations routing via it, and a VBR failover group and a CEN health
+    /// check of the VBR, go before the VBR leaves its transit router (blockers.md V9, V10).
     fn blockers(&self) -> &'static [Kind] {
-        &[Kind::TransitRouterPrefixListAssociation]
+        &[
+            Kind::TransitRouterPrefixListAssociation,
+            Kind::VbrHa,
+            Kind::VbrHealthCheck,
+        ]
     }
 
     fn note(&self, r: &Resource) -> Option<String> {

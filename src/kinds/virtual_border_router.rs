@@ -143,7 +143,12 @@ impl KindSpec for Spec {
         Box::pin(async move {
             let client = &cx.client;
             let mut pcs_by_region: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            for r in inv.of_kind(Kind::PhysicalConnection) {
+            // Circuits, and the hosted connections the caller runs on its circuits (their
+            // tenants' VBRs block them).
+            let circuits = inv
+                .of_kind(Kind::PhysicalConnection)
+                .chain(inv.of_kind(Kind::HostedConnection));
+            for r in circuits {
                 pcs_by_region
                     .entry(r.region.clone())
                     .or_default()
@@ -212,7 +217,8 @@ impl KindSpec for Spec {
             .await?;
             let mut vbrs_needing_details: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (region, pc, list) in on_pcs {
-                let pc_known = inv.get(Kind::PhysicalConnection, &pc).is_some();
+                let pc_known = inv.get(Kind::PhysicalConnection, &pc).is_some()
+                    || inv.get(Kind::HostedConnection, &pc).is_some();
                 for v in list {
                     if !pc_known && inv.get(Kind::VirtualBorderRouter, &v.vbr_id).is_none() {
                         continue;
@@ -269,10 +275,21 @@ impl KindSpec for Spec {
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let d = StepSpec::call(Action::Delete, "DeleteVirtualBorderRouter", "the VBR itself");
         let list = "DescribeVirtualBorderRouters";
+        // DeleteVirtualBorderRouter is asynchronous (`deleting`, then gone; Terraform polls
+        // until gone): the circuit's Terminate starts once the VBR is gone.
+        let gone = StepSpec::wait(
+            list,
+            "gone",
+            "DeleteVirtualBorderRouter is asynchronous (deleting, then gone)",
+        );
         Ok(match r.status.as_str() {
-            "unconfirmed" | "active" | "terminated" => vec![d],
-            "terminating" => vec![StepSpec::wait(list, "terminated", "still terminating"), d],
-            "recovering" => vec![StepSpec::wait(list, "active", "still recovering"), d],
+            "unconfirmed" | "active" | "terminated" => vec![d, gone],
+            "terminating" => vec![
+                StepSpec::wait(list, "terminated", "still terminating"),
+                d,
+                gone,
+            ],
+            "recovering" => vec![StepSpec::wait(list, "active", "still recovering"), d, gone],
             "deleting" => vec![StepSpec::wait(list, "gone", "already deleting")],
             other => return Err(format!("status {other}: not deletable")),
         })
@@ -287,6 +304,10 @@ impl KindSpec for Spec {
             Kind::CenChildInstance,
             Kind::BgpNetwork,
             Kind::Nqa,
+            // Failover groups and health checks hang off the VBR's attachment when decom
+            // knows it; off the VBR otherwise.
+            Kind::VbrHa,
+            Kind::VbrHealthCheck,
         ]
     }
 
@@ -302,7 +323,8 @@ impl KindSpec for Spec {
 
     fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {
         let owner = r.owner.as_deref()?;
-        if r.status == "unconfirmed" {
+        // `deleting`: already on its way out (an earlier run deleted it); decom waits.
+        if r.status == "unconfirmed" || r.status == "deleting" {
             return None;
         }
         Some(format!(
@@ -331,7 +353,7 @@ impl KindSpec for Spec {
     }
 
     fn already_applied(&self, action: Action, state: &str) -> bool {
-        action == Action::Delete && state == "gone"
+        action == Action::Delete && matches!(state, "deleting" | "gone")
     }
 
     fn poll_action(&self, _step: &Step) -> &'static str {

@@ -72,7 +72,7 @@ fn demo_applies_and_a_second_apply_is_a_no_op() {
         .clone();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("Apply complete") && stdout.contains("40 done"),
+        stdout.contains("Apply complete") && stdout.contains("47 done"),
         "{stdout}"
     );
     let audit = served.audit();

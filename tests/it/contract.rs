@@ -284,6 +284,30 @@ async fn every_request_and_answer_over_every_path_fits_the_contract() {
         checked.violations()
     );
     seen.extend(checked.actions().into_keys());
+    // A single Basic-CEN child is checked with the attribute call.
+    let emu = Emulator::new(
+        decom::emulator::world::World::parse(
+            "basic.yaml",
+            &format!(
+                "account_id: \"{}\"\naccess_keys: [{{ id: K, secret: S }}]\nregions: [cn-shanghai]\nphysical_connections: [{{ id: pc-1, region: cn-shanghai }}]\nvirtual_border_routers: [{{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }}]\ncens: [{{ id: cen-basic }}]\ncen_child_instances: [{{ cen: cen-basic, vbr: vbr-1 }}]\n",
+                worldgen::ACCOUNT
+            ),
+        )
+        .unwrap(),
+    );
+    let basic = Checked::new(emu.transport(), Arc::new(Contract::committed()));
+    let transport: Arc<dyn Transport> = basic.clone();
+    let reader = ReadClient::new(config(&emu), transport);
+    decom::api::ops::cbn_basic::describe_cen_attached_child_instance_attribute(
+        &reader,
+        "cen-basic",
+        "vbr-1",
+        "cn-shanghai",
+    )
+    .await
+    .unwrap();
+    assert!(basic.violations().is_empty(), "{:?}", basic.violations());
+    seen.extend(basic.actions().into_keys());
     // Every action decom knows went through the check.
     for a in actions::ACTIONS {
         assert!(seen.contains(a.name), "{} was never sent", a.name);

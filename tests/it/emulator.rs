@@ -16,13 +16,15 @@ fn world() -> String {
     format!(
         r#"{HEADER}
 timings: {{ terminate_physical_connection: 300ms, cancel_physical_connection: 100ms, deactivate_router_interface: 200ms,
-           detach_attachment: 300ms, dissociate: 150ms, disable_propagation: 150ms, vpn_gateway_update: 300ms, terminate_vbr: 60s }}
+           detach_attachment: 300ms, dissociate: 150ms, disable_propagation: 150ms, vpn_gateway_update: 300ms, terminate_vbr: 60s,
+           delete_vbr: 100ms, delete_router_interface: 100ms, delete_bgp: 100ms }}
 physical_connections:
   - {{ id: pc-enabled, region: cn-shanghai, status: Enabled }}
   - {{ id: pc-bare, region: cn-shanghai, status: Enabled }}
   - {{ id: pc-confirmed, region: cn-shanghai, status: Confirmed }}
   - {{ id: pc-terminated, region: cn-shanghai, status: Terminated }}
-  - {{ id: pc-hosted, region: cn-shanghai, status: Enabled, hosted_connections: 2 }}
+  - {{ id: pc-hosted, region: cn-shanghai, status: Enabled }}
+  - {{ id: pc-hosted-vp1, region: cn-shanghai, parent_physical_connection: pc-hosted, owner: "9999999999999999" }}
   - {{ id: pc-macsec, region: cn-shanghai, status: Enabled, macsec: true }}
   - {{ id: pc-rejected, region: cn-shanghai, status: Rejected }}
   - {{ id: pc-hz, region: cn-hangzhou, status: Enabled }}
@@ -446,9 +448,30 @@ async fn circuit_teardown_in_documented_order() {
     emu.call("DeleteBgpPeer", &[("BgpPeerId", "bgp-peer1")])
         .await
         .unwrap();
+    // Deletes are asynchronous: the peer is `Deleting` and still blocks its group.
+    assert_eq!(
+        code(
+            &emu.call("DeleteBgpGroup", &[("BgpGroupId", "bgpg-one")])
+                .await
+        )
+        .unwrap()
+        .1,
+        "DependencyViolation.BgpPeer"
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
     emu.call("DeleteBgpGroup", &[("BgpGroupId", "bgpg-one")])
         .await
         .unwrap();
+    assert_eq!(
+        code(
+            &emu.call("DeleteVirtualBorderRouter", &[("VbrId", "vbr-bgp")])
+                .await
+        )
+        .unwrap()
+        .1,
+        "DependencyViolation.BgpGroup"
+    );
+    tokio::time::sleep(Duration::from_millis(150)).await;
     emu.call("DeleteVirtualBorderRouter", &[("VbrId", "vbr-bgp")])
         .await
         .unwrap();

@@ -9,6 +9,7 @@ mod cli;
 mod contract;
 mod credentials;
 mod emulator;
+mod express_connect;
 mod plan;
 mod safety;
 mod support;

@@ -194,7 +194,9 @@ fn awkward_world(dir: &Path) -> PathBuf {
             r#"{HEADER}
 physical_connections:
   - {{ id: pc-foreign, region: cn-shanghai }}
-  - {{ id: pc-hosted, region: cn-shanghai, hosted_connections: 1 }}
+  - {{ id: pc-hosted, region: cn-shanghai }}
+  - {{ id: pc-hosted-vp1, region: cn-shanghai, parent_physical_connection: pc-hosted, owner: "9999999999999999" }}
+  - {{ id: pc-tenant, region: cn-shanghai, parent_physical_connection: pc-partner, parent_owner: "8888888888888888" }}
   - {{ id: pc-prepaid, region: cn-shanghai }}
   - {{ id: pc-allocating, region: cn-shanghai, status: Allocating }}
   - {{ id: pc-prod, region: cn-shanghai }}
@@ -202,6 +204,7 @@ virtual_border_routers:
   - {{ id: vbr-foreign, region: cn-shanghai, physical_connection: pc-foreign, owner: "9999999999999999", status: active }}
   - {{ id: vbr-prepaid, region: cn-shanghai, physical_connection: pc-prepaid }}
   - {{ id: vbr-prod, region: cn-shanghai, physical_connection: pc-prod, tags: {{ env: prod }} }}
+  - {{ id: vbr-tenant, region: cn-shanghai, physical_connection: pc-hosted-vp1, owner: "9999999999999999", status: active }}
 router_interfaces:
   - {{ id: ri-prepaid, region: cn-shanghai, vbr: vbr-prepaid, status: Inactive, charge_type: PrePaid }}
 "#
@@ -220,10 +223,19 @@ fn each_unremovable_blocker_is_named_with_who_can_remove_it() {
             "Forbidden.OperationNotAllowedByUser",
             1,
         ),
+        // The partner (the caller) deletes hosted connections, but not a tenant's active
+        // VBR on one.
         (
             "pc-hosted",
-            "hosted connection",
-            "OperationFailed.VpconnAttached",
+            "pc-hosted-vp1 cannot be removed: vbr-tenant belongs to account 9999999999999999",
+            "Forbidden.OperationNotAllowedByUser",
+            1,
+        ),
+        // A tenant's circuit that is a hosted connection: only the partner deletes it.
+        (
+            "pc-tenant",
+            "is a hosted connection on pc-partner: only the partner (account 8888888888888888)",
+            "OperationDenied.NeedVpconnOwner",
             1,
         ),
         (

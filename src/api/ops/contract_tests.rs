@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use super::{cbn, cbn_basic, cbn_prefix, ecr, sts, vpc, vpc_vbr};
+use super::{cbn, cbn_basic, cbn_health, cbn_prefix, ecr, sts, vpc, vpc_circuit, vpc_vbr};
 use crate::api::contract::Contract;
 use crate::api::testkit::{Script, action, ok};
 use crate::api::{CallError, ReadClient, WriteClient};
@@ -228,6 +228,25 @@ async fn every_typed_operation_fits_the_contract_both_ways() {
     let rte = ids("rte-", 3);
     op!("ListTransitRouterRouteEntries", |rc, wc| {
         cbn_prefix::list_transit_router_route_entries_by_ids(&rc, "vtb-1", &rte)
+    });
+    // Circuit and VBR-pair blockers (issue 11 part B).
+    op!("DisassociateMacSecKey", |rc, wc| {
+        vpc_circuit::disassociate_macsec_key(&wc, r, "pc-1", "0123456789abcdef0123456789abcdef")
+    });
+    op!("ListVirtualPhysicalConnections", |rc, wc| {
+        vpc_circuit::list_virtual_physical_connections(&rc, r, Some("pc-1"))
+    });
+    op!("DescribeVbrHa", |rc, wc| {
+        vpc_circuit::describe_vbr_ha(&rc, r, Some("vbr-1"), None)
+    });
+    op!("DeleteVbrHa", |rc, wc| {
+        vpc_circuit::delete_vbr_ha(&wc, r, "vbrha-1", t)
+    });
+    op!("DescribeCenVbrHealthCheck", |rc, wc| {
+        cbn_health::describe_cen_vbr_health_checks(&rc, r, Some("cen-1"), Some("vbr-1"))
+    });
+    op!("DisableCenVbrHealthCheck", |rc, wc| {
+        cbn_health::disable_cen_vbr_health_check(&wc, "cen-1", "vbr-1", r)
     });
     op!("GetCallerIdentity", |rc, wc| sts::get_caller_identity(&rc));
     let role = sts::AssumeRoleParams {

@@ -9,6 +9,9 @@
 //! - [`cbn`] — CEN transit router attachments, route-table associations and propagations,
 //!   route entries (Cbn 2017-09-12, global endpoint).
 //! - [`cbn_prefix`] — CEN prefix-list associations and route polling by id.
+//! - [`vpc_circuit`] — circuit-level blockers: MACsec keys, hosted connections, VBR failover
+//!   groups (Vpc).
+//! - [`cbn_health`] — CEN VBR health checks (Cbn).
 //! - [`sts`] — `GetCallerIdentity`.
 //! - [`ecr`] — Express Connect Router child instances (ExpressConnectRouter 2023-09-01,
 //!   parameters in a form body); [`vpc_vbr`] — VBR associations with further circuits, VBR
@@ -28,10 +31,12 @@
 
 pub mod cbn;
 pub mod cbn_basic;
+pub mod cbn_health;
 pub mod cbn_prefix;
 pub mod ecr;
 pub mod sts;
 pub mod vpc;
+pub mod vpc_circuit;
 pub mod vpc_vbr;
 
 #[cfg(test)]

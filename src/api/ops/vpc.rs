@@ -107,6 +107,20 @@ pub struct PhysicalConnection {
     /// Tags (`Tags.tags[]` / `Tags.Tags[]` / `Tags.Tag[]`: the wrapper differs by API).
     #[serde(deserialize_with = "super::tags")]
     pub tags: super::Tags,
+    /// MACsec keys bound to the port (`MacsecKeys.MacsecKey[]`, SDK model; blockers.md C6):
+    /// they block TerminatePhysicalConnection (`OperationDenied.MacsecAttached`).
+    #[serde(deserialize_with = "wrapped_list")]
+    pub macsec_keys: Vec<super::vpc_circuit::MacsecKey>,
+    /// `PhysicalConnection`, or `VirtualPhysicalConnection` for a hosted connection (SDK
+    /// model; blockers.md C5).
+    pub product_type: String,
+    /// For a hosted connection: the partner's circuit it runs on.
+    pub parent_physical_connection_id: String,
+    /// For a hosted connection: the partner's account (an integer in the SDK model).
+    #[serde(deserialize_with = "string_or_number")]
+    pub parent_physical_connection_ali_uid: String,
+    /// For a hosted connection: `Confirmed`, `UnConfirmed`, `Deleted`.
+    pub vpconn_status: String,
 }
 
 /// Which circuits to list (`Filter.N.Key` values; empty lists are not sent).

@@ -155,9 +155,24 @@ fn describe_bgp_peers(st: &mut State, ctx: &Ctx<'_>) -> Res {
 fn delete_bgp_peer(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let region = region_checked(st, ctx)?.to_string();
     let id = ctx.req("BgpPeerId")?;
+    let delay = st.timings.delete_bgp.0;
     for g in st.bgp_groups.values_mut().filter(|g| g.region == region) {
-        if let Some(pos) = g.peers.iter().position(|p| p.id == id) {
-            g.peers.remove(pos);
+        if let Some(p) = g.peers.iter_mut().find(|p| p.id == id) {
+            if p.status == "Deleting" {
+                return Err(fail(
+                    400,
+                    "IncorrectStatus.BgpPeer",
+                    "The BGP peer is being deleted.",
+                ));
+            }
+            // Asynchronous (Terraform polls until gone): `Deleting`, then gone.
+            p.status = "Deleting".into();
+            let (group, peer) = (g.id.clone(), id.to_string());
+            st.schedule(ctx.now + delay, move |st| {
+                if let Some(g) = st.bgp_groups.get_mut(&group) {
+                    g.peers.retain(|p| p.id != peer);
+                }
+            });
             return Ok(json!({}));
         }
     }
@@ -194,6 +209,14 @@ fn delete_bgp_group(st: &mut State, ctx: &Ctx<'_>) -> Res {
             "bgp peer exists, cannot delete bgp group.",
         ));
     }
-    st.bgp_groups.remove(id);
+    // Asynchronous (Terraform polls until gone; the VBR's delete answers
+    // DependencyViolation.BgpGroup meanwhile): `Deleting`, then gone.
+    let (delay, id) = (st.timings.delete_bgp.0, id.to_string());
+    if let Some(g) = st.bgp_groups.get_mut(&id) {
+        g.status = "Deleting".into();
+    }
+    st.schedule(ctx.now + delay, move |st| {
+        st.bgp_groups.remove(&id);
+    });
     Ok(json!({}))
 }

@@ -33,6 +33,7 @@ pub mod physical_connection;
 pub mod prefix_list;
 pub mod router_interface;
 pub mod transit_router;
+pub mod vbr_ha;
 pub mod virtual_border_router;
 pub mod vpn;
 // Issue 11, part A: what else hangs off a VBR.
@@ -77,6 +78,7 @@ pub const KINDS: &[&dyn EmulatedKind] = &[
     &bgp::Kind,
     &transit_router::Kind,
     &prefix_list::Kind,
+    &vbr_ha::Kind,
     &vpn::Kind,
     &ecr::Kind,
     &cen_child_instance::Kind,

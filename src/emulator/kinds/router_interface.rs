@@ -104,7 +104,14 @@ fn postpaid() -> String {
 }
 
 /// Statuses the world may give a router interface (alibaba-api.md §3.1).
-const RI_STATUSES: &[&str] = &["Idle", "Active", "Inactive", "Activating", "Deactivating"];
+const RI_STATUSES: &[&str] = &[
+    "Idle",
+    "Active",
+    "Inactive",
+    "Activating",
+    "Deactivating",
+    "Deleting",
+];
 
 /// Set a router interface's status (the end of a transition).
 fn set_status(st: &mut State, id: &str, status: &str) {
@@ -189,6 +196,7 @@ fn delete_ri(st: &mut State, ctx: &Ctx<'_>) -> Res {
         ));
     }
     if !["Idle", "Inactive"].contains(&r.status.as_str()) {
+        // `Deleting` too: a repeated delete is refused like any other state.
         return Err(fail(
             400,
             "InvalidInstance.StatusError",
@@ -202,6 +210,11 @@ fn delete_ri(st: &mut State, ctx: &Ctx<'_>) -> Res {
             "Router interface referred by route entry.",
         ));
     }
-    st.ris.remove(&id);
+    // Asynchronous (Terraform waits for it to be gone): `Deleting`, then gone.
+    let delay = st.timings.delete_router_interface.0;
+    set_status(st, &id, "Deleting");
+    st.schedule(ctx.now + delay, move |st| {
+        st.ris.remove(&id);
+    });
     Ok(json!({}))
 }

@@ -1022,6 +1022,15 @@ fn delete_attachment(st: &mut State, ctx: &Ctx<'_>, kind: &str) -> Res {
 }
 
 fn delete_vbr_attachment(st: &mut State, ctx: &Ctx<'_>) -> Res {
+    // A VBR failover group or a health check holds the VBR in the CEN (emulator choice).
+    let vbr = ctx
+        .get("TransitRouterAttachmentId")
+        .and_then(|id| st.attachments.get(id))
+        .filter(|a| a.spec.status == "Attached")
+        .and_then(|a| a.spec.vbr.clone());
+    if let Some(vbr) = vbr {
+        super::vbr_ha::refuse_detach(st, &vbr)?;
+    }
     delete_attachment(st, ctx, "VBR")
 }
 

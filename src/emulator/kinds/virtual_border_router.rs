@@ -396,7 +396,12 @@ fn delete_vbr(st: &mut State, ctx: &Ctx<'_>) -> Res {
             "nqa exists, cannot delete vbr",
         ));
     }
-    st.vbrs.remove(&id);
+    // Asynchronous (Terraform polls until gone; blockers.md V12): `deleting`, then gone.
+    let delay = st.timings.delete_vbr.0;
+    set_status(st, &id, "deleting");
+    st.schedule(ctx.now + delay, move |st| {
+        st.vbrs.remove(&id);
+    });
     Ok(json!({}))
 }
 
