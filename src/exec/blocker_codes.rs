@@ -71,9 +71,7 @@ const fn row(
 const CIRCUIT_OWNER: &str = "the circuit's owner (decom, with cascade)";
 const VBR_OWNER: &str = "the VBR's owner (decom, with cascade, for the caller's VBRs)";
 
-/// Every blocker code decom knows. Kinds that another branch adds (VBR route-table routes,
-/// NQA, Basic-Edition CEN child instances, extra circuit associations) clear the rows with
-/// an empty `cleared_by` once they exist: add them there.
+/// Every blocker code decom knows, with the kinds whose pending steps clear it.
 pub const BLOCKER_CODES: &[BlockerCode] = &[
     // TerminatePhysicalConnection / DeletePhysicalConnection (blockers.md C1, C4, C6).
     row(
@@ -95,7 +93,7 @@ pub const BLOCKER_CODES: &[BlockerCode] = &[
         "the circuit is still associated with a virtual border router",
         "the VBRs on it, or their association with this circuit",
         VBR_OWNER,
-        &[Kind::VirtualBorderRouter],
+        &[Kind::VirtualBorderRouter, Kind::VbrCircuitAssociation],
     ),
     row(
         "OperationFailed.VpconnAttached",
@@ -145,21 +143,45 @@ pub const BLOCKER_CODES: &[BlockerCode] = &[
         "an NQA probe still exists on the VBR",
         "the VBR's NQA probes (DeleteNqa)",
         VBR_OWNER,
-        &[],
+        &[Kind::Nqa],
     ),
     row(
         "DependencyViolation.RouterInterfaceReferedByRouteEntry",
         "a route in the VBR's route table still uses one of its router interfaces as next hop",
         "those routes (DeleteRouteEntry), then the router interfaces",
         VBR_OWNER,
-        &[],
+        &[Kind::VbrRouteEntry, Kind::RouterInterface],
     ),
     row(
         "InvalidStatus.NotAllowed",
         "the VBR is still associated: with another circuit, or (emulator choice) with a transit router",
         "its extra circuit associations (UnassociatePhysicalConnectionFromVirtualBorderRouter) and its transit-router attachment",
         "the VBR's owner; a transit-router attachment in another account's CEN only that CEN's owner",
-        &[Kind::TransitRouterVbrAttachment],
+        &[
+            Kind::TransitRouterVbrAttachment,
+            Kind::VbrCircuitAssociation,
+        ],
+    ),
+    row(
+        "DependencyViolation.BgpNetwork",
+        "BGP networks are still advertised by the VBR (emulator choice: the code is not documented)",
+        "the VBR's BGP networks (DeleteBgpNetwork, waited until gone)",
+        VBR_OWNER,
+        &[Kind::BgpNetwork],
+    ),
+    row(
+        "OperationDenied.VbrAttachedToEcr",
+        "the VBR is attached to an Express Connect Router (emulator choice: the code is not documented)",
+        "the ECR child instance (DetachExpressConnectRouterChildInstance, waited until gone)",
+        "the ECR's owner",
+        &[Kind::EcrChildInstance],
+    ),
+    row(
+        "OperationDenied.VbrAttachedToCen",
+        "the VBR is attached to a Basic-Edition CEN (emulator choice: the code is not documented)",
+        "the CEN child instance (DetachCenChildInstance, waited until gone)",
+        "the CEN's owner",
+        &[Kind::CenChildInstance],
     ),
     // DeleteRouterInterface (blockers.md V2).
     row(
@@ -167,14 +189,14 @@ pub const BLOCKER_CODES: &[BlockerCode] = &[
         "a route in the VBR's route table still uses this router interface as next hop",
         "those routes (DeleteRouteEntry, waited until gone)",
         VBR_OWNER,
-        &[],
+        &[Kind::VbrRouteEntry],
     ),
     row(
         "ReferredByRouteEntry.RouterInterface",
         "a route in the VBR's route table still uses this router interface as next hop",
         "those routes (DeleteRouteEntry, waited until gone)",
         VBR_OWNER,
-        &[],
+        &[Kind::VbrRouteEntry],
     ),
     // DeleteTransitRouterVbrAttachment / DeleteTransitRouterVpnAttachment (blockers.md §1C).
     row(
@@ -217,7 +239,7 @@ pub const BLOCKER_CODES: &[BlockerCode] = &[
         "a route in the child instance's route table still points at the attachment",
         "those routes",
         "the child instance's owner",
-        &[],
+        &[Kind::CenChildInstance],
     ),
     // Any other dependency: retried only while something under the resource is removed.
     BlockerCode {

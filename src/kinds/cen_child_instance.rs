@@ -142,6 +142,12 @@ impl KindSpec for Spec {
         })
     }
 
+    /// A VBR failover group and a CEN health check of the VBR go before it leaves the
+    /// CEN / ECR (blockers.md V9, V10).
+    fn blockers(&self) -> &'static [Kind] {
+        &[Kind::VbrHa, Kind::VbrHealthCheck]
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let detach = StepSpec::call(
             Action::Detach,

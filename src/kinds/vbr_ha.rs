@@ -26,18 +26,21 @@ use crate::model::Action;
 /// The VBR-failover-group kind.
 pub struct Spec;
 
-/// The resource whose removal takes VBR `vbr` out of its CEN / ECR and that `kind` must
-/// precede: a child of the VBR of a kind that lists `kind` among its blockers, else the VBR
-/// itself (when the inventory has it).
-pub fn holder(inv: &Inventory, vbr: &str, kind: Kind) -> Option<String> {
-    Kind::ALL
+/// The resources whose removal takes VBR `vbr` out of a CEN / ECR and that `kind` must
+/// precede: every child of the VBR of a kind that lists `kind` among its blockers (its TR
+/// attachment, ECR child, Basic-CEN child), else the VBR itself (when the inventory has it).
+pub fn holders(inv: &Inventory, vbr: &str, kind: Kind) -> Vec<String> {
+    let mut out: Vec<String> = Kind::ALL
         .iter()
         .filter(|k| **k != Kind::VirtualBorderRouter && k.spec().blockers().contains(&kind))
-        .find_map(|k| inv.children(*k, vbr).next().map(|r| r.id.clone()))
-        .or_else(|| {
-            inv.get(Kind::VirtualBorderRouter, vbr)
-                .map(|r| r.id.clone())
-        })
+        .flat_map(|k| inv.children(*k, vbr).map(|r| r.id.clone()))
+        .collect();
+    if out.is_empty()
+        && let Some(v) = inv.get(Kind::VirtualBorderRouter, vbr)
+    {
+        out.push(v.id.clone());
+    }
+    out
 }
 
 /// True when the VBR is attached to a CEN or an ECR (facts `cens`, `ecr`): only then can it
@@ -103,7 +106,7 @@ impl KindSpec for Spec {
             for (id, (region, ha)) in groups {
                 let holders: Vec<String> = [&ha.vbr_id, &ha.peer_vbr_id]
                     .into_iter()
-                    .filter_map(|v| holder(inv, v, Kind::VbrHa))
+                    .flat_map(|v| holders(inv, v, Kind::VbrHa))
                     .collect();
                 let Some((first, rest)) = holders.split_first() else {
                     continue;

@@ -4,11 +4,11 @@
 //! the listing no longer shows it. Terraform removes it before the VBR's CEN attachment;
 //! whether it refuses the detach is not documented (the emulator's choice:
 //! `OperationFailed.VbrHealthCheckExist` on DeleteTransitRouterVbrAttachment). It hangs off
-//! the resource that detaches the VBR (see [`super::vbr_ha::holder`]).
+//! the resource that detaches the VBR (see [`super::vbr_ha::holders`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::vbr_ha::{attached, holder};
+use super::vbr_ha::{attached, holders};
 use super::virtual_border_router::own_by_region;
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, concurrently, link, no_call};
 use crate::api::ops::cbn_health;
@@ -74,14 +74,18 @@ impl KindSpec for Spec {
                     if !wanted[&region].contains(&h.vbr_instance_id) {
                         continue;
                     }
-                    let Some(parent) = holder(inv, &h.vbr_instance_id, Kind::VbrHealthCheck)
-                    else {
+                    let found = holders(inv, &h.vbr_instance_id, Kind::VbrHealthCheck);
+                    let Some((parent, rest)) = found.split_first() else {
                         continue;
                     };
                     let id = format!("{}/{}", h.cen_id, h.vbr_instance_id);
                     let mut r = Resource::new(Kind::VbrHealthCheck, &id, &region);
                     r.status = CONFIGURED.into();
-                    r.parent = Some(parent);
+                    r.parent = Some(parent.clone());
+                    if !rest.is_empty() {
+                        r.facts
+                            .insert(crate::discover::ALSO_BLOCKS.into(), rest.join(","));
+                    }
                     r.facts.insert("target_ip".into(), h.health_check_target_ip);
                     inv.insert(r);
                 }

@@ -192,9 +192,12 @@ fn delete_route(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let found = match ctx.get("RouteEntryId") {
         Some(id) => st.vbr_routes.get(id).map(|r| r.id.clone()),
         None => {
-            let vtb = ctx.req("RouteTableId")?;
-            let dest = ctx.req("DestinationCidrBlock")?;
-            let hop = ctx.req("NextHopId")?;
+            // The second documented form (blockers.md §2.1); none of it is required by the
+            // SDK metadata, so each is checked here.
+            let need = |k: &str| ctx.get(k).ok_or_else(|| crate::emulator::ops::missing(k));
+            let vtb = need("RouteTableId")?;
+            let dest = need("DestinationCidrBlock")?;
+            let hop = need("NextHopId")?;
             st.vbr_routes
                 .values()
                 .find(|r| {
