@@ -7,6 +7,7 @@ mod cli;
 mod contract;
 mod emulator;
 mod plan;
+mod rails;
 mod safety;
 mod support;
 mod tls;
