@@ -382,14 +382,21 @@ pub fn human(graph: &Graph, color: bool) -> String {
 ///   "format_version": 1,
 ///   "plan": "<plan name>",
 ///   "plan_fingerprint": "<hex; part of every ClientToken>",
-///   "summary": {
-///     "destroy": N,             // resources that get steps
-///     "already_gone": M,        // targets not found (or selectors that matched nothing)
+///   "summary": {                // the vocabulary of graph::Counts
+///     "changes": N,             // resources that get steps
+///     "destroy": N,             // the same number (its name before `changes`)
+///     "already_gone": M,        // targets not found, or emptied by this plan earlier
+///     "matched_nothing": E,     // selectors that matched nothing (plan/apply exit 1)
+///     "steps": S,               // calls and waits
 ///     "blocked": K,             // resources left in place, with a reason
 ///     "kept": P,                // selector matches that protect rules keep (not an error)
 ///     "deletions": D,           // resources that get a delete step (the blast radius)
 ///     "max_deletions": L|null,  // policy.max_deletions
 ///     "over_blast_radius": bool // true: apply refuses (exit code 5)
+///   },
+///   "rails": {                  // what apply will respect
+///     "account": "…"|null, "window": {"not_before", "not_after"}|null,
+///     "cascade": bool, "on_blocked": "refuse"|"skip", "max_deletions": L|null
 ///   },
 ///   "steps": [                  // in execution order; "id" is the position (0-based)
 ///     {
@@ -414,7 +421,8 @@ pub fn human(graph: &Graph, color: bool) -> String {
 ///       "region": "cn-hangzhou",
 ///       "name": "…"|"",
 ///       "status": "active"|"",           // status when discovered; "" when gone
-///       "disposition": "destroy"|"already_gone"|"blocked",
+///       "owner": "9876543210987654",     // only for another account's resource
+///       "disposition": "destroy"|"already_gone"|"blocked"|"kept"|"matched_nothing",
 ///       "why": "what blocks it, who can remove it", // only when blocked
 ///       "reason": "why it is in the plan: a target (plan line), or what it blocks",
 ///       "steps": [ids]                   // its steps, in order
