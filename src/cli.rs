@@ -1,7 +1,6 @@
 //! Command-line interface: clap definitions, parse-then-validate into library calls, and the
 //! mapping of every outcome to an exit code from [`crate::exit`].
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -112,6 +111,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// The step graph of a plan, as DOT or Mermaid.
     Graph(GraphArgs),
+    /// Print a plan saved with `decom plan --out` (offline): its rails, steps and origin.
+    Show(ShowArgs),
     /// Send one signed API request and print the JSON answer (like the aliyun CLI).
     Api(ApiArgs),
     /// The local Alibaba Cloud emulator.
@@ -176,6 +177,20 @@ pub struct PlanArgs {
     /// Save the plan (steps, ClientTokens, state fingerprints) for `decom apply FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
+    /// Where apply keeps its journals: read (never written) to tell a selector whose
+    /// resources an earlier apply removed from one that matches nothing.
+    #[arg(long, default_value = ".decom", env = "DECOM_STATE_DIR")]
+    pub state_dir: std::path::PathBuf,
+}
+
+/// `decom show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan (`decom plan --out FILE`).
+    pub saved: std::path::PathBuf,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value = "human")]
+    pub output: OutputFormat,
 }
 
 /// `decom apply`.
@@ -322,6 +337,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate { plan } => validate_command(&plan),
         Command::Plan(args) => plan_command(&cli.global, args).await,
         Command::Graph(args) => graph_command(&cli.global, args).await,
+        Command::Show(args) => show_command(args),
         Command::Apply(args) => apply_command(&cli.global, args).await,
         Command::Api(args) => api_command(&cli.global, args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => serve_command(args).await,
@@ -562,6 +578,15 @@ pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()
 struct PlanLoadError(crate::plan::PlanErrors);
 
 fn load_plan(path: &std::path::Path) -> anyhow::Result<crate::plan::Plan> {
+    // A saved plan given where a plan file is expected: say what it is and what to run.
+    if let Ok(text) = crate::input::read_text(path)
+        && crate::saved::looks_saved(&text)
+    {
+        bail!(
+            "{p} is a saved plan (written by `decom plan --out`), not a plan file: show it with `decom show {p}`, apply it with `decom apply {p}`",
+            p = path.display()
+        );
+    }
     crate::plan::load(path).map_err(|e| anyhow::Error::new(PlanLoadError(e)))
 }
 
@@ -574,25 +599,18 @@ fn validate_command(path: &std::path::Path) -> anyhow::Result<u8> {
         plan.targets.len(),
         if plan.policy.cascade { "on" } else { "off" }
     );
+    if let Some(w) = &plan.window {
+        let now = jiff::Timestamp::now();
+        if now > w.not_after {
+            eprintln!(
+                "warning: {}: the window closed at {} ({}): apply will refuse (exit 4) until it is moved",
+                path.display(),
+                w.not_after,
+                crate::render::header::window_state(w, now)
+            );
+        }
+    }
     Ok(exit::SUCCESS)
-}
-
-/// The saved-plan format this build writes and reads.
-pub const SAVED_PLAN_VERSION: u64 = 1;
-
-/// A saved plan (`decom plan --out FILE`): what `apply` executes exactly.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct SavedPlan {
-    /// Saved-plan format version.
-    pub format_version: u32,
-    /// When it was saved (RFC 3339).
-    pub saved_at: String,
-    /// The plan file it came from.
-    pub plan_file: String,
-    /// The account the plan is for (from the plan, else the caller's).
-    pub account: Option<String>,
-    /// The graph, with ClientTokens and the state fingerprint each step relied on.
-    pub graph: crate::graph::Graph,
 }
 
 /// Discover and build the graph of a plan file with a read-only client.
@@ -616,8 +634,56 @@ fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
+/// The endpoint of this run, as saved plans and journal keys name it.
+fn endpoint_label(global: &GlobalArgs) -> String {
+    crate::saved::endpoint_label(global.endpoint.as_deref(), global.emulator.as_deref())
+}
+
+/// The journal of a plan for this account and endpoint (empty when there is none).
+fn journal_dir(
+    state_dir: &std::path::Path,
+    plan: &crate::plan::Plan,
+    account: &str,
+    global: &GlobalArgs,
+) -> std::path::PathBuf {
+    crate::exec::journal::Journal::dir_for(
+        state_dir,
+        &plan.name,
+        &plan.fingerprint,
+        account,
+        &endpoint_label(global),
+    )
+}
+
+/// Selectors that matched nothing: the error message, when there are any.
+fn matched_nothing_error(graph: &crate::graph::Graph) -> Option<String> {
+    let list: Vec<String> = graph
+        .entries
+        .iter()
+        .filter(|e| e.disposition == crate::graph::Disposition::MatchedNothing)
+        .map(|e| format!("{} ({})", e.id, e.reason))
+        .collect();
+    (!list.is_empty()).then(|| {
+        format!(
+            "{} selector(s) matched nothing and no earlier apply of this plan (this account and endpoint) removed what they matched: check them for typos: {}",
+            list.len(),
+            list.join("; ")
+        )
+    })
+}
+
 async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8> {
-    let (plan, inventory, graph) = preview(global, &args.plan).await?;
+    let (plan, inventory, mut graph) = preview(global, &args.plan).await?;
+    if let Some(account) = &inventory.account {
+        let history = crate::exec::journal::Journal::history(&journal_dir(
+            &args.state_dir,
+            &plan,
+            account,
+            global,
+        ))
+        .unwrap_or_default();
+        graph.settle_empty_selectors(&history.matched, |k, id| history.deleted(k, id));
+    }
     let text = match args.output {
         OutputFormat::Human => crate::render::human(&graph, use_color()),
         OutputFormat::Json => serde_json::to_string_pretty(&crate::render::json(&graph))?,
@@ -625,17 +691,31 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
     };
     println!("{}", text.trim_end());
     if let Some(out) = &args.out {
-        let saved = SavedPlan {
-            format_version: SAVED_PLAN_VERSION as u32,
+        let saved = crate::saved::SavedPlan {
+            format_version: crate::saved::VERSION as u32,
             saved_at: jiff::Timestamp::now().to_string(),
             plan_file: args.plan.display().to_string(),
+            plan_source: crate::input::read_text(&args.plan)
+                .with_context(|| format!("cannot read {}", args.plan.display()))?,
             account: plan.account.clone().or(inventory.account.clone()),
+            endpoint: endpoint_label(global),
             graph: graph.clone(),
         };
+        // The embedded text must be the plan that was checked.
+        if crate::plan::parse(&saved.plan_file, &saved.plan_source)
+            .map(|p| p.fingerprint != plan.fingerprint)
+            .unwrap_or(true)
+        {
+            bail!(
+                "{} changed while it was being planned: plan again",
+                args.plan.display()
+            );
+        }
         std::fs::write(out, serde_json::to_string_pretty(&saved)?)
             .with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!(
-            "saved the plan to {} (apply it with: decom apply {})",
+            "saved the plan to {} (show it with: decom show {}; apply it with: decom apply {})",
+            out.display(),
             out.display(),
             out.display()
         );
@@ -648,24 +728,37 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
         );
         return Ok(exit::REFUSED);
     }
-    let (destroy, _, blocked) = graph.summary();
+    let counts = graph.counts();
+    if let Some(e) = matched_nothing_error(&graph) {
+        eprintln!("error: {e}");
+        return Ok(exit::ERROR);
+    }
     if graph.over_blast_radius() {
         eprintln!(
             "refused: {} deletions exceed policy.max_deletions {}",
-            graph.deletions,
+            counts.deletions,
             graph.max_deletions.unwrap_or(0)
         );
         return Ok(exit::REFUSED);
     }
-    if blocked > 0 {
-        eprintln!("error: {blocked} resource(s) cannot be removed; see the blocked section above");
+    if graph.refuses_blocked() {
+        eprintln!(
+            "error: {} resource(s) cannot be removed; see the blocked section above (policy.on_blocked: skip removes the rest)",
+            counts.blocked
+        );
         return Ok(if graph.blocked_by_protection() {
             exit::REFUSED
         } else {
             exit::ERROR
         });
     }
-    Ok(if args.detailed_exitcode && destroy > 0 {
+    if counts.blocked > 0 {
+        eprintln!(
+            "note: {} resource(s) cannot be removed and stay (policy.on_blocked: skip): apply will remove the rest and exit 3",
+            counts.blocked
+        );
+    }
+    Ok(if args.detailed_exitcode && counts.changes > 0 {
         exit::CHANGES_PENDING
     } else {
         exit::SUCCESS
@@ -682,86 +775,40 @@ async fn graph_command(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<u
     Ok(exit::SUCCESS)
 }
 
+/// `decom show SAVED`: a saved plan, offline.
+fn show_command(args: ShowArgs) -> anyhow::Result<u8> {
+    let path = &args.saved;
+    let text =
+        crate::input::read_text(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !crate::saved::looks_saved(&text) {
+        bail!(
+            "{p} is not a saved plan; preview a plan file with `decom plan {p}` (save it with --out FILE, then `decom show FILE`)",
+            p = path.display()
+        );
+    }
+    let (_, saved) = crate::saved::SavedPlan::parse(path, &text)?;
+    let out = match args.output {
+        OutputFormat::Human => saved.show_human(path, use_color()),
+        OutputFormat::Json => serde_json::to_string_pretty(&saved.show_json())?,
+        OutputFormat::Markdown => saved.show_markdown(path),
+    };
+    crate::progress::emit(&out);
+    Ok(exit::SUCCESS)
+}
+
 /// A plan argument: a plan file, or a saved plan (JSON with a `graph`).
 fn load_plan_or_saved(
     path: &std::path::Path,
-) -> anyhow::Result<(crate::plan::Plan, Option<SavedPlan>)> {
+) -> anyhow::Result<(crate::plan::Plan, Option<crate::saved::SavedPlan>)> {
     let text =
         crate::input::read_text(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if text.trim_start().starts_with('{') {
-        let not_saved = || format!("{} is not a saved plan (decom plan --out)", path.display());
-        let value: serde_json::Value = serde_json::from_str(&text).with_context(not_saved)?;
-        match value
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-        {
-            Some(SAVED_PLAN_VERSION) => {}
-            Some(v) => bail!(
-                "{} is a saved plan of format_version {v}; this decom reads format_version {SAVED_PLAN_VERSION}: plan again with this version",
-                path.display()
-            ),
-            None => bail!("{}: no format_version", not_saved()),
-        }
-        let saved: SavedPlan = serde_json::from_value(value).with_context(not_saved)?;
-        let plan = load_plan(std::path::Path::new(&saved.plan_file))?;
-        if plan.fingerprint != saved.graph.plan_fingerprint {
-            bail!(
-                "{} was saved from a different version of {}: plan again",
-                path.display(),
-                saved.plan_file
-            );
-        }
+    if crate::saved::looks_saved(&text) {
+        let (plan, saved) = crate::saved::SavedPlan::parse(path, &text)?;
         return Ok((plan, Some(saved)));
     }
-    Ok((load_plan(path)?, None))
-}
-
-/// What changed between a saved plan and the live state: steps that appeared, and steps
-/// whose resource changed (by state fingerprint). Steps the journal says finished are fine.
-fn staleness(
-    saved: &crate::graph::Graph,
-    live: &crate::graph::Graph,
-    history: &crate::exec::journal::History,
-) -> Vec<String> {
-    let saved_steps: BTreeMap<
-        (crate::model::Kind, String, crate::model::Action),
-        &crate::graph::Step,
-    > = saved
-        .steps
-        .iter()
-        .map(|s| ((s.kind, s.resource.clone(), s.action), s))
-        .collect();
-    let mut changes = Vec::new();
-    for s in &live.steps {
-        let key = (s.kind, s.resource.clone(), s.action);
-        match saved_steps.get(&key) {
-            None if !history.outcomes.contains_key(&key) => {
-                changes.push(format!("new step: {} {} {}", s.action, s.kind, s.resource));
-            }
-            Some(old) if old.state != s.state && !history.outcomes.contains_key(&key) => {
-                changes.push(format!(
-                    "{} {} changed since the plan was saved",
-                    s.kind, s.resource
-                ));
-            }
-            _ => {}
-        }
-    }
-    let live_steps: std::collections::BTreeSet<(crate::model::Kind, String, crate::model::Action)> =
-        live.steps
-            .iter()
-            .map(|s| (s.kind, s.resource.clone(), s.action))
-            .collect();
-    for (key, s) in &saved_steps {
-        if !live_steps.contains(key) && !history.outcomes.contains_key(key) {
-            changes.push(format!(
-                "{} {} {}: no longer needed or possible (the resource is gone or changed since the plan was saved)",
-                s.action, s.kind, s.resource
-            ));
-        }
-    }
-    changes.dedup();
-    changes
+    let plan = crate::plan::parse(&path.display().to_string(), &text)
+        .map_err(|e| anyhow::Error::new(PlanLoadError(e)))?;
+    Ok((plan, None))
 }
 
 /// Take `<state-dir>/locks/<account>-<region>.lock` for every region the graph mutates, in
@@ -807,12 +854,31 @@ fn scope_locks(
     Ok(locks)
 }
 
-fn confirm(prompt: &str) -> bool {
-    use std::io::BufRead as _;
+/// Ask on the terminal; true only for `yes`. A Ctrl-C (SIGINT) or SIGTERM while waiting
+/// counts as "no": the caller returns normally, so every lock is released (a signal's
+/// default action would end the process with the locks' records left behind).
+async fn confirm(prompt: &str) -> bool {
     eprint!("{prompt} Type 'yes' to continue: ");
     let _ = std::io::Write::flush(&mut std::io::stderr());
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).is_ok() && line.trim() == "yes"
+    let Ok(signal) = shutdown_signal() else {
+        return false;
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // A plain thread: a read of stdin cannot be cancelled, and a detached thread does not
+    // hold the process open once apply returns.
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut line = String::new();
+        let ok = std::io::stdin().lock().read_line(&mut line).is_ok();
+        let _ = tx.send(ok && line.trim() == "yes");
+    });
+    tokio::select! {
+        answer = rx => answer.unwrap_or(false),
+        () = signal => {
+            eprintln!();
+            false
+        }
+    }
 }
 
 async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u8> {
@@ -841,6 +907,17 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
             args.plan.display(),
             identity.account_id,
             identity.arn
+        );
+        return Ok(exit::REFUSED);
+    }
+    if let Some(saved) = &saved
+        && saved.endpoint != endpoint_label(global)
+    {
+        eprintln!(
+            "refused: {} was planned against {}, but this apply talks to {}: plan again against the endpoint you mean to change",
+            args.plan.display(),
+            saved.endpoint,
+            endpoint_label(global)
         );
         return Ok(exit::REFUSED);
     }
@@ -887,8 +964,8 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         }
     }
     // 3. Lock and journal.
-    let dir =
-        crate::exec::journal::Journal::dir_for(&args.state_dir, &plan.name, &plan.fingerprint);
+    // Keyed by plan, account and endpoint: a rehearsal never vouches for the real account.
+    let dir = journal_dir(&args.state_dir, &plan, &identity.account_id, global);
     let mut journal = crate::exec::journal::Journal::open_for(&dir, Some(&plan.name))?;
     if let Some(stale) = &journal.took_over {
         eprintln!("note: took over a stale lock from {stale}");
@@ -901,10 +978,12 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
     }
     // 4. Discover and build the graph from the live state.
     let inventory = crate::discover::discover(&reader, &plan).await?;
-    let graph = crate::graph::build(&plan, &inventory)?;
-    // 5. Saved-plan staleness.
+    let mut graph = crate::graph::build(&plan, &inventory)?;
+    graph.settle_empty_selectors(&history.matched, |k, id| history.deleted(k, id));
+    // 5. Saved-plan staleness: the live graph must be the saved one, whatever any journal
+    //    says.
     if let Some(saved) = &saved {
-        let changes = staleness(&saved.graph, &graph, &history);
+        let changes = crate::saved::staleness(&saved.graph, &graph);
         if !changes.is_empty() {
             eprintln!(
                 "refused: the live state changed since {} was saved:",
@@ -917,27 +996,44 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
             return Ok(exit::REFUSED);
         }
     }
-    // 6. Protect rules, blockers and blast radius.
-    let (_, gone, blocked) = graph.summary();
-    if blocked > 0 {
+    // 6. Selectors that matched nothing, protect rules, blockers and blast radius.
+    let counts = graph.counts();
+    if let Some(e) = matched_nothing_error(&graph) {
+        eprint!("{}", crate::render::human(&graph, false));
+        eprintln!("error: {e}; nothing done");
+        return Ok(exit::ERROR);
+    }
+    if graph.refuses_blocked() {
         eprint!("{}", crate::render::human(&graph, false));
         let code = if graph.blocked_by_protection() {
             exit::REFUSED
         } else {
             exit::ERROR
         };
-        eprintln!("refused: {blocked} resource(s) cannot be removed (see above); nothing done");
+        eprintln!(
+            "refused: {} resource(s) cannot be removed (see above); nothing done (policy.on_blocked: skip would remove the rest)",
+            counts.blocked
+        );
         return Ok(code);
     }
     if graph.over_blast_radius() {
         eprintln!(
             "refused: {} deletions exceed policy.max_deletions {}; nothing done",
-            graph.deletions,
+            counts.deletions,
             graph.max_deletions.unwrap_or(0)
         );
         return Ok(exit::REFUSED);
     }
+    if graph.steps.is_empty() && counts.blocked > 0 {
+        eprint!("{}", crate::render::human(&graph, false));
+        eprintln!(
+            "partial teardown: nothing removable; {} blocked resource(s) left in place (see above)",
+            counts.blocked
+        );
+        return Ok(exit::PARTIAL);
+    }
     if graph.steps.is_empty() {
+        let gone = counts.already_gone;
         eprintln!("nothing to do: {gone} target(s) already gone");
         if args.output == OutputFormat::Json {
             crate::progress::emit(
@@ -967,15 +1063,23 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
             return Ok(exit::REFUSED);
         }
         let prompt = format!(
-            "Apply {} step(s), deleting {} resource(s), in account {}?",
-            graph.steps.len(),
-            graph.deletions,
-            identity.account_id
+            "Apply {} change(s) ({} deletion(s), {} step(s)) in account {}?",
+            counts.changes, counts.deletions, counts.steps, identity.account_id
         );
-        if !confirm(&prompt) {
+        if !confirm(&prompt).await {
             eprintln!("cancelled; nothing done");
             return Ok(exit::REFUSED);
         }
+    }
+    // The window may have closed while the preview was read.
+    if let Some(w) = &plan.window
+        && jiff::Timestamp::now() > w.not_after
+    {
+        eprintln!(
+            "not due: the plan's window closed at {} before the run could start; nothing done",
+            w.not_after
+        );
+        return Ok(exit::NOT_DUE);
     }
     // 8. Execute, with Ctrl-C: first stops scheduling, second exits at once.
     let opts = crate::exec::Options {
@@ -988,6 +1092,10 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         step_timeout: args.step_timeout,
         rate_scale: args.rate_scale,
         rate_overrides: Default::default(),
+        window_end: plan.window.map(|w| {
+            let left = jiff::Timestamp::now().duration_until(w.not_after);
+            tokio::time::Instant::now() + left.try_into().unwrap_or_default()
+        }),
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let interrupt = shutdown_signal()?;
@@ -1008,6 +1116,17 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         }
         _ => crate::progress::Mode::Lines,
     };
+    // What each selector matched, before any change: a later run tells "removed by this
+    // plan" from "matched nothing" by it.
+    for res in &inventory.resolutions {
+        let t = &plan.targets[res.target];
+        if matches!(t.selector, crate::plan::Selector::Match(_)) && !res.found.is_empty() {
+            journal.resolved(
+                &t.describe(),
+                res.found.iter().map(|(_, id)| id.clone()).collect(),
+            );
+        }
+    }
     let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
     let reporter = tokio::spawn(crate::progress::consume(ev_rx, graph.clone(), mode));
     let report = crate::exec::run(
@@ -1035,10 +1154,39 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
     let calls: u64 =
         client.call_counts().values().sum::<u64>() + reader.call_counts().values().sum::<u64>();
     tracing::info!(calls, "API calls");
-    if report.complete() {
+    if counts.blocked > 0 {
+        let blocked: Vec<String> = graph
+            .entries
+            .iter()
+            .filter_map(|e| match &e.disposition {
+                crate::graph::Disposition::Blocked { why } => {
+                    Some(format!("  - {} {}: {why}", e.kind, e.id))
+                }
+                _ => None,
+            })
+            .collect();
+        eprintln!(
+            "partial teardown (policy.on_blocked: skip): {} resource(s) left in place:\n{}",
+            counts.blocked,
+            blocked.join("\n")
+        );
+    }
+    if report.complete() && counts.blocked == 0 {
         Ok(exit::SUCCESS)
     } else {
-        if report.interrupted {
+        if report.window_closed {
+            let not_started = report
+                .steps
+                .iter()
+                .filter(|s| s.outcome == crate::exec::Outcome::NotStarted)
+                .count();
+            eprintln!(
+                "window closed at {}: {not_started} step(s) not started; move the plan's window and rerun `decom apply` to finish (it re-discovers what is done)",
+                plan.window
+                    .map(|w| w.not_after.to_string())
+                    .unwrap_or_default()
+            );
+        } else if report.interrupted {
             eprintln!(
                 "interrupted: rerun `decom apply {}` to resume (same ClientTokens, nothing is repeated)",
                 args.plan.display()

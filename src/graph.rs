@@ -57,8 +57,14 @@ pub struct Step {
 pub enum Disposition {
     /// It gets steps.
     Destroy,
-    /// A target that does not exist (or a selector that matched nothing).
+    /// A target named by id that does not exist, or a selector that matches nothing now
+    /// but matched resources an earlier apply of this plan removed (see
+    /// [`Graph::settle_empty_selectors`]).
     AlreadyGone,
+    /// A selector that matched nothing, with no record of an earlier apply of this plan
+    /// (same account and endpoint) that removed what it matched: most likely a typo.
+    /// `plan` and `apply` exit 1 on it.
+    MatchedNothing,
     /// It cannot be removed; `why` says what stands in the way and who can remove it.
     Blocked {
         /// The explanation.
@@ -84,6 +90,10 @@ pub struct Entry {
     pub name: String,
     /// Status when discovered ("" when gone).
     pub status: String,
+    /// The account that owns it, when it is not the caller's (another account's VBR on one
+    /// of the caller's circuits); `another account` when the API did not name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// Destroy / already gone / blocked.
     #[serde(flatten)]
     pub disposition: Disposition,
@@ -108,14 +118,92 @@ pub struct Graph {
     pub steps: Vec<Step>,
     /// Every resource considered.
     pub entries: Vec<Entry>,
-    /// Resources that get a Delete step.
+    /// Deletions: the resources that get a Delete call (the blast radius).
     pub deletions: usize,
     /// The plan's blast-radius limit.
     pub max_deletions: Option<u32>,
+    /// The plan's other rails, for the preview header (absent in graphs saved by older
+    /// builds).
+    #[serde(default)]
+    pub rails: Rails,
+}
+
+/// The rails of the plan a graph was built from, shown in the preview header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rails {
+    /// The account guard (`account:`), if any.
+    pub account: Option<String>,
+    /// The window, as RFC 3339 instants.
+    pub window: Option<WindowSpan>,
+    /// `policy.cascade`.
+    pub cascade: bool,
+    /// `policy.on_blocked`.
+    #[serde(default)]
+    pub on_blocked: crate::plan::OnBlocked,
+}
+
+/// A plan's window, as RFC 3339 instants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowSpan {
+    /// Earliest start.
+    pub not_before: String,
+    /// No change starts after it.
+    pub not_after: String,
+}
+
+impl WindowSpan {
+    /// The window as timestamps (`None` if a saved text does not parse).
+    pub fn parse(&self) -> Option<crate::plan::Window> {
+        Some(crate::plan::Window {
+            not_before: self.not_before.parse().ok()?,
+            not_after: self.not_after.parse().ok()?,
+        })
+    }
+}
+
+impl Rails {
+    /// The rails of a plan.
+    pub fn of(plan: &Plan) -> Rails {
+        Rails {
+            account: plan.account.clone(),
+            window: plan.window.map(|w| WindowSpan {
+                not_before: w.not_before.to_string(),
+                not_after: w.not_after.to_string(),
+            }),
+            cascade: plan.policy.cascade,
+            on_blocked: plan.policy.on_blocked,
+        }
+    }
+}
+
+/// The counts of a preview, in one vocabulary (README "Counts"):
+///
+/// - **changes**: resources the apply changes — every resource with steps (it is deleted,
+///   or, for a part such as a route-table association or a propagation, removed by its own
+///   call);
+/// - **deletions**: the changes that delete a resource with a Delete call; the blast radius
+///   `policy.max_deletions` counts these;
+/// - **steps**: API calls and waits (not resources).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Resources with steps.
+    pub changes: usize,
+    /// Resources that get a Delete call.
+    pub deletions: usize,
+    /// Steps (calls and waits).
+    pub steps: usize,
+    /// Targets already gone.
+    pub already_gone: usize,
+    /// Resources that cannot be removed.
+    pub blocked: usize,
+    /// Selector matches protect rules keep.
+    pub kept: usize,
+    /// Selectors that matched nothing.
+    pub matched_nothing: usize,
 }
 
 impl Graph {
-    /// `N to destroy, M already gone, K blocked`.
+    /// `(changes, already gone, blocked)`: see [`Graph::counts`] for every count.
     pub fn summary(&self) -> (usize, usize, usize) {
         let count =
             |f: fn(&Disposition) -> bool| self.entries.iter().filter(|e| f(&e.disposition)).count();
@@ -124,6 +212,54 @@ impl Graph {
             count(|d| *d == Disposition::AlreadyGone),
             count(|d| matches!(d, Disposition::Blocked { .. })),
         )
+    }
+
+    /// Every count of the preview (see [`Counts`]).
+    pub fn counts(&self) -> Counts {
+        let count =
+            |f: fn(&Disposition) -> bool| self.entries.iter().filter(|e| f(&e.disposition)).count();
+        Counts {
+            changes: count(|d| *d == Disposition::Destroy),
+            deletions: self.deletions,
+            steps: self.steps.len(),
+            already_gone: count(|d| *d == Disposition::AlreadyGone),
+            blocked: count(|d| matches!(d, Disposition::Blocked { .. })),
+            kept: self.kept(),
+            matched_nothing: count(|d| *d == Disposition::MatchedNothing),
+        }
+    }
+
+    /// True when blocked resources refuse the whole plan (`policy.on_blocked: refuse`).
+    pub fn refuses_blocked(&self) -> bool {
+        self.rails.on_blocked == crate::plan::OnBlocked::Refuse && self.counts().blocked > 0
+    }
+
+    /// Turn each selector that matched nothing into "already gone" when an earlier apply of
+    /// this plan, in this account and endpoint (its journal), matched resources with it and
+    /// deleted every one of them. `earlier` maps a target (`kind {selector}`) to the ids it
+    /// matched; `deleted` says whether the journal recorded an id's Delete as done.
+    pub fn settle_empty_selectors(
+        &mut self,
+        earlier: &BTreeMap<String, BTreeSet<String>>,
+        deleted: impl Fn(Kind, &str) -> bool,
+    ) {
+        for e in &mut self.entries {
+            if e.disposition != Disposition::MatchedNothing {
+                continue;
+            }
+            let Some(ids) = earlier.get(&e.id).filter(|ids| !ids.is_empty()) else {
+                continue;
+            };
+            if ids.iter().all(|id| deleted(e.kind, id)) {
+                let list: Vec<&str> = ids.iter().map(String::as_str).collect();
+                e.disposition = Disposition::AlreadyGone;
+                e.reason = format!(
+                    "{}; an earlier apply of this plan removed what it matched ({})",
+                    e.reason,
+                    list.join(", ")
+                );
+            }
+        }
     }
 
     /// Resources a selector matched that protect rules keep.
@@ -289,7 +425,11 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 region: t.region.clone(),
                 name: String::new(),
                 status: String::new(),
-                disposition: Disposition::AlreadyGone,
+                owner: None,
+                disposition: match &t.selector {
+                    Selector::Id(_) => Disposition::AlreadyGone,
+                    Selector::Match(_) => Disposition::MatchedNothing,
+                },
                 reason,
                 steps: vec![],
                 note: None,
@@ -308,6 +448,8 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
     let targets_end = order.len();
     let mut blocked: BTreeMap<Key, String> = BTreeMap::new();
     let mut blockers_of: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
+    // The parts of each resource (they go with it, and stay with it).
+    let mut parts_of: BTreeMap<Key, Vec<Key>> = BTreeMap::new();
     let mut i = 0;
     while i < order.len() {
         let key = order[i].clone();
@@ -338,6 +480,9 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             .chain(parts.iter().map(|k| (k, true)))
         {
             blockers_of.entry(key.clone()).or_default().push(k.clone());
+            if is_part {
+                parts_of.entry(key.clone()).or_default().push(k.clone());
+            }
             let dep = &inv.resources[k];
             let verb = dep.kind.spec().relation(r.kind);
             let note = dep.fact(crate::discover::NOTE);
@@ -438,6 +583,25 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             mark_needed(k, &blockers_of, &blocked, &mut needed);
         }
     }
+    // A partial teardown (`on_blocked: skip`) also removes what was found as a blocker of a
+    // resource that stays, except the parts of what stays (and what hangs off those parts).
+    if plan.policy.on_blocked == crate::plan::OnBlocked::Skip {
+        let mut stays: BTreeSet<Key> = BTreeSet::new();
+        let mut stack: Vec<Key> = blocked
+            .keys()
+            .flat_map(|k| parts_of.get(k).into_iter().flatten().cloned())
+            .collect();
+        while let Some(k) = stack.pop() {
+            if stays.insert(k.clone()) {
+                stack.extend(blockers_of.get(&k).into_iter().flatten().cloned());
+            }
+        }
+        for k in &order {
+            if !stays.contains(k) && !kept.contains_key(k) {
+                mark_needed(k, &blockers_of, &blocked, &mut needed);
+            }
+        }
+    }
 
     // 3. Steps.
     let mut drafts: Vec<Draft> = Vec::new();
@@ -454,6 +618,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 region: r.region.clone(),
                 name: r.name.clone(),
                 status: r.status.clone(),
+                owner: r.owner.clone(),
                 disposition: Disposition::Kept { why: k.clone() },
                 reason: why.get(key).cloned().unwrap_or_default(),
                 steps: vec![],
@@ -467,6 +632,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             region: r.region.clone(),
             name: r.name.clone(),
             status: r.status.clone(),
+            owner: r.owner.clone(),
             disposition: Disposition::Destroy,
             reason: why.get(key).cloned().unwrap_or_default(),
             steps: vec![],
@@ -621,6 +787,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         entries,
         deletions,
         max_deletions: plan.policy.max_deletions,
+        rails: Rails::of(plan),
     })
 }
 

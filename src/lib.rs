@@ -20,6 +20,8 @@
 //!   errors located by line and column).
 //! - [`emulator`]: the local Alibaba Cloud emulator (world file, state, per-operation
 //!   rules, HTTP front) used by the demo, the tests and rehearsals.
+//! - [`saved`]: saved plans (`plan --out`, `apply FILE`, `show FILE`) and their staleness
+//!   check.
 //! - [`cli`]: clap definitions and the command implementations the binary calls.
 
 pub mod api;
@@ -35,3 +37,4 @@ pub mod model;
 pub mod plan;
 pub mod progress;
 pub mod render;
+pub mod saved;

@@ -103,6 +103,7 @@ pub async fn consume(mut events: UnboundedReceiver<Event>, graph: Graph, mode: M
                             }
                     }
                     Event::Stopping => "interrupt: starting nothing new, letting in-flight steps finish (Ctrl-C again to quit at once)".into(),
+                    Event::WindowClosed => "window closed: no change starts any more; calls on the wire and waits finish".into(),
                 };
                 eprintln!("[{t:>7.1}s] {line}");
             }
@@ -181,6 +182,11 @@ async fn bars(mut events: UnboundedReceiver<Event>, graph: &Graph) {
             Event::Stopping => {
                 let _ = multi.println("  interrupt: starting nothing new, letting in-flight steps finish (Ctrl-C again to quit)");
             }
+            Event::WindowClosed => {
+                let _ = multi.println(
+                    "  window closed: no change starts any more; calls on the wire and waits finish",
+                );
+            }
         }
     }
     overall.finish_and_clear();
@@ -199,6 +205,8 @@ pub fn report_human(r: &Report) -> String {
         "Apply {} in {:.1}s: {} done, {} already gone, {} failed, {} timed out, {} skipped, {} not started",
         if r.complete() {
             "complete"
+        } else if r.window_closed {
+            "stopped: window closed"
         } else if r.interrupted {
             "interrupted"
         } else {
@@ -211,6 +219,11 @@ pub fn report_human(r: &Report) -> String {
         n("timed_out"),
         n("skipped"),
         n("not_started"),
+    );
+    let (made, changes, deleted, deletions) = r.resources();
+    let _ = writeln!(
+        out,
+        "Changes made: {made} of {changes} ({deleted} of {deletions} deletions)"
     );
     for s in &r.steps {
         if s.outcome.is_success() {
@@ -235,8 +248,11 @@ pub fn report_json(r: &Report) -> serde_json::Value {
         "format_version": 1,
         "complete": r.complete(),
         "interrupted": r.interrupted,
+        "window_closed": r.window_closed,
         "elapsed_secs": r.elapsed_secs,
         "counts": r.counts(),
+        "changes": { "made": r.resources().0, "planned": r.resources().1 },
+        "deletions": { "made": r.resources().2, "planned": r.resources().3 },
         "steps": r.steps.iter().map(|s| serde_json::json!({
             "id": s.step.id, "kind": s.step.kind, "resource": s.step.resource, "region": s.step.region,
             "action": s.step.action, "api": s.step.api, "outcome": s.outcome, "attempts": s.attempts,

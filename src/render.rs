@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 use crate::graph::{Disposition, Entry, Graph, Step};
 use crate::model::{Action, Kind};
 
+pub mod header;
+
 /// The version of the [`json`] document; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -34,13 +36,25 @@ fn short(fingerprint: &str) -> &str {
     fingerprint.get(..SHORT_FINGERPRINT).unwrap_or(fingerprint)
 }
 
-/// `N to destroy, M already gone, K blocked`.
-fn summary_line(graph: &Graph) -> String {
-    let (destroy, gone, blocked) = graph.summary();
-    let mut line = format!("{destroy} to destroy, {gone} already gone, {blocked} blocked");
-    let kept = graph.kept();
-    if kept > 0 {
-        let _ = write!(line, ", {kept} left alone (protected)");
+/// `N changes (D deletions), M already gone, K blocked` (+ `P left alone (protected)`,
+/// `E matched nothing`): the vocabulary of [`crate::graph::Counts`], the same numbers the
+/// prompt, the blast-radius check and the report use.
+pub fn summary_line(graph: &Graph) -> String {
+    let c = graph.counts();
+    let mut line = format!(
+        "{} change{} ({} deletion{}), {} already gone, {} blocked",
+        c.changes,
+        if c.changes == 1 { "" } else { "s" },
+        c.deletions,
+        if c.deletions == 1 { "" } else { "s" },
+        c.already_gone,
+        c.blocked
+    );
+    if c.kept > 0 {
+        let _ = write!(line, ", {} left alone (protected)", c.kept);
+    }
+    if c.matched_nothing > 0 {
+        let _ = write!(line, ", {} matched nothing", c.matched_nothing);
     }
     line
 }
@@ -67,7 +81,8 @@ fn step(graph: &Graph, id: usize) -> Option<&Step> {
 
 /// The entries in preview order: resources to destroy in execution order (by the
 /// smallest level of their steps, then the first step), then blocked ones, then those
-/// already gone; each group otherwise in the graph's order.
+/// already gone, then selectors that matched nothing (last: [`matched_nothing`]); each
+/// group otherwise in the graph's order.
 /// Protected resources that selectors matched are listed with the blocked ones, marked
 /// as left alone.
 fn sections(graph: &Graph) -> (Vec<&Entry>, Vec<&Entry>, Vec<&Entry>) {
@@ -79,6 +94,7 @@ fn sections(graph: &Graph) -> (Vec<&Entry>, Vec<&Entry>, Vec<&Entry>) {
             Disposition::Destroy => destroy.push(e),
             Disposition::Blocked { .. } | Disposition::Kept { .. } => blocked.push(e),
             Disposition::AlreadyGone => gone.push(e),
+            Disposition::MatchedNothing => {}
         }
     }
     destroy.sort_by_key(|e| {
@@ -90,6 +106,24 @@ fn sections(graph: &Graph) -> (Vec<&Entry>, Vec<&Entry>, Vec<&Entry>) {
             .unwrap_or((usize::MAX, usize::MAX))
     });
     (destroy, blocked, gone)
+}
+
+/// Selectors that matched nothing, in the graph's order.
+fn matched_nothing(graph: &Graph) -> Vec<&Entry> {
+    graph
+        .entries
+        .iter()
+        .filter(|e| e.disposition == Disposition::MatchedNothing)
+        .collect()
+}
+
+/// `, owner account 9876543210987654` for another account's resource, else nothing.
+fn owner_note(e: &Entry) -> String {
+    match e.owner.as_deref() {
+        Some(o) if o.chars().all(|c| c.is_ascii_digit()) => format!("owner account {o}"),
+        Some(o) => format!("owner {o}"),
+        None => String::new(),
+    }
 }
 
 /// The name of the resource a step acts on, if the graph has an entry for it.
@@ -210,6 +244,9 @@ fn resource_line(e: &Entry) -> String {
     if !e.region.is_empty() {
         let _ = write!(line, "  {}", clean(&e.region));
     }
+    if e.owner.is_some() {
+        let _ = write!(line, "  [{}]", clean(&owner_note(e)));
+    }
     let status = match (&e.disposition, e.status.is_empty()) {
         (Disposition::Destroy, false) => format!("{} → gone", clean(&e.status)),
         (Disposition::Destroy, true) => "→ gone".to_string(),
@@ -218,6 +255,7 @@ fn resource_line(e: &Entry) -> String {
         }
         (Disposition::Blocked { .. } | Disposition::Kept { .. }, true) => "stays".to_string(),
         (Disposition::AlreadyGone, _) => "already gone".to_string(),
+        (Disposition::MatchedNothing, _) => "MATCHED NOTHING".to_string(),
     };
     let _ = write!(line, "  {status}");
     line
@@ -226,7 +264,7 @@ fn resource_line(e: &Entry) -> String {
 /// The human diff `decom plan` prints: a header with the plan and its short fingerprint,
 /// the resources to destroy in execution order (each with its steps and why it is in the
 /// plan), then the blocked ones (with what blocks them) and those already gone, and the
-/// summary line `N to destroy, M already gone, K blocked` (plus a `refused:` line when the
+/// summary line `N changes (D deletions), M already gone, K blocked` (plus a `refused:` line when the
 /// blast-radius limit is exceeded).
 ///
 /// Markers: `-` destroy (red), `!` blocked (bold yellow), `=` already gone (dim); ANSI
@@ -240,6 +278,7 @@ pub fn human(graph: &Graph, color: bool) -> String {
         clean(&graph.plan),
         short(&graph.plan_fingerprint)
     )));
+    lines.extend(header::human_lines(graph, jiff::Timestamp::now()));
     let (destroy, blocked, gone) = sections(graph);
 
     if !destroy.is_empty() {
@@ -313,6 +352,18 @@ pub fn human(graph: &Graph, color: bool) -> String {
         }
     }
 
+    let nothing = matched_nothing(graph);
+    if !nothing.is_empty() {
+        lines.push(String::new());
+        lines.push(p.bold(
+            "Matched nothing (a selector that selects nothing is an error: check it for typos):",
+        ));
+        for e in nothing {
+            lines.push(format!("{} {}", p.warn("?"), resource_line(e)));
+            lines.extend(wrap("    why:", &clean(&e.reason)));
+        }
+    }
+
     lines.push(String::new());
     lines.push(p.bold(&summary_line(graph)));
     if let Some(r) = refusal(graph) {
@@ -334,14 +385,21 @@ pub fn human(graph: &Graph, color: bool) -> String {
 ///   "format_version": 1,
 ///   "plan": "<plan name>",
 ///   "plan_fingerprint": "<hex; part of every ClientToken>",
-///   "summary": {
-///     "destroy": N,             // resources that get steps
-///     "already_gone": M,        // targets not found (or selectors that matched nothing)
+///   "summary": {                // the vocabulary of graph::Counts
+///     "changes": N,             // resources that get steps
+///     "destroy": N,             // the same number (its name before `changes`)
+///     "already_gone": M,        // targets not found, or emptied by this plan earlier
+///     "matched_nothing": E,     // selectors that matched nothing (plan/apply exit 1)
+///     "steps": S,               // calls and waits
 ///     "blocked": K,             // resources left in place, with a reason
 ///     "kept": P,                // selector matches that protect rules keep (not an error)
 ///     "deletions": D,           // resources that get a delete step (the blast radius)
 ///     "max_deletions": L|null,  // policy.max_deletions
 ///     "over_blast_radius": bool // true: apply refuses (exit code 5)
+///   },
+///   "rails": {                  // what apply will respect
+///     "account": "…"|null, "window": {"not_before", "not_after"}|null,
+///     "cascade": bool, "on_blocked": "refuse"|"skip", "max_deletions": L|null
 ///   },
 ///   "steps": [                  // in execution order; "id" is the position (0-based)
 ///     {
@@ -366,7 +424,8 @@ pub fn human(graph: &Graph, color: bool) -> String {
 ///       "region": "cn-hangzhou",
 ///       "name": "…"|"",
 ///       "status": "active"|"",           // status when discovered; "" when gone
-///       "disposition": "destroy"|"already_gone"|"blocked",
+///       "owner": "9876543210987654",     // only for another account's resource
+///       "disposition": "destroy"|"already_gone"|"blocked"|"kept"|"matched_nothing",
 ///       "why": "what blocks it, who can remove it", // only when blocked
 ///       "reason": "why it is in the plan: a target (plan line), or what it blocks",
 ///       "steps": [ids],                  // its steps, in order
@@ -378,19 +437,32 @@ pub fn human(graph: &Graph, color: bool) -> String {
 ///
 /// Fields are only added within a format version; removing or changing one bumps it.
 pub fn json(graph: &Graph) -> Value {
-    let (destroy, gone, blocked) = graph.summary();
+    let c = graph.counts();
     json!({
         "format_version": FORMAT_VERSION,
         "plan": graph.plan,
         "plan_fingerprint": graph.plan_fingerprint,
         "summary": {
-            "destroy": destroy,
-            "already_gone": gone,
-            "blocked": blocked,
-            "kept": graph.kept(),
-            "deletions": graph.deletions,
+            "destroy": c.changes,
+            "changes": c.changes,
+            "already_gone": c.already_gone,
+            "blocked": c.blocked,
+            "kept": c.kept,
+            "matched_nothing": c.matched_nothing,
+            "deletions": c.deletions,
+            "steps": c.steps,
             "max_deletions": graph.max_deletions,
             "over_blast_radius": graph.over_blast_radius(),
+        },
+        "rails": {
+            "account": graph.rails.account,
+            "window": graph.rails.window.as_ref().map(|w| json!({
+                "not_before": w.not_before,
+                "not_after": w.not_after,
+            })),
+            "cascade": graph.rails.cascade,
+            "on_blocked": graph.rails.on_blocked.to_string(),
+            "max_deletions": graph.max_deletions,
         },
         "steps": graph.steps.iter().map(step_json).collect::<Vec<_>>(),
         "resources": graph.entries.iter().map(entry_json).collect::<Vec<_>>(),
@@ -426,10 +498,14 @@ fn entry_json(e: &Entry) -> Value {
             Disposition::AlreadyGone => "already_gone",
             Disposition::Blocked { .. } => "blocked",
             Disposition::Kept { .. } => "kept",
+            Disposition::MatchedNothing => "matched_nothing",
         },
         "reason": e.reason,
         "steps": e.steps,
     });
+    if let Some(owner) = &e.owner {
+        v["owner"] = Value::String(owner.clone());
+    }
     if let Disposition::Blocked { why } | Disposition::Kept { why } = &e.disposition {
         v["why"] = Value::String(why.clone());
     }
@@ -469,6 +545,10 @@ pub fn markdown(graph: &Graph) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "### decom plan: {}", md(&graph.plan));
     out.push('\n');
+    for l in header::markdown_lines(graph, jiff::Timestamp::now()) {
+        let _ = writeln!(out, "{l}");
+    }
+    out.push('\n');
     let _ = writeln!(out, "**{}**", summary_line(graph));
     if let Some(r) = refusal(graph) {
         let _ = writeln!(out, "\n> **{r}**");
@@ -485,16 +565,24 @@ pub fn markdown(graph: &Graph) -> String {
         out.push('\n');
         out.push_str("| | kind | id | region | status | steps | why |\n");
         out.push_str("|---|---|---|---|---|---|---|\n");
-        for e in destroy.iter().chain(&blocked).chain(&gone) {
+        let nothing = matched_nothing(graph);
+        for e in destroy.iter().chain(&blocked).chain(&gone).chain(&nothing) {
             let (marker, status) = match &e.disposition {
                 Disposition::Destroy => ("destroy", format!("{} → gone", md(&e.status))),
                 Disposition::Blocked { .. } => ("blocked", format!("{} (stays)", md(&e.status))),
                 Disposition::Kept { .. } => ("kept", format!("{} (stays)", md(&e.status))),
                 Disposition::AlreadyGone => ("gone", "already gone".to_string()),
+                Disposition::MatchedNothing => (
+                    "**matched nothing**",
+                    "selector matched nothing".to_string(),
+                ),
             };
             let mut id = md(&e.id);
             if !e.name.is_empty() {
                 let _ = write!(id, " ({})", md(&e.name));
+            }
+            if e.owner.is_some() {
+                let _ = write!(id, ", {}", md(&owner_note(e)));
             }
             let steps: Vec<String> = e
                 .steps
@@ -777,6 +865,7 @@ mod tests {
                     region: "cn-hangzhou".to_string(),
                     name: "legacy-dc1".to_string(),
                     status: "Enabled".to_string(),
+                    owner: None,
                     disposition: Disposition::Destroy,
                     reason: "target (plan line 4)".to_string(),
                     steps: vec![1, 2, 3],
@@ -788,6 +877,7 @@ mod tests {
                     region: "cn-hangzhou".to_string(),
                     name: String::new(),
                     status: "active".to_string(),
+                    owner: Some("1234567890123456".to_string()),
                     disposition: Disposition::Blocked {
                         why: "vbr-9 belongs to account 1234567890123456 and is active: only that account can \
                               delete it (DeleteVirtualBorderRouter would answer \
@@ -804,6 +894,7 @@ mod tests {
                     region: "cn-hangzhou".to_string(),
                     name: "dc1-vbr".to_string(),
                     status: "active".to_string(),
+                    owner: None,
                     disposition: Disposition::Destroy,
                     reason: "vbr-1 sits on pc-1 (cascade)".to_string(),
                     steps: vec![0],
@@ -815,6 +906,7 @@ mod tests {
                     region: "cn-hangzhou".to_string(),
                     name: String::new(),
                     status: String::new(),
+                    owner: None,
                     disposition: Disposition::AlreadyGone,
                     reason: "target (plan line 8): not found, already gone".to_string(),
                     steps: vec![],
@@ -823,6 +915,7 @@ mod tests {
             ],
             deletions: 2,
             max_deletions: Some(10),
+            rails: Default::default(),
         }
     }
 
@@ -863,7 +956,7 @@ mod tests {
         let out = human(&g, false);
         assert!(
             out.lines()
-                .any(|l| l == "2 to destroy, 1 already gone, 1 blocked")
+                .any(|l| l == "2 changes (2 deletions), 1 already gone, 1 blocked")
         );
         assert!(!out.contains("refused"));
         g.max_deletions = Some(1);
@@ -996,10 +1089,11 @@ mod tests {
             entries: vec![],
             deletions: 0,
             max_deletions: None,
+            rails: Default::default(),
         };
         assert_eq!(
             human(&g, false),
-            "Plan: empty (fingerprint abc)\n\n0 to destroy, 0 already gone, 0 blocked\n"
+            "Plan: empty (fingerprint abc)\n  account guard: none (any account the credentials reach)\n  window:        none (apply runs whenever it is started)\n  cascade:       off (blockers are listed, not removed)\n  on blocked:    refuse (one blocked resource stops the whole plan)\n  max deletions: no limit (this plan: 0 deletions)\n\n0 changes (0 deletions), 0 already gone, 0 blocked\n"
         );
         assert!(!markdown(&g).contains("<details>"));
         assert_eq!(json(&g)["summary"]["max_deletions"], Value::Null);

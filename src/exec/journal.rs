@@ -64,6 +64,16 @@ pub enum Record {
         /// Error code or detail, if any.
         detail: Option<String>,
     },
+    /// What a selector target matched when an apply went ahead (before its steps), so a
+    /// later run can tell "removed by this plan" from "matched nothing".
+    Resolved {
+        /// RFC 3339 time.
+        time: String,
+        /// The target: `kind {selector}`.
+        target: String,
+        /// The ids it matched.
+        found: Vec<String>,
+    },
     /// The apply ended.
     End {
         /// RFC 3339 time.
@@ -84,6 +94,18 @@ pub struct History {
     pub runs: usize,
     /// True when the last run has no `End` (it was killed).
     pub last_run_unfinished: bool,
+    /// Every id each selector target (`kind {selector}`) matched in earlier runs.
+    pub matched: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+impl History {
+    /// True when an earlier run recorded the Delete of this resource as done (or the
+    /// resource as already gone).
+    pub fn deleted(&self, kind: Kind, id: &str) -> bool {
+        self.outcomes
+            .get(&(kind, id.to_string(), Action::Delete))
+            .is_some_and(|o| o == "done" || o == "already_gone")
+    }
 }
 
 /// Why the journal or lock cannot be used.
@@ -125,8 +147,25 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// The directory of a plan's journal.
-    pub fn dir_for(state_dir: &Path, plan_name: &str, fingerprint: &str) -> PathBuf {
+    /// The directory of a plan's journal for one account and endpoint:
+    /// `<state-dir>/<plan>-<key>`, where the key hashes the plan's fingerprint, the account
+    /// and the endpoint ([`crate::saved::endpoint_label`]). A rehearsal against the emulator
+    /// and the real run therefore never share a journal, and neither do two accounts.
+    pub fn dir_for(
+        state_dir: &Path,
+        plan_name: &str,
+        fingerprint: &str,
+        account: &str,
+        endpoint: &str,
+    ) -> PathBuf {
+        use sha2::Digest as _;
+        let key = hex::encode(sha2::Sha256::digest(
+            format!("{fingerprint}\n{account}\n{endpoint}").as_bytes(),
+        ));
+        Self::dir_named(state_dir, plan_name, &key)
+    }
+
+    fn dir_named(state_dir: &Path, plan_name: &str, fingerprint: &str) -> PathBuf {
         let safe: String = plan_name
             .chars()
             .map(|c| {
@@ -163,6 +202,9 @@ impl Journal {
                     h.last_run_unfinished = true;
                 }
                 Record::End { .. } => h.last_run_unfinished = false,
+                Record::Resolved { target, found, .. } => {
+                    h.matched.entry(target).or_default().extend(found);
+                }
                 Record::Started {
                     kind,
                     resource,
@@ -260,6 +302,15 @@ impl Journal {
         });
     }
 
+    /// `Resolved`.
+    pub fn resolved(&mut self, target: &str, found: Vec<String>) {
+        self.write(&Record::Resolved {
+            time: now(),
+            target: target.to_string(),
+            found,
+        });
+    }
+
     /// `End`, and sync to disk.
     pub fn end(&mut self, interrupted: bool) {
         self.write(&Record::End {
@@ -284,8 +335,13 @@ mod tests {
     #[test]
     fn records_round_trip_and_history_survives_a_cut_line() {
         let dir = tempfile::tempdir().unwrap();
-        let d = Journal::dir_for(dir.path(), "my plan/x", "0123456789abcdef");
+        let d = Journal::dir_named(dir.path(), "my plan/x", "0123456789abcdef");
         assert!(d.ends_with("my_plan_x-0123456789ab"));
+        // Keyed by account and endpoint as well as the plan.
+        let key = |a: &str, e: &str| Journal::dir_for(dir.path(), "p", "fp", a, e);
+        assert_ne!(key("1", "alibaba-cloud"), key("1", "emulator:w.yaml"));
+        assert_ne!(key("1", "alibaba-cloud"), key("2", "alibaba-cloud"));
+        assert_eq!(key("1", "alibaba-cloud"), key("1", "alibaba-cloud"));
         {
             let mut j = Journal::open(&d).unwrap();
             j.begin("fp", 3);

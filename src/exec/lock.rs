@@ -207,7 +207,7 @@ fn read_record(file: &mut File) -> Option<Holder> {
         .and_then(|t| serde_json::from_str(&t).ok())
 }
 
-/// This host's name.
+/// This host's name, from the system (`gethostname`).
 pub fn hostname() -> String {
     #[cfg(unix)]
     {
@@ -223,9 +223,12 @@ pub fn hostname() -> String {
             }
         }
     }
-    std::env::var("HOSTNAME")
-        .or_else(|_| std::env::var("COMPUTERNAME"))
-        .unwrap_or_else(|_| "localhost".into())
+    // Never $HOSTNAME: most shells set it without exporting it, and it can say anything.
+    #[cfg(windows)]
+    if let Ok(name) = std::env::var("COMPUTERNAME") {
+        return name;
+    }
+    "unknown-host".into()
 }
 
 /// Is there a process with this pid (on this host)?

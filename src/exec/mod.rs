@@ -54,6 +54,9 @@ pub struct Options {
     pub rate_scale: f64,
     /// Per-action quota overrides (calls per minute).
     pub rate_overrides: std::collections::HashMap<String, u32>,
+    /// The end of the plan's window (`window.not_after`) on the runtime's clock: no
+    /// mutating call starts at or after it (calls on the wire finish, waits go on).
+    pub window_end: Option<Instant>,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             step_timeout: None,
             rate_scale: 1.0,
             rate_overrides: Default::default(),
+            window_end: None,
         }
     }
 }
@@ -175,6 +179,9 @@ pub enum Event {
     },
     /// Ctrl-C: nothing new starts.
     Stopping,
+    /// The plan's window closed: no mutating call starts any more; calls on the wire and
+    /// waits finish.
+    WindowClosed,
 }
 
 /// One step's line in the final report.
@@ -199,6 +206,8 @@ pub struct Report {
     pub steps: Vec<StepResult>,
     /// True when a stop signal or fail-fast ended it early.
     pub interrupted: bool,
+    /// True when the plan's window closed before every change was made.
+    pub window_closed: bool,
     /// Wall time in seconds.
     pub elapsed_secs: f64,
 }
@@ -206,7 +215,27 @@ pub struct Report {
 impl Report {
     /// True when every step succeeded.
     pub fn complete(&self) -> bool {
-        !self.interrupted && self.steps.iter().all(|s| s.outcome.is_success())
+        !self.interrupted
+            && !self.window_closed
+            && self.steps.iter().all(|s| s.outcome.is_success())
+    }
+
+    /// Changes and deletions (the vocabulary of [`crate::graph::Counts`]), made and planned:
+    /// `(changes made, changes, deletions made, deletions)`. A change is made when every
+    /// step of its resource succeeded; a deletion when its Delete call did.
+    pub fn resources(&self) -> (usize, usize, usize, usize) {
+        let mut all: BTreeMap<(Kind, &str), bool> = BTreeMap::new();
+        let (mut deletions, mut deleted) = (0, 0);
+        for s in &self.steps {
+            let ok = all.entry((s.step.kind, &s.step.resource)).or_insert(true);
+            *ok &= s.outcome.is_success();
+            if s.step.action == Action::Delete {
+                deletions += 1;
+                deleted += usize::from(s.outcome.is_success());
+            }
+        }
+        let made = all.values().filter(|ok| **ok).count();
+        (made, all.len(), deleted, deletions)
     }
 
     /// Counts per outcome word.
@@ -255,6 +284,15 @@ impl Ctx {
             self.finished[i].load(std::sync::atomic::Ordering::Relaxed)
         })
     }
+
+    /// True once the plan's window has closed: no mutating call may start.
+    fn window_closed(&self) -> bool {
+        window_closed(self.opts.window_end)
+    }
+}
+
+fn window_closed(end: Option<Instant>) -> bool {
+    end.is_some_and(|e| Instant::now() >= e)
 }
 
 /// What a finished task reports back to the scheduler.
@@ -326,10 +364,15 @@ pub async fn run(
     let mut set: tokio::task::JoinSet<Done> = tokio::task::JoinSet::new();
     let mut stopping = false;
     let mut failed = false;
+    let mut closed = false;
     loop {
         if *stop.borrow() && !stopping {
             stopping = true;
             let _ = events.send(Event::Stopping);
+        }
+        if !closed && window_closed(opts.window_end) {
+            closed = true;
+            let _ = events.send(Event::WindowClosed);
         }
         if opts.fail_fast && failed {
             stopping = true;
@@ -338,6 +381,10 @@ pub async fn run(
             let _ = task_stop_tx.send(true);
         }
         while let Some(id) = ready.pop_front().filter(|_| !stopping) {
+            if closed && graph.steps[id].action != Action::Wait {
+                // After the window: a mutation that becomes ready is never started.
+                continue;
+            }
             let step = graph.steps[id].clone();
             let key = key_of(&step);
             let generation = history.generations.get(&key).copied().unwrap_or(0);
@@ -351,6 +398,8 @@ pub async fn run(
         if set.is_empty() {
             break;
         }
+        // Wake at the window's end, so that the steps that become ready afterwards are held.
+        let window_end = opts.window_end.filter(|_| !closed);
         let done = tokio::select! {
             joined = set.join_next() => match joined {
                 Some(Ok(d)) => d,
@@ -362,6 +411,7 @@ pub async fn run(
                 None => break,
             },
             _ = stop.changed(), if !stopping => continue,
+            () = sleep_until_opt(window_end), if window_end.is_some() => continue,
         };
         let step = &graph.steps[done.id];
         let key = key_of(step);
@@ -426,6 +476,10 @@ pub async fn run(
         }
     }
     let interrupted = stopping;
+    let window_closed = closed
+        && results
+            .iter()
+            .any(|r| r.as_ref().is_none_or(|r| !r.outcome.is_success()));
     let steps: Vec<StepResult> = results
         .into_iter()
         .enumerate()
@@ -445,6 +499,7 @@ pub async fn run(
     Report {
         steps,
         interrupted,
+        window_closed,
         elapsed_secs: started.elapsed().as_secs_f64(),
     }
 }
@@ -529,6 +584,17 @@ async fn mutation_step(
         // Quota tokens and call slots both go to the longest remaining path first.
         ctx.limiter.acquire_with(&key, ctx.tail[step.id]).await;
         let permit = ctx.calls.acquire(ctx.tail[step.id]).await;
+        // The window is checked at the last moment before the call goes out: a call queued
+        // behind the rate limiter or the parallelism bound does not start after it closed.
+        if ctx.stopped() || ctx.window_closed() {
+            drop(permit);
+            let o = if attempts == 0 {
+                Outcome::NotStarted
+            } else {
+                Outcome::Interrupted
+            };
+            return (o, attempts, generation, token);
+        }
         if attempts == 0 {
             let _ = ctx.events.send(Event::Started { step: step.id });
         }
@@ -632,6 +698,14 @@ async fn mutation_step(
             return (Outcome::Interrupted, attempts, generation, token);
         }
         delay = (delay * 2).min(ctx.opts.retry_max);
+    }
+}
+
+/// Sleep until `at`; never returns when there is no `at`.
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -364,3 +364,58 @@ async fn a_blocker_code_is_retried_only_while_the_run_removes_its_cause() {
     let report = go(client, &graph, opts()).await;
     assert!(report.complete(), "{:?}", report.counts());
 }
+
+#[tokio::test(start_paused = true)]
+async fn no_change_starts_after_the_window_closes_but_waits_go_on() {
+    // Issue 13 §1: the circuit is terminated inside the window; its termination takes 60 s,
+    // the window closes after 30 s. The wait goes on to Terminated; the delete never starts.
+    let (emu, client, graph) = setup(
+        "timings: { terminate_physical_connection: 60s }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\n",
+        "  - physical_connection: pc-1\n",
+    )
+    .await;
+    let o = Options {
+        window_end: Some(Instant::now() + Duration::from_secs(30)),
+        ..opts()
+    };
+    let report = go(client, &graph, o).await;
+    let outcomes: Vec<(Action, &Outcome)> = report
+        .steps
+        .iter()
+        .map(|s| (s.step.action, &s.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (Action::Terminate, &Outcome::Done),
+            (Action::Wait, &Outcome::Done),
+            (Action::Delete, &Outcome::NotStarted),
+        ]
+    );
+    assert!(report.window_closed && !report.interrupted && !report.complete());
+    let actions: Vec<String> = emu.audit().iter().map(|e| e.action.clone()).collect();
+    assert_eq!(actions, ["TerminatePhysicalConnection"]);
+    assert!(crate::progress::report_human(&report).starts_with("Apply stopped: window closed"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_never_goes_out_after_the_window_closes() {
+    // The gateway stays busy: attempts at 0, 2 and 6 s; the next (14 s) would fall after the
+    // window's end at 10 s, so it is not sent.
+    let (emu, client, graph) = setup(
+        "timings: { vpn_gateway_update: 1h }\nvpn_gateways: [{ id: vpn-1, region: cn-shanghai, status: updating }]\nvpn_connections: [{ id: vco-1, region: cn-shanghai, vpn_gateway: vpn-1 }]\n",
+        "  - vpn_connection: vco-1\n",
+    )
+    .await;
+    let start = Instant::now();
+    let o = Options {
+        window_end: Some(start + Duration::from_secs(10)),
+        ..opts()
+    };
+    let report = go(client, &graph, o).await;
+    assert_eq!(report.steps[0].outcome, Outcome::Interrupted);
+    assert_eq!(report.steps[0].attempts, 3);
+    assert!(report.window_closed);
+    assert_eq!(emu.audit().len(), 3);
+    assert!(start.elapsed() <= Duration::from_secs(15));
+}

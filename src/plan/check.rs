@@ -12,7 +12,7 @@ const TOP_KEYS: &[&str] = &[
     "version", "name", "account", "region", "window", "policy", "targets",
 ];
 const WINDOW_KEYS: &[&str] = &["not_before", "not_after"];
-const POLICY_KEYS: &[&str] = &["cascade", "max_deletions", "protect"];
+const POLICY_KEYS: &[&str] = &["cascade", "max_deletions", "protect", "on_blocked"];
 const PROTECT_KEYS: &[&str] = &["ids", "tags", "names"];
 const SELECTOR_KEYS: &[&str] = &[
     "name",
@@ -456,7 +456,7 @@ impl Cx<'_> {
 
     /// The policy, and where each protected id is written (for conflicts with targets).
     fn policy(&mut self, n: &SNode) -> (Option<Policy>, Vec<(String, u64)>) {
-        let expected = "a mapping with cascade, max_deletions and protect";
+        let expected = "a mapping with cascade, max_deletions, protect and on_blocked";
         let Some(entries) = self.mapping(n, "policy", expected) else {
             return (None, Vec::new());
         };
@@ -514,6 +514,30 @@ impl Cx<'_> {
                 }
             }
         };
+        let on_blocked = match f.remove("on_blocked") {
+            None => super::OnBlocked::Refuse,
+            Some(e) => match self.scalar(e.value).as_deref() {
+                Some("refuse") => super::OnBlocked::Refuse,
+                Some("skip") => super::OnBlocked::Skip,
+                other => {
+                    self.err(
+                        &e.value.referenced,
+                        match other {
+                            Some(v) => {
+                                format!("policy.on_blocked must be refuse or skip, found {v:?}")
+                            }
+                            None => format!(
+                                "policy.on_blocked must be refuse or skip, found {}",
+                                e.value.value.what()
+                            ),
+                        },
+                        Some("refuse or skip".into()),
+                    );
+                    ok = false;
+                    super::OnBlocked::Refuse
+                }
+            },
+        };
         let mut locs = Vec::new();
         let protect = match f.remove("protect") {
             None => Protect::default(),
@@ -529,6 +553,7 @@ impl Cx<'_> {
             cascade,
             max_deletions,
             protect,
+            on_blocked,
         };
         (ok.then_some(policy), locs)
     }

@@ -70,6 +70,10 @@ pub(super) fn canonical(plan: &Plan) -> String {
         format!("protect.tags {}", tags(&plan.policy.protect.tags)),
         format!("protect.names {}", sorted(&plan.policy.protect.names)),
     ];
+    // Only when set: the default leaves every earlier fingerprint (and token) unchanged.
+    if plan.policy.on_blocked != super::OnBlocked::Refuse {
+        lines.push(format!("on_blocked {}", plan.policy.on_blocked));
+    }
     let mut targets: Vec<String> = plan.targets.iter().map(target).collect();
     targets.sort();
     lines.extend(targets);

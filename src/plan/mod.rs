@@ -18,6 +18,7 @@
 //!     ids: [vbr-keepme]
 //!     tags: { env: prod }          # ANY of these key=value pairs protects a resource
 //!     names: ["prod-*"]            # globs on the resource name
+//!   on_blocked: skip               # default refuse: one unremovable resource stops the plan
 //! targets:                         # required, at least one
 //!   - physical_connection: pc-119mfjzm7                  # by id
 //!   - vpn_attachment: vco-p0w7gtr14m09r9lkr
@@ -113,6 +114,30 @@ pub struct Policy {
     pub max_deletions: Option<u32>,
     /// Resources never deleted, even through cascade.
     pub protect: Protect,
+    /// What apply does when something cannot be removed: refuse the whole plan (default),
+    /// or remove everything removable and leave the blocked resources (exit 3).
+    pub on_blocked: OnBlocked,
+}
+
+/// `policy.on_blocked`: all-or-nothing, or a partial teardown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBlocked {
+    /// One resource that cannot be removed refuses the whole plan; nothing is done.
+    #[default]
+    Refuse,
+    /// Remove everything removable; leave blocked resources, the resources that exist only
+    /// to block them stay too when they are parts of them; report them and exit 3.
+    Skip,
+}
+
+impl fmt::Display for OnBlocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OnBlocked::Refuse => "refuse",
+            OnBlocked::Skip => "skip",
+        })
+    }
 }
 
 /// Protection rules: a resource matching any rule is never deleted.

@@ -1062,3 +1062,24 @@ fn source_lines_follow_yaml_line_breaks() {
     assert_eq!((e.line, e.column), (1, 10));
     assert_eq!(e.source_line.as_deref(), Some("version: 2"));
 }
+
+#[test]
+fn on_blocked_is_refuse_or_skip_and_only_skip_changes_the_fingerprint() {
+    let t = "targets:\n  - physical_connection: pc-1\n";
+    let default = ok(&format!("{HEAD}{t}"));
+    assert_eq!(default.policy.on_blocked, OnBlocked::Refuse);
+    let refuse = ok(&format!("{HEAD}policy:\n  on_blocked: refuse\n{t}"));
+    assert_eq!(
+        refuse.fingerprint, default.fingerprint,
+        "the default is unchanged"
+    );
+    let skip = ok(&format!("{HEAD}policy:\n  on_blocked: skip\n{t}"));
+    assert_eq!(skip.policy.on_blocked, OnBlocked::Skip);
+    assert_ne!(skip.fingerprint, default.fingerprint);
+    one(
+        &format!("{HEAD}policy:\n  on_blocked: ignore\n{t}"),
+        5,
+        15,
+        "policy.on_blocked must be refuse or skip, found \"ignore\"",
+    );
+}

@@ -81,10 +81,16 @@ fn demo_applies_and_a_second_apply_is_a_no_op() {
     // Everything the plan named is gone; the protected production resources are not.
     served
         .decom(home.path())
-        .args(["plan", "plans/demo.yaml", "--detailed-exitcode"])
+        .args([
+            "plan",
+            "plans/demo.yaml",
+            "--detailed-exitcode",
+            "--state-dir",
+        ])
+        .arg(&state)
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("0 to destroy"));
+        .stdout(predicate::str::contains("0 changes (0 deletions)"));
     let out = served
         .decom(home.path())
         .args(["api", "DescribePhysicalConnections", "RegionId=cn-shanghai"])
@@ -201,6 +207,8 @@ fn safety_rails_refuse_with_their_exit_codes() {
         &decom::plan::load(Path::new("plans/demo.yaml"))
             .unwrap()
             .fingerprint,
+        "1234567890123456",
+        served.endpoint(),
     );
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(

@@ -250,7 +250,7 @@ fn the_route_on_router_interface_input_plans_the_route_with_the_binary() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("4 to destroy")
+        text.contains("4 changes (4 deletions)")
             && text.contains("rte-1")
             && text.contains("DeleteRouteEntry"),
         "{text}"

@@ -11,6 +11,7 @@ mod credentials;
 mod emulator;
 mod express_connect;
 mod plan;
+mod rails;
 mod safety;
 mod support;
 mod tls;

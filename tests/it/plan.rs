@@ -88,7 +88,7 @@ fn detailed_exitcode_and_summary() {
         .assert()
         .code(2)
         .stdout(predicate::str::contains(
-            "to destroy, 0 already gone, 0 blocked",
+            "deletions), 0 already gone, 0 blocked",
         ));
     let dir = tempfile::tempdir().unwrap();
     let plan = write(
@@ -103,7 +103,7 @@ fn detailed_exitcode_and_summary() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
-            "0 to destroy, 1 already gone, 0 blocked",
+            "0 changes (0 deletions), 1 already gone, 0 blocked",
         ));
 }
 
@@ -292,7 +292,7 @@ fn without_cascade_the_blockers_are_listed_and_nothing_is_planned() {
     }
     assert!(text.contains("policy.cascade: true"), "{text}");
     assert!(
-        text.contains("0 to destroy, 0 already gone, 1 blocked"),
+        text.contains("0 changes (0 deletions), 0 already gone, 1 blocked"),
         "{text}"
     );
 }
