@@ -256,7 +256,8 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         if res.found.is_empty() {
             let id = match &t.selector {
                 Selector::Id(id) => id.clone(),
-                Selector::Match(_) => t.describe(),
+                // The kind is the entry's own field: `{tags: …}`, not `vpn_connection {tags: …}`.
+                Selector::Match(m) => m.to_string(),
             };
             let reason = match &t.selector {
                 Selector::Id(_) => {

@@ -21,6 +21,8 @@
 //! - [`emulator`]: the local Alibaba Cloud emulator (world file, state, per-operation
 //!   rules, HTTP front) used by the demo, the tests and rehearsals.
 //! - [`cli`]: clap definitions and the command implementations the binary calls.
+//! - [`logging`]: the `tracing` subscriber (`DECOM_LOG` / `RUST_LOG`, one debug line per API
+//!   call).
 
 pub mod api;
 pub mod cli;
@@ -31,6 +33,7 @@ pub mod exit;
 pub mod graph;
 pub mod input;
 pub mod kinds;
+pub mod logging;
 pub mod model;
 pub mod plan;
 pub mod progress;

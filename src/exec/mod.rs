@@ -152,6 +152,8 @@ pub enum Event {
     Started {
         /// Step id.
         step: usize,
+        /// Its deadline, in seconds from now.
+        deadline_secs: u64,
     },
     /// A wait polled, or a call is retried.
     Progress {
@@ -349,6 +351,8 @@ pub async fn run(
             elapsed_secs: done.elapsed,
         });
         let ok = done.outcome.is_success();
+        let interrupted_step = done.outcome == Outcome::Interrupted;
+        let cause_word = done.outcome.word().replace('_', " ");
         results[done.id] = Some(StepResult {
             step: step.clone(),
             outcome: done.outcome,
@@ -363,6 +367,9 @@ pub async fn run(
                     ready.push_back(*d);
                 }
             }
+        } else if interrupted_step {
+            // Stopped, not failed: what depends on it simply does not start (a rerun does
+            // it), so nothing is reported as skipped because of a failure.
         } else {
             failed = true;
             // Skip everything downstream of the failure, naming the cause.
@@ -376,7 +383,7 @@ pub async fn run(
                     j.finished(
                         &key_of(&graph.steps[d]),
                         outcome.word(),
-                        Some(format!("step {} failed", done.id)),
+                        Some(format!("step {} {cause_word}", done.id)),
                     );
                 }
                 let _ = events.send(Event::Finished {
@@ -499,7 +506,10 @@ async fn mutation_step(
         ctx.limiter.acquire(&key).await;
         let permit = ctx.calls.acquire(ctx.tail[step.id]).await;
         if attempts == 0 {
-            let _ = ctx.events.send(Event::Started { step: step.id });
+            let _ = ctx.events.send(Event::Started {
+                step: step.id,
+                deadline_secs: limit.as_secs(),
+            });
         }
         attempts += 1;
         // The deadline bounds the call in flight too: no request outlives its step.
@@ -608,7 +618,10 @@ async fn sleep_or_stop(ctx: &Ctx, d: Duration) -> bool {
 async fn wait_step(ctx: &Arc<Ctx>, step: &Step) -> (Outcome, u32) {
     let limit = ctx.opts.deadline(step.kind);
     let deadline = Instant::now() + limit;
-    let _ = ctx.events.send(Event::Started { step: step.id });
+    let _ = ctx.events.send(Event::Started {
+        step: step.id,
+        deadline_secs: limit.as_secs(),
+    });
     let (rx, watch) = poll::Poller::register(ctx, step);
     let mut stop = ctx.stop.clone();
     let outcome = tokio::select! {

@@ -321,6 +321,12 @@ pub trait KindSpec: Send + Sync {
     fn wait_weight(&self) -> u64 {
         30
     }
+    /// How long a wait on this kind typically takes (the progress view's ETA, until the run
+    /// has seen one finish): the [`wait_weight`](KindSpec::wait_weight) unless a kind says
+    /// otherwise.
+    fn expected_transition(&self) -> Duration {
+        Duration::from_secs(self.wait_weight())
+    }
     /// Send the step's mutating call with `token` (ignored by calls without a ClientToken).
     /// Errors: the API's, or [`no_call`] for an action the kind has no call for.
     fn mutate<'a>(

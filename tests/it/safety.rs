@@ -453,7 +453,7 @@ fn secrets_never_reach_any_output_of_the_binary() {
             .collect::<String>()
     };
     let forms = [TOKEN.to_string(), enc(TOKEN), enc(&enc(TOKEN))];
-    let run = |secret: &str, args: &[&str]| -> (Option<i32>, String) {
+    let run = |secret: &str, args: &[&str]| -> (Option<i32>, String, String) {
         let out = served
             .decom(home.path())
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)
@@ -474,7 +474,11 @@ fn secrets_never_reach_any_output_of_the_binary() {
                 "{args:?} printed the token:\n{all}"
             );
         }
-        (out.status.code(), all)
+        (
+            out.status.code(),
+            all,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let state = home.path().join("state");
     let state = state.to_str().unwrap();
@@ -510,10 +514,10 @@ fn secrets_never_reach_any_output_of_the_binary() {
             state,
         ],
     ] {
-        let (code, all) = run(wrong, args);
+        let (code, all, stderr) = run(wrong, args);
         assert_eq!(code, Some(1), "{args:?}: {all}");
         assert_eq!(
-            all.matches("server string to sign is").count(),
+            stderr.matches("server string to sign is").count(),
             1,
             "{args:?}: said once\n{all}"
         );
@@ -536,7 +540,7 @@ fn secrets_never_reach_any_output_of_the_binary() {
             "the saved plan carries the token"
         );
     }
-    let (code, all) = run(
+    let (code, all, _) = run(
         &good,
         &["apply", saved, "--yes", "-o", "json", "--state-dir", state],
     );
