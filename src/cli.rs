@@ -189,7 +189,8 @@ pub struct ServeArgs {
 pub enum OutputFormat {
     /// A diff for humans (colour on a TTY unless NO_COLOR).
     Human,
-    /// The versioned JSON document (format_version 1).
+    /// JSON: `plan` prints the versioned document (format_version 1), `apply` JSON lines
+    /// (one event per line, the report last; see the README).
     Json,
     /// Markdown for a pull-request comment.
     Markdown,
@@ -243,7 +244,8 @@ pub struct ApplyArgs {
     /// Multiply the documented API quotas (a rehearsal against a scaled emulator).
     #[arg(long, default_value_t = 1.0)]
     pub rate_scale: f64,
-    /// Output: human (progress + report), json (JSON lines), markdown (report).
+    /// Output: human (progress on stderr, report on stdout), json (JSON lines on stdout: one
+    /// event per line, the report or the exit code last), markdown (the report).
     #[arg(long, short, value_enum, default_value = "human")]
     pub output: OutputFormat,
 }

@@ -142,6 +142,8 @@ struct Running {
     deadline: Duration,
     state: Option<String>,
     polls: u32,
+    /// When its next heartbeat is due: every full [`HEARTBEAT`] of its own.
+    next_beat: Instant,
 }
 
 /// What the reporters share: labels, the steps in flight, outcomes, resources finished,
@@ -209,6 +211,7 @@ impl<'g> Tracker<'g> {
                         deadline,
                         state: None,
                         polls: 0,
+                        next_beat: now + HEARTBEAT,
                     },
                 );
                 if let Some(entry) = self.entry_of.get(*step).copied().flatten() {
@@ -251,7 +254,7 @@ impl<'g> Tracker<'g> {
         }
     }
 
-    /// `physical_connection pc-1 (legacy-dc1) gone after 42s` for a finished resource.
+    /// `physical_connection pc-1 (legacy-dc1) after 42s` for a finished resource.
     fn resource_done(&self, entry: usize) -> String {
         let e = &self.graph.entries[entry];
         let took = self
@@ -264,7 +267,7 @@ impl<'g> Tracker<'g> {
         } else {
             format!(" ({})", e.name)
         };
-        format!("{} {}{name} gone after {}", e.kind, e.id, eta::human(took))
+        format!("{} {}{name} after {}", e.kind, e.id, eta::human(took))
     }
 
     fn outcome_line(&self, outcome: &Outcome) -> String {
@@ -294,31 +297,47 @@ impl<'g> Tracker<'g> {
         }
     }
 
-    /// The heartbeat of each step in flight for at least a minute:
+    /// When the next heartbeat is due (none while nothing is in flight).
+    fn next_beat(&self) -> Option<Instant> {
+        self.running.values().map(|r| r.next_beat).min()
+    }
+
+    /// The heartbeats due now, one per step in flight for another full minute:
     /// `(step, "still Terminating after 5m (poll 12, deadline 30m)")`.
-    fn heartbeats(&self) -> Vec<(usize, String)> {
+    fn heartbeats(&mut self) -> Vec<(usize, String)> {
         let now = Instant::now();
-        self.running
-            .iter()
-            .filter_map(|(id, r)| {
-                let elapsed = now.duration_since(r.since);
-                (elapsed >= HEARTBEAT).then(|| {
-                    let state = match &r.state {
-                        Some(s) => format!("still {s}"),
-                        None => "no answer yet".to_string(),
-                    };
-                    (
-                        *id,
-                        format!(
-                            "{state} after {}m (poll {}, deadline {})",
-                            elapsed.as_secs() / 60,
-                            r.polls,
-                            eta::short(r.deadline)
-                        ),
-                    )
-                })
-            })
-            .collect()
+        let mut due = Vec::new();
+        for (id, r) in &mut self.running {
+            if r.next_beat > now {
+                continue;
+            }
+            while r.next_beat <= now {
+                r.next_beat += HEARTBEAT;
+            }
+            let elapsed = now.duration_since(r.since);
+            let state = match &r.state {
+                Some(s) => format!("still {s}"),
+                None => "no answer yet".to_string(),
+            };
+            due.push((
+                *id,
+                format!(
+                    "{state} after {}m (poll {}, deadline {})",
+                    elapsed.as_secs() / 60,
+                    r.polls,
+                    eta::short(r.deadline)
+                ),
+            ));
+        }
+        due
+    }
+}
+
+/// Sleep until `at`, or forever when there is nothing to wait for.
+async fn beat_at(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -344,7 +363,6 @@ pub async fn json_lines(
     mut out: impl FnMut(&str),
 ) {
     let mut tracker = Tracker::new(graph, Instant::now());
-    let mut beat = heartbeat_timer();
     loop {
         tokio::select! {
             e = events.recv() => {
@@ -355,7 +373,7 @@ pub async fn json_lines(
                 }
                 out(&events::event(&e, graph).to_string());
             }
-            _ = beat.tick() => {
+            () = beat_at(tracker.next_beat()) => {
                 for (step, text) in tracker.heartbeats() {
                     let r = &tracker.running[&step];
                     out(&events::waiting(graph, step, r.state.as_deref(), r.polls, r.since.elapsed(), r.deadline, &text).to_string());
@@ -363,12 +381,6 @@ pub async fn json_lines(
             }
         }
     }
-}
-
-fn heartbeat_timer() -> tokio::time::Interval {
-    let mut beat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
-    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    beat
 }
 
 /// Plain lines (CI logs): one per start, state change and finish, one per resource gone, and
@@ -379,7 +391,6 @@ pub async fn lines(
     out: &mut (dyn std::io::Write + Send),
 ) {
     let mut tracker = Tracker::new(graph, Instant::now());
-    let mut beat = heartbeat_timer();
     let total = graph.steps.len();
     loop {
         let mut said: Vec<String> = Vec::new();
@@ -401,22 +412,26 @@ pub async fn lines(
                         }
                         said.push(line);
                         if let Some(entry) = entry {
-                            said.push(format!("gone    {}", tracker.resource_done(entry)));
+                            said.push(format!("destroyed {}", tracker.resource_done(entry)));
                         }
                     }
                     _ => {}
                 }
             }
-            _ = beat.tick() => {
+            () = beat_at(tracker.next_beat()) => {
                 for (step, text) in tracker.heartbeats() {
                     said.push(format!("waiting {}: {text}", tracker.labels.get(step)));
                 }
-                said.push(format!(
-                    "progress {}/{total} steps finished, {} in flight {}",
+                let mut line = format!(
+                    "progress {}/{total} steps finished, {} in flight",
                     tracker.finished_count(),
                     tracker.running.len(),
-                    tracker.eta_text()
-                ).trim_end().to_string());
+                );
+                let eta = tracker.eta_text();
+                if !eta.is_empty() {
+                    let _ = write!(line, ", {eta}");
+                }
+                said.push(line);
             }
         }
         let t = Instant::now().duration_since(tracker.start).as_secs_f64();
@@ -530,7 +545,7 @@ async fn bars(mut events: UnboundedReceiver<Event>, graph: &Graph) {
                             ));
                         }
                         if let Some(entry) = entry {
-                            let _ = multi.println(format!("  ✓ {}", tracker.resource_done(entry)));
+                            let _ = multi.println(format!("  ✓ destroyed {}", tracker.resource_done(entry)));
                         }
                     }
                     _ => {}
@@ -649,4 +664,310 @@ pub fn report_markdown_titled(r: &Report, title: &str) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{Disposition, Entry};
+    use crate::model::{Action, Kind};
+    use tokio::sync::mpsc;
+
+    fn step(id: usize, kind: Kind, resource: &str, action: Action, deps: Vec<usize>) -> Step {
+        Step {
+            id,
+            kind,
+            resource: resource.into(),
+            region: "cn-shanghai".into(),
+            parent: None,
+            scope: None,
+            action,
+            api: "X".into(),
+            until: (action == Action::Wait).then(|| "Terminated".to_string()),
+            reason: String::new(),
+            depends_on: deps,
+            client_token: None,
+            state: String::new(),
+            level: id,
+        }
+    }
+
+    fn entry(kind: Kind, id: &str, name: &str, steps: Vec<usize>) -> Entry {
+        Entry {
+            kind,
+            id: id.into(),
+            region: "cn-shanghai".into(),
+            name: name.into(),
+            status: "Enabled".into(),
+            disposition: Disposition::Destroy,
+            reason: String::new(),
+            steps,
+        }
+    }
+
+    /// A VBR, then its circuit: terminate → wait Terminated → delete.
+    fn circuit() -> Graph {
+        let pc = Kind::PhysicalConnection;
+        let vbr = Kind::VirtualBorderRouter;
+        Graph {
+            plan: "retire-dc1".into(),
+            plan_fingerprint: "f".into(),
+            steps: vec![
+                step(0, vbr, "vbr-1", Action::Delete, vec![]),
+                step(1, pc, "pc-1", Action::Terminate, vec![0]),
+                step(2, pc, "pc-1", Action::Wait, vec![1]),
+                step(3, pc, "pc-1", Action::Delete, vec![2]),
+            ],
+            entries: vec![
+                entry(pc, "pc-1", "legacy-dc1", vec![1, 2, 3]),
+                entry(vbr, "vbr-1", "", vec![0]),
+            ],
+            deletions: 2,
+            max_deletions: None,
+        }
+    }
+
+    fn started(step: usize) -> Event {
+        Event::Started {
+            step,
+            deadline_secs: 1800,
+        }
+    }
+
+    fn finished(step: usize, outcome: Outcome, elapsed_secs: f64) -> Event {
+        Event::Finished {
+            step,
+            outcome,
+            elapsed_secs,
+        }
+    }
+
+    /// Drive `lines` with `script`: (delay before, event) pairs, under paused time.
+    async fn run_lines(graph: &Graph, script: Vec<(u64, Event)>) -> String {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut out: Vec<u8> = Vec::new();
+        let driver = async move {
+            for (delay, e) in script {
+                tokio::time::sleep(Duration::from_secs(delay)).await;
+                let _ = tx.send(e);
+            }
+        };
+        tokio::join!(driver, lines(rx, graph, &mut out));
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lines_beat_every_minute_for_a_long_wait_and_record_each_resource() {
+        let g = circuit();
+        let out = run_lines(
+            &g,
+            vec![
+                (0, Event::Begin { steps: 4 }),
+                (0, started(0)),
+                (1, finished(0, Outcome::Done, 1.0)),
+                (0, started(1)),
+                (1, finished(1, Outcome::Done, 1.0)),
+                (0, started(2)),
+                (
+                    2,
+                    Event::Progress {
+                        step: 2,
+                        state: "Terminating".into(),
+                        attempt: 1,
+                    },
+                ),
+                // The same state again: counted, not printed.
+                (
+                    100,
+                    Event::Progress {
+                        step: 2,
+                        state: "Terminating".into(),
+                        attempt: 7,
+                    },
+                ),
+                (
+                    190,
+                    Event::Progress {
+                        step: 2,
+                        state: "Terminating".into(),
+                        attempt: 12,
+                    },
+                ),
+                (20, finished(2, Outcome::Done, 312.0)),
+                (0, started(3)),
+                (1, finished(3, Outcome::Done, 1.0)),
+            ],
+        )
+        .await;
+        insta::assert_snapshot!(out);
+        assert!(out.contains("still Terminating after 5m (poll 12, deadline 30m)"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lines_name_how_the_cause_of_a_skip_ended() {
+        let g = circuit();
+        let out = run_lines(
+            &g,
+            vec![
+                (0, Event::Begin { steps: 4 }),
+                (0, started(2)),
+                (
+                    30,
+                    finished(
+                        2,
+                        Outcome::TimedOut {
+                            last_state: "Terminating".into(),
+                            after_secs: 30,
+                            last_error: None,
+                        },
+                        30.0,
+                    ),
+                ),
+                (0, finished(3, Outcome::Skipped { because: 2 }, 0.0)),
+            ],
+        )
+        .await;
+        assert!(
+            out.contains(
+                "skip    physical_connection pc-1: 3/3 delete (0.0s): skipped: physical_connection pc-1: 2/3 wait until Terminated timed out"
+            ),
+            "{out}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn json_lines_name_every_step_and_beat_for_waits() {
+        let g = circuit();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut lines_out: Vec<serde_json::Value> = Vec::new();
+        let driver = async move {
+            for (delay, e) in [
+                (0, Event::Begin { steps: 4 }),
+                (0, started(2)),
+                (
+                    1,
+                    Event::Progress {
+                        step: 2,
+                        state: "Terminating".into(),
+                        attempt: 1,
+                    },
+                ),
+                (
+                    1,
+                    Event::Progress {
+                        step: 2,
+                        state: "Terminating".into(),
+                        attempt: 2,
+                    },
+                ),
+                (119, finished(2, Outcome::Done, 121.0)),
+            ] {
+                tokio::time::sleep(Duration::from_secs(delay)).await;
+                let _ = tx.send(e);
+            }
+        };
+        tokio::join!(
+            driver,
+            json_lines(rx, &g, |l| lines_out.push(serde_json::from_str(l).unwrap()))
+        );
+        let events: Vec<&str> = lines_out
+            .iter()
+            .map(|v| v["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "begin", "started", "progress", "waiting", "waiting", "finished"
+            ]
+        );
+        assert_eq!(lines_out[0]["steps"].as_array().unwrap().len(), 4);
+        for v in &lines_out {
+            assert_eq!(v["format_version"], events::FORMAT_VERSION);
+            assert!(
+                v["time"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<jiff::Timestamp>()
+                    .is_ok()
+            );
+        }
+        for v in &lines_out[1..] {
+            assert_eq!(v["step"], 2);
+            assert_eq!(v["kind"], "physical_connection");
+            assert_eq!(v["resource"], "pc-1");
+            assert_eq!(v["region"], "cn-shanghai");
+            assert_eq!(v["action"], "wait");
+        }
+        assert_eq!(lines_out[4]["polls"], 2);
+        assert_eq!(lines_out[4]["elapsed_secs"], 120);
+        assert_eq!(lines_out[5]["outcome"], "done");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_eta_in_the_heartbeat_follows_the_critical_path() {
+        // Two minutes into the circuit's wait: what is left of its typical transition, plus
+        // the delete after it.
+        let g = circuit();
+        let out = run_lines(
+            &g,
+            vec![
+                (0, Event::Begin { steps: 4 }),
+                (0, started(0)),
+                (0, finished(0, Outcome::Done, 0.0)),
+                (0, started(1)),
+                (0, finished(1, Outcome::Done, 0.0)),
+                (0, started(2)),
+                (121, finished(2, Outcome::Done, 121.0)),
+            ],
+        )
+        .await;
+        let typical = Kind::PhysicalConnection.spec().expected_transition();
+        let left = typical - Duration::from_secs(120) + eta::MUTATION;
+        assert!(out.contains(&format!("ETA ~{}", eta::human(left))), "{out}");
+    }
+
+    fn report(outcomes: Vec<Outcome>) -> Report {
+        let g = circuit();
+        Report {
+            steps: g
+                .steps
+                .iter()
+                .zip(outcomes)
+                .map(|(s, outcome)| crate::exec::StepResult {
+                    step: s.clone(),
+                    outcome,
+                    attempts: 1,
+                    elapsed_secs: 1.0,
+                    client_token: None,
+                })
+                .collect(),
+            interrupted: true,
+            elapsed_secs: 80.0,
+        }
+    }
+
+    #[test]
+    fn an_interrupted_report_counts_every_step_and_says_what_happened() {
+        let r = report(vec![
+            Outcome::Done,
+            Outcome::Done,
+            Outcome::Interrupted,
+            Outcome::NotStarted,
+        ]);
+        insta::assert_snapshot!(report_human(&r));
+        let md = report_markdown_titled(&r, "decom apply: retire-dc1 (account 1234567890123456)");
+        assert!(md.starts_with("### decom apply: retire-dc1 (account 1234567890123456)\n"));
+    }
+
+    #[test]
+    fn labels_number_steps_per_resource_like_the_preview() {
+        let l = Labels::new(&circuit().steps);
+        assert_eq!(l.get(0), "virtual_border_router vbr-1: 1/1 delete");
+        assert_eq!(
+            l.get(2),
+            "physical_connection pc-1: 2/3 wait until Terminated"
+        );
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+    }
 }

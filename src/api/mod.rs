@@ -443,9 +443,9 @@ impl ReadClient {
                     target: "decom::api::call",
                     product = %req.product,
                     action = %req.action,
-                    region,
+                    region = %region,
                     status = 200u16,
-                    request_id = v.get("RequestId").and_then(|r| r.as_str()).unwrap_or("-"),
+                    request_id = %v.get("RequestId").and_then(|r| r.as_str()).unwrap_or("-"),
                     ms,
                     attempt,
                     "API call"
@@ -454,14 +454,14 @@ impl ReadClient {
                     target: "decom::api::call",
                     product = %req.product,
                     action = %req.action,
-                    region,
+                    region = %region,
                     status = e.api().map_or(0, |a| a.http_status),
-                    code = e.code().unwrap_or(match e {
+                    code = %e.code().unwrap_or(match e {
                         CallError::Transport { .. } => "Transport",
                         CallError::Decode { .. } => "Decode",
                         _ => "Error",
                     }),
-                    request_id = e.api().and_then(|a| a.request_id.as_deref()).unwrap_or("-"),
+                    request_id = %e.api().and_then(|a| a.request_id.as_deref()).unwrap_or("-"),
                     ms,
                     attempt,
                     "API call failed"

@@ -6,6 +6,7 @@ mod chaos;
 mod cli;
 mod contract;
 mod emulator;
+mod output;
 mod plan;
 mod safety;
 mod support;

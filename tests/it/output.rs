@@ -1,0 +1,290 @@
+//! Issue 16, with the real binary: every command survives a closed pipe, `--output json`
+//! always ends with a line carrying the exit code, logging (`RUST_LOG` / `DECOM_LOG`, one
+//! line per API call, no colour when piped), the CLI's option groups, completions and
+//! `--version`.
+
+use std::process::{Command, Output, Stdio};
+
+use assert_cmd::cargo::cargo_bin;
+use serde_json::Value;
+
+use crate::plan::write;
+
+const DEMO_WORLD: &str = "examples/worlds/demo.yaml";
+const FAST: [&str; 4] = ["--poll-interval", "200ms", "--max-interval", "1s"];
+
+/// Run `decom args` with stdout a pipe whose reader is already closed: every write fails
+/// with EPIPE (Rust ignores SIGPIPE), deterministically.
+fn closed_pipe(args: &[&str], dir: &std::path::Path) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(cargo_bin("decom"))
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("HOME", dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_command_survives_a_closed_pipe() {
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let state = state.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["validate", "plans/demo.yaml"], 0),
+        (vec!["plan", "plans/demo.yaml", "--emulator", DEMO_WORLD], 0),
+        (
+            vec![
+                "plan",
+                "plans/demo.yaml",
+                "-o",
+                "json",
+                "--emulator",
+                DEMO_WORLD,
+            ],
+            0,
+        ),
+        (
+            vec![
+                "plan",
+                "plans/demo.yaml",
+                "-o",
+                "markdown",
+                "--emulator",
+                DEMO_WORLD,
+            ],
+            0,
+        ),
+        (
+            vec!["plan", "plans/blocked.yaml", "--emulator", DEMO_WORLD],
+            1,
+        ),
+        (
+            vec!["graph", "plans/demo.yaml", "--emulator", DEMO_WORLD],
+            0,
+        ),
+        (
+            vec![
+                "graph",
+                "plans/demo.yaml",
+                "--format",
+                "mermaid",
+                "--emulator",
+                DEMO_WORLD,
+            ],
+            0,
+        ),
+        (
+            vec![
+                "api",
+                "DescribePhysicalConnections",
+                "RegionId=cn-shanghai",
+                "--emulator",
+                DEMO_WORLD,
+            ],
+            0,
+        ),
+        (vec!["emulator", "check", "--world", DEMO_WORLD], 0),
+        (vec!["completions", "bash"], 0),
+        (vec!["--help"], 0),
+        (vec!["--version"], 0),
+        (
+            [
+                &["apply", "plans/dc1-circuit.yaml", "--yes", "-o", "json"][..],
+                &["--emulator", DEMO_WORLD, "--state-dir", state],
+                &FAST,
+            ]
+            .concat(),
+            0,
+        ),
+    ];
+    for (args, code) in cases {
+        let out = closed_pipe(&args, home.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// The last stdout line of `decom apply -o json`, parsed.
+fn last_json_line(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_else(|| {
+        panic!(
+            "no stdout; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    serde_json::from_str(last).unwrap()
+}
+
+#[test]
+fn apply_json_always_ends_with_the_exit_code() {
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let demo = std::fs::read_to_string("plans/demo.yaml").unwrap();
+    let run = |plan: &std::path::Path| -> Output {
+        crate::plan::decom()
+            .env("HOME", home.path())
+            .arg("apply")
+            .arg(plan)
+            .args([
+                "--yes",
+                "-o",
+                "json",
+                "--emulator",
+                DEMO_WORLD,
+                "--state-dir",
+            ])
+            .arg(&state)
+            .args(FAST)
+            .output()
+            .unwrap()
+    };
+    let refused = write(
+        home.path(),
+        "account.yaml",
+        &demo.replace("1234567890123456", "1111111111111111"),
+    );
+    let closed = write(
+        home.path(),
+        "closed.yaml",
+        &demo.replace(
+            "region: cn-shanghai\n",
+            "region: cn-shanghai\nwindow:\n  not_before: 2020-01-01T00:00:00Z\n  not_after: 2020-01-01T04:00:00Z\n",
+        ),
+    );
+    let missing = home.path().join("missing.yaml");
+    for (plan, code, outcome) in [
+        (&refused, 5, "refused"),
+        (&closed, 4, "not_due"),
+        (&missing, 1, "error"),
+    ] {
+        let out = run(plan);
+        assert_eq!(out.status.code(), Some(code));
+        let last = last_json_line(&out);
+        assert_eq!(last["event"], "exit", "{last}");
+        assert_eq!(last["exit_code"], code);
+        assert_eq!(last["outcome"], outcome);
+        assert!(last["time"].as_str().is_some());
+    }
+    assert!(
+        last_json_line(&run(&missing))["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.yaml")
+    );
+    // A run that executes: the report is the last line, with the exit code.
+    let out = run(std::path::Path::new("plans/dc1-circuit.yaml"));
+    assert_eq!(out.status.code(), Some(0));
+    let last = last_json_line(&out);
+    assert_eq!(
+        (last["event"].as_str(), last["exit_code"].as_u64()),
+        (Some("report"), Some(0))
+    );
+    let first: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["event"], "begin");
+    assert!(!first["steps"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn rust_log_and_decom_log_show_one_line_per_api_call_without_colour_or_secrets() {
+    let home = tempfile::tempdir().unwrap();
+    let secret = "demo-secret-do-not-use-in-production";
+    for var in ["RUST_LOG", "DECOM_LOG"] {
+        let out = crate::plan::decom()
+            .env_remove("NO_COLOR")
+            .env("HOME", home.path())
+            .env(var, "debug")
+            .args(["plan", "plans/dc1-circuit.yaml", "--emulator", DEMO_WORLD])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let calls: Vec<&str> = stderr.lines().filter(|l| l.contains("API call")).collect();
+        assert!(calls.len() >= 3, "{var}: {stderr}");
+        let line = calls
+            .iter()
+            .find(|l| l.contains("action=DescribePhysicalConnections"))
+            .unwrap_or_else(|| panic!("{stderr}"));
+        for field in [
+            "product=Vpc",
+            "region=cn-shanghai",
+            "status=200",
+            "request_id=",
+            "ms=",
+            "attempt=1",
+        ] {
+            assert!(line.contains(field), "{field} missing: {line}");
+        }
+        assert!(stderr.contains("plan loaded") && stderr.contains("graph built"));
+        assert!(!stderr.contains('\x1b'), "colour on a pipe: {stderr}");
+        assert!(!stderr.contains(secret) && !stderr.contains("Signature="));
+    }
+    // Without either: quiet.
+    let out = crate::plan::decom()
+        .env("HOME", home.path())
+        .args(["plan", "plans/dc1-circuit.yaml", "--emulator", DEMO_WORLD])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("API call"));
+}
+
+#[test]
+fn options_are_grouped_and_shown_where_they_apply() {
+    let help = |args: &[&str]| -> String {
+        let out = crate::plan::decom().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let validate = help(&["validate", "--help"]);
+    assert!(validate.contains("Global options:") && validate.contains("--max-input-size"));
+    for flag in ["--endpoint", "--emulator", "--access-key-secret"] {
+        assert!(!validate.contains(flag), "validate --help shows {flag}");
+        assert!(!help(&["emulator", "check", "--help"]).contains(flag));
+    }
+    let plan = help(&["plan", "--help"]);
+    assert!(plan.contains("Connection options:") && plan.contains("--endpoint"));
+    assert!(help(&["apply", "--help"]).contains("JSON lines"));
+    // A connection option where it does not apply is an error, not ignored.
+    let out = crate::plan::decom()
+        .args(["validate", "plans/demo.yaml", "--emulator", DEMO_WORLD])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--emulator does not apply to `decom validate`")
+    );
+    // Completions for every shell.
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        assert!(help(&["completions", shell]).contains("apply"), "{shell}");
+    }
+    // --version names the commit of a git checkout.
+    let version = help(&["--version"]);
+    let in_git = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match in_git {
+        Some(_) => assert!(
+            version.starts_with(&format!("decom {} (", env!("CARGO_PKG_VERSION"))),
+            "{version}"
+        ),
+        None => assert_eq!(
+            version.trim(),
+            format!("decom {}", env!("CARGO_PKG_VERSION"))
+        ),
+    }
+}
