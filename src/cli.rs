@@ -730,14 +730,42 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
     })
 }
 
+/// `decom graph`: the drawing (blocked and protected resources and their blockers
+/// included), and the exit code `plan` would give: 1 blocked, 5 protected, over the blast
+/// radius or another account.
 async fn graph_command(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<u8> {
-    let (_, _, graph) = preview(global, &args.plan).await?;
+    let (plan, inventory, graph) = preview(global, &args.plan).await?;
     let text = match args.format {
         GraphFormat::Dot => crate::render::dot(&graph),
         GraphFormat::Mermaid => crate::render::mermaid(&graph),
     };
     crate::progress::emit(&text);
-    Ok(exit::SUCCESS)
+    let (_, _, blocked) = graph.summary();
+    Ok(match (&plan.account, &inventory.account) {
+        (Some(want), Some(have)) if want != have => {
+            eprintln!(
+                "refused: the plan is for account {want}, but these credentials belong to account {have}"
+            );
+            exit::REFUSED
+        }
+        _ if graph.over_blast_radius() => {
+            eprintln!(
+                "refused: {} deletions exceed policy.max_deletions {}",
+                graph.deletions,
+                graph.max_deletions.unwrap_or(0)
+            );
+            exit::REFUSED
+        }
+        _ if blocked > 0 => {
+            eprintln!("error: {blocked} resource(s) cannot be removed (drawn with their blockers)");
+            if graph.blocked_by_protection() {
+                exit::REFUSED
+            } else {
+                exit::ERROR
+            }
+        }
+        _ => exit::SUCCESS,
+    })
 }
 
 /// A plan argument: a plan file, or a saved plan (JSON with a `graph`).

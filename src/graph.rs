@@ -90,6 +90,20 @@ pub struct Entry {
     pub reason: String,
     /// Its steps, in order.
     pub steps: Vec<usize>,
+    /// For a blocked resource: what stands in its way directly — blockers that are blocked
+    /// or protected themselves, and those left because cascade is off (`decom graph` draws
+    /// them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<BlockerRef>,
+}
+
+/// A resource that blocks another, by kind and id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BlockerRef {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its id.
+    pub id: String,
 }
 
 /// The whole teardown.
@@ -277,6 +291,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 disposition: Disposition::AlreadyGone,
                 reason,
                 steps: vec![],
+                blocked_by: vec![],
             });
         }
         for k in &res.found {
@@ -409,6 +424,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 disposition: Disposition::Kept { why: k.clone() },
                 reason: why.get(key).cloned().unwrap_or_default(),
                 steps: vec![],
+                blocked_by: vec![],
             });
             continue;
         }
@@ -421,9 +437,23 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             disposition: Disposition::Destroy,
             reason: why.get(key).cloned().unwrap_or_default(),
             steps: vec![],
+            blocked_by: vec![],
         };
         if let Some(b) = blocked.get(key) {
             entry.disposition = Disposition::Blocked { why: b.clone() };
+            entry.blocked_by = blockers_of
+                .get(key)
+                .into_iter()
+                .flatten()
+                .filter(|k| blocked.contains_key(*k) || !why.contains_key(*k))
+                .filter_map(|k| inv.resources.get(k))
+                .map(|r| BlockerRef {
+                    kind: r.kind,
+                    id: r.id.clone(),
+                })
+                .collect();
+            entry.blocked_by.sort();
+            entry.blocked_by.dedup();
             entries.push(entry);
             continue;
         }

@@ -702,6 +702,7 @@ mod tests {
             disposition: Disposition::Destroy,
             reason: String::new(),
             steps,
+            blocked_by: vec![],
         }
     }
 

@@ -288,3 +288,30 @@ fn options_are_grouped_and_shown_where_they_apply() {
         ),
     }
 }
+
+#[test]
+fn graph_draws_what_blocks_a_plan_and_exits_like_plan() {
+    for (plan, code, blockers) in [
+        ("plans/blocked.yaml", 1, 3),
+        ("plans/protected-blocker.yaml", 5, 1),
+        ("plans/demo.yaml", 0, 0),
+    ] {
+        for format in ["dot", "mermaid"] {
+            let out = crate::plan::decom()
+                .args(["graph", plan, "--format", format, "--emulator", DEMO_WORLD])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(code), "{plan} {format}");
+            let plan_code = crate::plan::decom()
+                .args(["plan", plan, "--emulator", DEMO_WORLD])
+                .output()
+                .unwrap()
+                .status
+                .code();
+            assert_eq!(plan_code, Some(code), "{plan}: graph exits like plan");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let edges = text.matches("blocks").count();
+            assert_eq!(edges, blockers, "{plan} {format}:\n{text}");
+        }
+    }
+}
