@@ -252,23 +252,40 @@ pub fn human(graph: &Graph, color: bool) -> String {
                 lines.push("    (no steps)".to_string());
             }
             for (n, s) in steps.iter().enumerate() {
-                let mut line = format!(
+                let line = format!(
                     "    {}. {:<11} {}",
                     n + 1,
                     s.action.to_string(),
                     step_call(s)
                 );
-                let after: Vec<String> = s
+                let deps: Vec<&Step> = s
                     .depends_on
                     .iter()
                     .filter_map(|d| step(graph, *d))
                     .filter(|d| d.kind != s.kind || d.resource != s.resource)
-                    .map(|d| format!("{} {}", d.action, clean(&d.resource)))
                     .collect();
-                if !after.is_empty() {
-                    let _ = write!(line, "  (after {})", after.join(", "));
+                // Two resources of one id (a route-table association and a propagation of
+                // one attachment) are told apart by their kind.
+                let after: Vec<String> = deps
+                    .iter()
+                    .map(|d| {
+                        if deps.iter().filter(|o| o.resource == d.resource).count() > 1 {
+                            format!("{} {} {}", d.action, d.kind, clean(&d.resource))
+                        } else {
+                            format!("{} {}", d.action, clean(&d.resource))
+                        }
+                    })
+                    .collect();
+                let inline = format!("{line}  (after {})", after.join(", "));
+                if after.is_empty() {
+                    lines.push(line);
+                } else if inline.chars().count() <= WIDTH {
+                    lines.push(inline);
+                } else {
+                    // Too long for one line: the dependencies on their own, wrapped.
+                    lines.push(line);
+                    lines.extend(wrap("       after:", &after.join(", ")));
                 }
-                lines.push(line);
             }
             lines.extend(wrap("    why:", &clean(&e.reason)));
         }

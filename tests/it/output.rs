@@ -315,3 +315,28 @@ fn graph_draws_what_blocks_a_plan_and_exits_like_plan() {
         }
     }
 }
+
+#[test]
+fn a_selector_that_matched_nothing_names_its_kind_once() {
+    let home = tempfile::tempdir().unwrap();
+    let plan = write(
+        home.path(),
+        "nothing.yaml",
+        "version: 1\nname: nothing\nregion: cn-hangzhou\ntargets:\n  - vpn_connection: { tags: { decommission: never } }\n",
+    );
+    for format in ["human", "markdown"] {
+        let out = crate::plan::decom()
+            .arg("plan")
+            .arg(&plan)
+            .args(["-o", format, "--emulator", DEMO_WORLD])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("vpn_connection vpn_connection"), "{text}");
+        assert!(
+            !text.contains("vpn\\_connection vpn\\_connection"),
+            "{text}"
+        );
+        assert!(text.contains("{tags: {decommission: never}}"), "{text}");
+    }
+}
