@@ -378,6 +378,18 @@ pub fn main() -> ExitCode {
             if let Some(plan_errors) = e.downcast_ref::<PlanLoadError>() {
                 // Already rendered rustc-style, one `error:` block per problem.
                 eprintln!("{plan_errors}");
+            } else if let Some(w) = e.downcast_ref::<crate::emulator::world::WorldError>() {
+                // Every problem of the world file, rustc-style like a plan's.
+                let text =
+                    crate::input::read_text(std::path::Path::new(&w.file)).unwrap_or_default();
+                let problems = w
+                    .problems
+                    .iter()
+                    .map(|p| (p.line, p.column, p.message.clone()));
+                eprintln!(
+                    "{}",
+                    crate::plan::PlanErrors::of_file(&w.file, &text, problems)
+                );
             } else {
                 eprintln!("error: {}", error_chain(&e));
             }

@@ -346,7 +346,7 @@ impl World {
                 problems: vec![WorldProblem {
                     line,
                     column,
-                    message: first_line(&e.to_string()),
+                    message: serde_message(&e.to_string()),
                 }],
             }
         })?;
@@ -573,6 +573,17 @@ impl<'w> Checker<'w> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
+}
+
+/// The parser's message without the `error: line L column C: ` it starts with: the position
+/// is the problem's own, and the renderer says `error:`.
+fn serde_message(s: &str) -> String {
+    let line = first_line(s);
+    let rest = line.strip_prefix("error: ").unwrap_or(&line);
+    match rest.split_once(": ") {
+        Some((pos, msg)) if pos.starts_with("line ") && pos.contains(" column ") => msg.to_string(),
+        _ => rest.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -249,6 +249,11 @@ pub trait KindSpec: Send + Sync {
     fn link_keys(&self) -> &'static [&'static str] {
         &[]
     }
+    /// The link keys a selector of this kind must set: the API cannot list the kind without
+    /// them (`validate` refuses such a selector with its place in the plan).
+    fn required_link_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     // ---- discovery ----
 

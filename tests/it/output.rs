@@ -340,3 +340,46 @@ fn a_selector_that_matched_nothing_names_its_kind_once() {
         assert!(text.contains("{tags: {decommission: never}}"), "{text}");
     }
 }
+
+#[test]
+fn emulator_check_reports_every_problem_rustc_style() {
+    let home = tempfile::tempdir().unwrap();
+    let base = "account_id: \"1234567890123456\"\naccess_keys:\n  - { id: K, secret: S }\nregions: [cn-shanghai]\n";
+    let world = write(
+        home.path(),
+        "w.yaml",
+        &format!(
+            "{base}physical_connections:\n  - {{ id: vbr-1, region: cn-shanghai }}\n  - {{ id: pc-2, region: mars-1 }}\nvirtual_border_routers:\n  - {{ id: vbr-2, region: cn-shanghai, physical_connection: pc-404 }}\n"
+        ),
+    );
+    let out = crate::plan::decom()
+        .args(["emulator", "check", "--world"])
+        .arg(&world)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("\nerror: ").count() + 1, 3, "{stderr}");
+    assert_eq!(stderr.matches("  --> ").count(), 3, "{stderr}");
+    assert!(
+        stderr.contains(" 7 |   - { id: pc-2, region: mars-1 }"),
+        "{stderr}"
+    );
+    // A key the parser does not know: said once, without the parser's own prefix.
+    let world = write(home.path(), "w2.yaml", &format!("{base}colour: red\n"));
+    let out = crate::plan::decom()
+        .args(["emulator", "check", "--world"])
+        .arg(&world)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: unknown field `colour`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("error: error") && !stderr.contains("error: line"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("w2.yaml:5:1"), "{stderr}");
+}
