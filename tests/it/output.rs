@@ -383,3 +383,90 @@ fn emulator_check_reports_every_problem_rustc_style() {
     );
     assert!(stderr.contains("w2.yaml:5:1"), "{stderr}");
 }
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_repository_stands_alone() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let api = std::fs::read_to_string("docs/alibaba-api.md").unwrap();
+    // Every section of the API facts the README and the code cite is in the repository.
+    let mut cited: Vec<String> = Vec::new();
+    let mut files = Vec::new();
+    rust_files(std::path::Path::new("src"), &mut files);
+    let mut texts: Vec<String> = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    texts.push(readme.clone());
+    for text in &texts {
+        for (i, _) in text.match_indices("alibaba-api.md") {
+            let rest = &text[i..];
+            let Some(sec) = rest.find('§').filter(|s| *s < 25) else {
+                continue;
+            };
+            let n: String = rest[sec + '§'.len_utf8()..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            cited.push(n);
+        }
+    }
+    assert!(cited.len() > 10, "{cited:?}");
+    for n in cited {
+        assert!(
+            api.contains(&format!("\n## {n}. ")),
+            "docs/alibaba-api.md lacks §{n}"
+        );
+    }
+    assert!(readme.contains("(docs/alibaba-api.md#"));
+    assert!(api.contains("**Sources.**"));
+    // Installing and the output contract.
+    assert!(readme.contains("cargo install --locked --path ."));
+    assert!(readme.contains("\n## Output and logging\n"));
+    for word in [
+        "RUST_LOG",
+        "JSON lines",
+        "format_version",
+        "Markdown",
+        "heartbeat",
+    ] {
+        assert!(readme.contains(word), "README lacks {word}");
+    }
+    // The CI example: one build, cached, the binary handed on; the preview comment even when
+    // a plan is refused; apply runs the saved plans with the state directory restored.
+    let ci = std::fs::read_to_string("examples/ci/decom.yml").unwrap();
+    assert_eq!(
+        ci.matches("cargo build").count() + ci.matches("cargo install").count(),
+        1
+    );
+    assert!(ci.contains("uses: actions/cache@v4"));
+    assert!(ci.contains("name: decom-bin, path: decom-src/target/release/decom"));
+    // A job: from its `  name:` line to the next line indented by two spaces.
+    let job = |name: &str| -> String {
+        ci.lines()
+            .skip_while(|l| *l != format!("  {name}:"))
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || !l.starts_with("  ") || l.starts_with("   "))
+            .map(|(_, l)| format!("{l}\n"))
+            .collect()
+    };
+    let preview = job("preview");
+    assert!(preview.contains("needs: build") && preview.contains("--out"));
+    let comment = &preview[preview.find("Comment the preview").unwrap()..];
+    assert!(comment.lines().nth(1).unwrap().contains("if: always()"));
+    let apply = job("apply");
+    assert!(apply.contains("needs: build") && !apply.contains("cargo "));
+    assert!(apply.contains("actions/cache/restore@v4") && apply.contains("actions/cache/save@v4"));
+    assert!(apply.contains("decom apply \"$s\""));
+}
