@@ -254,8 +254,8 @@ impl<'g> Tracker<'g> {
         }
     }
 
-    /// `physical_connection pc-1 (legacy-dc1) after 42s` for a finished resource.
-    fn resource_done(&self, entry: usize) -> String {
+    /// A finished resource: (`physical_connection pc-1 (legacy-dc1)`, `42s`).
+    fn resource_done(&self, entry: usize) -> (String, String) {
         let e = &self.graph.entries[entry];
         let took = self
             .entry_start
@@ -267,7 +267,12 @@ impl<'g> Tracker<'g> {
         } else {
             format!(" ({})", e.name)
         };
-        format!("{} {}{name} after {}", e.kind, e.id, eta::human(took))
+        let took = if took < Duration::from_secs(60) {
+            format!("{:.1}s", took.as_secs_f64())
+        } else {
+            eta::human(took)
+        };
+        (format!("{} {}{name}", e.kind, e.id), took)
     }
 
     fn outcome_line(&self, outcome: &Outcome) -> String {
@@ -412,7 +417,8 @@ pub async fn lines(
                         }
                         said.push(line);
                         if let Some(entry) = entry {
-                            said.push(format!("destroyed {}", tracker.resource_done(entry)));
+                            let (what, took) = tracker.resource_done(entry);
+                            said.push(format!("destroyed {what} after {took}"));
                         }
                     }
                     _ => {}
@@ -545,7 +551,10 @@ async fn bars(mut events: UnboundedReceiver<Event>, graph: &Graph) {
                             ));
                         }
                         if let Some(entry) = entry {
-                            let _ = multi.println(format!("  ✓ destroyed {}", tracker.resource_done(entry)));
+                            // The time first: a line cut to the terminal's width keeps it.
+                            let (what, took) = tracker.resource_done(entry);
+                            let line = format!("  ✓ {took:>7}  destroyed {what}");
+                            let _ = multi.println(fit(&line, term_width()));
                         }
                     }
                     _ => {}
