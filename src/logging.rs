@@ -8,8 +8,8 @@
 //! - `info`: the stages of a command (plan loaded, discovery, graph built, API call totals);
 //! - `debug`: one line per API call attempt (`target: decom::api::call`): product, action,
 //!   region, HTTP status, error code, request id, duration and attempt — never a parameter
-//!   value, a secret or a signature;
-//! - `trace`: the executor's scheduling decisions.
+//!   value, a secret or a signature; the client's retries; each step the executor schedules
+//!   and how it finished.
 //!
 //! The HTTP stack's own logs (connections, headers) stay at `info` whatever the filter says:
 //! V3 requests carry the security token in a header. Colour only when stderr is a terminal

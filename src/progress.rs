@@ -970,6 +970,26 @@ mod tests {
     }
 
     #[test]
+    fn a_report_says_how_the_cause_of_a_skip_ended() {
+        let mut r = report(vec![
+            Outcome::Done,
+            Outcome::Done,
+            Outcome::TimedOut {
+                last_state: "Terminating".into(),
+                after_secs: 1800,
+                last_error: None,
+            },
+            Outcome::Skipped { because: 2 },
+        ]);
+        r.interrupted = false;
+        let text = report_human(&r);
+        assert!(text.starts_with("Apply finished partially in 80.0s: 2 done, 0 already gone, 0 failed, 1 timed out, 1 skipped, 0 not started (of 4)\n"), "{text}");
+        assert!(text.contains("physical_connection pc-1: 2/3 wait until Terminated — TIMED OUT after 1800s, still Terminating"), "{text}");
+        assert!(text.contains("physical_connection pc-1: 3/3 delete — skipped: physical_connection pc-1: 2/3 wait until Terminated timed out"), "{text}");
+        assert!(!text.contains("failed\n"), "{text}");
+    }
+
+    #[test]
     fn labels_number_steps_per_resource_like_the_preview() {
         let l = Labels::new(&circuit().steps);
         assert_eq!(l.get(0), "virtual_border_router vbr-1: 1/1 delete");

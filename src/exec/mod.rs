@@ -319,6 +319,7 @@ pub async fn run(
             if let Some(j) = journal.as_mut() {
                 j.started(&key, generation, token.as_deref());
             }
+            tracing::debug!(step = id, kind = %step.kind, resource = %step.resource, action = %step.action, generation, "step scheduled");
             let ctx = ctx.clone();
             set.spawn(async move { run_step(ctx, step, generation).await });
         }
@@ -345,6 +346,7 @@ pub async fn run(
             }
             j.finished(&key, done.outcome.word(), detail(&done.outcome));
         }
+        tracing::debug!(step = done.id, kind = %step.kind, resource = %step.resource, action = %step.action, outcome = done.outcome.word(), attempts = done.attempts, secs = done.elapsed, "step finished");
         let _ = events.send(Event::Finished {
             step: done.id,
             outcome: done.outcome.clone(),
