@@ -93,16 +93,20 @@ fn every_command_survives_a_closed_pipe() {
         (vec!["completions", "bash"], 0),
         (vec!["--help"], 0),
         (vec!["--version"], 0),
-        (
+    ];
+    // apply in each output (each run is a fresh embedded emulator, so each applies anew).
+    let mut cases = cases;
+    for output in ["json", "human", "markdown"] {
+        cases.push((
             [
-                &["apply", "plans/dc1-circuit.yaml", "--yes", "-o", "json"][..],
+                &["apply", "plans/dc1-circuit.yaml", "--yes", "-o", output][..],
                 &["--emulator", DEMO_WORLD, "--state-dir", state],
                 &FAST,
             ]
             .concat(),
             0,
-        ),
-    ];
+        ));
+    }
     for (args, code) in cases {
         let out = closed_pipe(&args, home.path());
         let stderr = String::from_utf8_lossy(&out.stderr);
