@@ -386,6 +386,28 @@ fn emulator_check_reports_every_problem_rustc_style() {
         "{stderr}"
     );
     assert!(stderr.contains("w2.yaml:5:1"), "{stderr}");
+    // Several unknown keys: each one, where it is.
+    let world = write(
+        home.path(),
+        "w3.yaml",
+        &format!(
+            "{base}colour: red\ntimings:\n  latency: 1s\n  speed: 3\nphysical_connections:\n  - id: pc-1\n    region: cn-shanghai\n    colour: blue\n"
+        ),
+    );
+    let out = crate::plan::decom()
+        .args(["emulator", "check", "--world"])
+        .arg(&world)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for at in ["w3.yaml:5:1", "w3.yaml:8:3", "w3.yaml:12:5"] {
+        assert!(stderr.contains(at), "{at}: {stderr}");
+    }
+    assert_eq!(
+        stderr.matches("error: unknown field").count(),
+        3,
+        "{stderr}"
+    );
 }
 
 /// Every `.rs` file under `dir`.
