@@ -29,7 +29,7 @@ pub const VERSION: &str = if env!("DECOM_COMMIT").is_empty() {
 /// decom: declarative teardown of Alibaba Cloud networking (Express Connect circuits, VBRs,
 /// transit-router attachments, IPsec-VPN connections).
 #[derive(Debug, Parser)]
-#[command(name = "decom", version = VERSION, about, after_help = exit::TABLE)]
+#[command(name = "decom", version = VERSION, about, after_help = after_help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -287,6 +287,14 @@ pub struct ApiArgs {
     /// Allow a mutating action (Delete*, Terminate*, ...). Without it only reads are sent.
     #[arg(long)]
     pub allow_mutation: bool,
+}
+
+/// `decom --help`'s closing text: the exit codes and the logging variables.
+fn after_help() -> String {
+    format!(
+        "{}\n\nLogging (stderr): RUST_LOG or DECOM_LOG, e.g. DECOM_LOG=debug for one line per API call",
+        exit::TABLE
+    )
 }
 
 /// The help heading of the options every command takes.
