@@ -857,7 +857,7 @@ async fn apply_run(
         while let Some(e) = ev_rx.recv().await {
             let now = t0.elapsed().as_secs_f64();
             match e {
-                Event::Started { step } => started[step] = now,
+                Event::Started { step, .. } => started[step] = now,
                 Event::Finished { step, .. } => finished[step] = now,
                 _ => {}
             }

@@ -15,10 +15,20 @@ use crate::api::{
 use crate::emulator::Emulator;
 use crate::exit;
 
+pub mod cmdline;
+pub mod completions;
+
+/// `decom --version`: the crate version and, when built from a git checkout, the commit.
+pub const VERSION: &str = if env!("DECOM_COMMIT").is_empty() {
+    env!("CARGO_PKG_VERSION")
+} else {
+    concat!(env!("CARGO_PKG_VERSION"), " (", env!("DECOM_COMMIT"), ")")
+};
+
 /// decom: declarative teardown of Alibaba Cloud networking (Express Connect circuits, VBRs,
 /// transit-router attachments, IPsec-VPN connections).
 #[derive(Debug, Parser)]
-#[command(name = "decom", version, about, after_help = exit::TABLE)]
+#[command(name = "decom", version = VERSION, about, after_help = after_help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,17 +36,20 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Connection and credential flags shared by every command that talks to the API.
-#[derive(Debug, Args)]
+/// Flags accepted before or after any subcommand. `--max-input-size` applies everywhere
+/// ("Global options"); the connection and credential flags ("Connection options") only to
+/// the commands that talk to the API, and [`command`] hides them from the others' help.
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Send every product's requests to this endpoint (e.g. an emulator on loopback).
     /// Plain http:// is accepted only for loopback hosts.
-    #[arg(long, global = true, env = "DECOM_ENDPOINT", value_name = "URL")]
+    #[arg(long, global = true, env = "DECOM_ENDPOINT", value_name = "URL", help_heading = CONNECTION)]
     pub endpoint: Option<String>,
     /// Default region for requests that need one.
     #[arg(
         long,
         global = true,
+        help_heading = CONNECTION,
         env = "ALIBABA_CLOUD_REGION_ID",
         value_name = "REGION"
     )]
@@ -45,24 +58,38 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
+        help_heading = CONNECTION,
         env = "DECOM_SIGNATURE",
         default_value = "v3",
         value_name = "v1|v3"
     )]
     pub signature: SignatureVersion,
     /// AccessKeyId (overrides the environment and credential files).
-    #[arg(long, global = true, value_name = "ID")]
+    #[arg(long, global = true, value_name = "ID", help_heading = CONNECTION)]
     pub access_key_id: Option<String>,
     /// AccessKeySecret (prefer ALIBABA_CLOUD_ACCESS_KEY_SECRET: flags show up in `ps`).
-    #[arg(long, global = true, value_name = "SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECRET",
+        hide_env_values = true,
+        help_heading = CONNECTION
+    )]
     pub access_key_secret: Option<String>,
     /// STS security token for temporary credentials.
-    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help_heading = CONNECTION
+    )]
     pub security_token: Option<String>,
     /// Largest plan, world or saved-plan file decom reads: bytes, or with a K/M/G suffix.
     #[arg(
         long,
         global = true,
+        help_heading = GLOBAL,
         env = "DECOM_MAX_INPUT_SIZE",
         default_value = "16M",
         value_name = "SIZE",
@@ -73,6 +100,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         global = true,
+        help_heading = CONNECTION,
         env = "DECOM_READ_TIMEOUT",
         default_value = "5m",
         value_name = "DURATION",
@@ -81,7 +109,13 @@ pub struct GlobalArgs {
     pub read_timeout: std::time::Duration,
     /// Also trust the CA certificates of this PEM bundle (e.g. a TLS-intercepting proxy's);
     /// SSL_CERT_FILE and SSL_CERT_DIR are honoured too.
-    #[arg(long, global = true, env = "DECOM_CA_BUNDLE", value_name = "FILE")]
+    #[arg(
+        long,
+        global = true,
+        env = "DECOM_CA_BUNDLE",
+        value_name = "FILE",
+        help_heading = CONNECTION
+    )]
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Credentials profile: a profile of ~/.aliyun/config.json or a section of the
     /// credentials file; its region_id is the default --region.
@@ -93,7 +127,13 @@ pub struct GlobalArgs {
     )]
     pub profile: Option<String>,
     /// Run against an embedded emulator seeded from this world file (no cloud account).
-    #[arg(long, global = true, value_name = "WORLD", conflicts_with = "endpoint")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "WORLD",
+        conflicts_with = "endpoint",
+        help_heading = CONNECTION
+    )]
     pub emulator: Option<std::path::PathBuf>,
 }
 
@@ -118,6 +158,12 @@ pub enum Command {
     /// The local Alibaba Cloud emulator.
     #[command(subcommand)]
     Emulator(EmulatorCommand),
+    /// Print a shell completion script (e.g. `decom completions bash > ~/.local/share/bash-completion/completions/decom`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `decom emulator ...`.
@@ -157,7 +203,8 @@ pub struct ServeArgs {
 pub enum OutputFormat {
     /// A diff for humans (colour on a TTY unless NO_COLOR).
     Human,
-    /// The versioned JSON document (format_version 1).
+    /// JSON: `plan` prints the versioned document (format_version 1), `apply` JSON lines
+    /// (one event per line, the report last; see the README).
     Json,
     /// Markdown for a pull-request comment.
     Markdown,
@@ -225,7 +272,8 @@ pub struct ApplyArgs {
     /// Multiply the documented API quotas (a rehearsal against a scaled emulator).
     #[arg(long, default_value_t = 1.0)]
     pub rate_scale: f64,
-    /// Output: human (progress + report), json (JSON lines), markdown (report).
+    /// Output: human (progress on stderr, report on stdout), json (JSON lines on stdout: one
+    /// event per line, the report or the exit code last), markdown (the report).
     #[arg(long, short, value_enum, default_value = "human")]
     pub output: OutputFormat,
 }
@@ -269,10 +317,86 @@ pub struct ApiArgs {
     pub allow_mutation: bool,
 }
 
+/// `decom --help`'s closing text: the exit codes and the logging variables.
+fn after_help() -> String {
+    format!(
+        "{}\n\nLogging (stderr): RUST_LOG or DECOM_LOG, e.g. DECOM_LOG=debug for one line per API call",
+        exit::TABLE
+    )
+}
+
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+/// The help heading of the connection and credential options.
+const CONNECTION: &str = "Connection options";
+
+/// The clap command: [`Cli`] with its global options propagated, and the connection options
+/// hidden from the commands that never connect (`validate`, `emulator`, `completions`).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory as _;
+    let cmd = Cli::command();
+    // A subcommand that already has an argument of a global's id does not receive the
+    // global: give those that never connect hidden copies, before clap propagates.
+    let connection: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.get_help_heading() == Some(CONNECTION))
+        .map(|a| a.clone().global(false).hide(true))
+        .collect();
+    let mut cmd = cmd;
+    for name in NOT_CONNECTING {
+        cmd = cmd.mut_subcommand(name, |s| s.args(connection.clone()));
+    }
+    cmd
+}
+
+/// The commands that never talk to the API.
+const NOT_CONNECTING: [&str; 3] = ["validate", "emulator", "completions"];
+
+/// Connection options given on the command line of a command that does not connect: an
+/// error rather than silently ignored.
+fn misplaced_connection_options(matches: &clap::ArgMatches) -> Option<String> {
+    let (name, sub) = matches.subcommand()?;
+    if !NOT_CONNECTING.contains(&name) {
+        return None;
+    }
+    let cmd = command();
+    let ids: Vec<&clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.get_help_heading() == Some(CONNECTION))
+        .collect();
+    let mut m = sub;
+    let mut path = name.to_string();
+    while let Some((n, inner)) = m.subcommand() {
+        path = format!("{path} {n}");
+        m = inner;
+    }
+    ids.iter().find_map(|a| {
+        let id = a.get_id().as_str();
+        let given = |m: &clap::ArgMatches| {
+            m.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+        };
+        (given(matches) || given(sub)).then(|| {
+            format!(
+                "--{} does not apply to `decom {path}`",
+                a.get_long().unwrap_or_default()
+            )
+        })
+    })
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing();
+    use clap::FromArgMatches as _;
+    let matches = command().get_matches();
+    if let Some(e) = misplaced_connection_options(&matches) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::ERROR);
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    crate::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("decom-worker")
@@ -290,6 +414,18 @@ pub fn main() -> ExitCode {
             if let Some(plan_errors) = e.downcast_ref::<PlanLoadError>() {
                 // Already rendered rustc-style, one `error:` block per problem.
                 eprintln!("{plan_errors}");
+            } else if let Some(w) = e.downcast_ref::<crate::emulator::world::WorldError>() {
+                // Every problem of the world file, rustc-style like a plan's.
+                let text =
+                    crate::input::read_text(std::path::Path::new(&w.file)).unwrap_or_default();
+                let problems = w
+                    .problems
+                    .iter()
+                    .map(|p| (p.line, p.column, p.message.clone()));
+                eprintln!(
+                    "{}",
+                    crate::plan::PlanErrors::of_file(&w.file, &text, problems)
+                );
             } else {
                 eprintln!("error: {}", error_chain(&e));
             }
@@ -315,21 +451,6 @@ pub fn error_chain(e: &anyhow::Error) -> String {
     out
 }
 
-fn init_tracing() {
-    // The HTTP stack's own debug output (connections, headers) stays at info whatever
-    // DECOM_LOG asks: V3 requests carry the security token in a header.
-    let user = std::env::var("DECOM_LOG").unwrap_or_else(|_| "warn".into());
-    let filter = tracing_subscriber::EnvFilter::try_new(format!(
-        "{user},hyper=info,hyper_util=info,reqwest=info,h2=info,rustls=info"
-    ))
-    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::env::var_os("NO_COLOR").is_none())
-        .try_init();
-}
-
 /// Run a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     crate::input::set_limit(cli.global.max_input_size);
@@ -341,14 +462,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Apply(args) => apply_command(&cli.global, args).await,
         Command::Api(args) => api_command(&cli.global, args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => serve_command(args).await,
+        Command::Completions { shell } => {
+            crate::progress::emit(&completions::script(shell));
+            Ok(exit::SUCCESS)
+        }
         Command::Emulator(EmulatorCommand::Check { world }) => {
             let emulator = Emulator::load(&world)?;
             let count = emulator.with_state(|s| s.resource_count());
-            println!(
+            crate::progress::emit(&format!(
                 "{}: ok, account {}, {count} resources",
                 world.display(),
                 emulator.account_id()
-            );
+            ));
             Ok(exit::SUCCESS)
         }
     }
@@ -501,7 +626,7 @@ async fn api_command(global: &GlobalArgs, args: ApiArgs) -> anyhow::Result<u8> {
     } else {
         read_client(global)?.call(&req).await?
     };
-    println!("{}", serde_json::to_string_pretty(&value)?);
+    crate::progress::emit(&serde_json::to_string_pretty(&value)?);
     Ok(exit::SUCCESS)
 }
 
@@ -533,12 +658,8 @@ async fn serve_command(args: ServeArgs) -> anyhow::Result<u8> {
     if let Some(token) = &creds.security_token {
         banner["security_token"] = serde_json::json!(token.expose());
     }
-    {
-        use std::io::Write as _;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{banner}")?;
-        out.flush()?;
-    }
+    // A reader that closed the pipe after the banner (or before) does not stop the server.
+    crate::progress::emit(&banner.to_string());
     eprintln!(
         "decom emulator: serving {} on http://{addr} (Ctrl-C to stop)",
         args.world.display()
@@ -592,13 +713,13 @@ fn load_plan(path: &std::path::Path) -> anyhow::Result<crate::plan::Plan> {
 
 fn validate_command(path: &std::path::Path) -> anyhow::Result<u8> {
     let plan = load_plan(path)?;
-    println!(
+    crate::progress::emit(&format!(
         "{}: ok: plan {:?}, {} target(s), cascade {}",
         path.display(),
         plan.name,
         plan.targets.len(),
         if plan.policy.cascade { "on" } else { "off" }
-    );
+    ));
     if let Some(w) = &plan.window {
         let now = jiff::Timestamp::now();
         if now > w.not_after {
@@ -623,9 +744,20 @@ pub async fn preview(
     crate::graph::Graph,
 )> {
     let plan = load_plan(path)?;
+    tracing::info!(plan = %plan.name, targets = plan.targets.len(), file = %path.display(), "plan loaded");
     let client = read_client(global)?;
     let inventory = crate::discover::discover(&client, &plan).await?;
+    tracing::info!(
+        resources = inventory.resources.len(),
+        calls = client.call_counts().values().sum::<u64>(),
+        "discovery done"
+    );
     let graph = crate::graph::build(&plan, &inventory)?;
+    tracing::info!(
+        steps = graph.steps.len(),
+        deletions = graph.deletions,
+        "graph built"
+    );
     Ok((plan, inventory, graph))
 }
 
@@ -689,7 +821,7 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
         OutputFormat::Json => serde_json::to_string_pretty(&crate::render::json(&graph))?,
         OutputFormat::Markdown => crate::render::markdown(&graph),
     };
-    println!("{}", text.trim_end());
+    crate::progress::emit(&text);
     if let Some(out) = &args.out {
         let saved = crate::saved::SavedPlan {
             format_version: crate::saved::VERSION as u32,
@@ -765,14 +897,42 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
     })
 }
 
+/// `decom graph`: the drawing (blocked and protected resources and their blockers
+/// included), and the exit code `plan` would give: 1 blocked, 5 protected, over the blast
+/// radius or another account.
 async fn graph_command(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<u8> {
-    let (_, _, graph) = preview(global, &args.plan).await?;
+    let (plan, inventory, graph) = preview(global, &args.plan).await?;
     let text = match args.format {
         GraphFormat::Dot => crate::render::dot(&graph),
         GraphFormat::Mermaid => crate::render::mermaid(&graph),
     };
-    println!("{}", text.trim_end());
-    Ok(exit::SUCCESS)
+    crate::progress::emit(&text);
+    let (_, _, blocked) = graph.summary();
+    Ok(match (&plan.account, &inventory.account) {
+        (Some(want), Some(have)) if want != have => {
+            eprintln!(
+                "refused: the plan is for account {want}, but these credentials belong to account {have}"
+            );
+            exit::REFUSED
+        }
+        _ if graph.over_blast_radius() => {
+            eprintln!(
+                "refused: {} deletions exceed policy.max_deletions {}",
+                graph.deletions,
+                graph.max_deletions.unwrap_or(0)
+            );
+            exit::REFUSED
+        }
+        _ if blocked > 0 => {
+            eprintln!("error: {blocked} resource(s) cannot be removed (drawn with their blockers)");
+            if graph.blocked_by_protection() {
+                exit::REFUSED
+            } else {
+                exit::ERROR
+            }
+        }
+        _ => exit::SUCCESS,
+    })
 }
 
 /// `decom show SAVED`: a saved plan, offline.
@@ -881,7 +1041,27 @@ async fn confirm(prompt: &str) -> bool {
     }
 }
 
+/// `decom apply`. With `--output json` the last stdout line is always the `report`, or an
+/// `exit` event (refused, not due, error) with the exit code: see [`crate::progress::events`].
 async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u8> {
+    let json = args.output == OutputFormat::Json;
+    let mut reported = false;
+    let result = apply_run(global, args, &mut reported).await;
+    if json && !reported {
+        let line = match &result {
+            Ok(code) => crate::progress::events::exit(*code, None),
+            Err(e) => crate::progress::events::exit(exit::ERROR, Some(&error_chain(e))),
+        };
+        crate::progress::emit(&line.to_string());
+    }
+    result
+}
+
+async fn apply_run(
+    global: &GlobalArgs,
+    args: ApplyArgs,
+    reported: &mut bool,
+) -> anyhow::Result<u8> {
     use std::io::IsTerminal as _;
     let (plan, saved) = load_plan_or_saved(&args.plan)?;
     let (config, transport) = connection(global)?;
@@ -1036,10 +1216,11 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
         let gone = counts.already_gone;
         eprintln!("nothing to do: {gone} target(s) already gone");
         if args.output == OutputFormat::Json {
+            let empty = serde_json::json!({"format_version": 1, "complete": true, "steps": []});
             crate::progress::emit(
-                &serde_json::json!({"event": "report", "format_version": 1, "complete": true, "steps": []})
-                    .to_string(),
+                &crate::progress::events::report(empty, exit::SUCCESS).to_string(),
             );
+            *reported = true;
         }
         return Ok(exit::SUCCESS);
     }
@@ -1142,13 +1323,26 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
     let _ = reporter.await;
     stopper.abort();
     drop(journal);
+    // Partial teardown (`policy.on_blocked: skip`) leaves blocked resources: exit 3 even
+    // when every step succeeded.
+    let code = if report.complete() && counts.blocked == 0 {
+        exit::SUCCESS
+    } else {
+        exit::PARTIAL
+    };
     match args.output {
         OutputFormat::Json => {
-            let mut v = crate::progress::report_json(&report);
-            v["event"] = serde_json::json!("report");
+            let v = crate::progress::events::report(crate::progress::report_json(&report), code);
             crate::progress::emit(&v.to_string());
+            *reported = true;
         }
-        OutputFormat::Markdown => crate::progress::emit(&crate::progress::report_markdown(&report)),
+        OutputFormat::Markdown => crate::progress::emit(&crate::progress::report_markdown_titled(
+            &report,
+            &format!(
+                "decom apply: {} (account {})",
+                plan.name, identity.account_id
+            ),
+        )),
         OutputFormat::Human => crate::progress::emit(&crate::progress::report_human(&report)),
     }
     let calls: u64 =
@@ -1171,9 +1365,8 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
             blocked.join("\n")
         );
     }
-    if report.complete() && counts.blocked == 0 {
-        Ok(exit::SUCCESS)
-    } else {
+    if code != exit::SUCCESS {
+        let again = cmdline::current();
         if report.window_closed {
             let not_started = report
                 .steps
@@ -1181,17 +1374,24 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
                 .filter(|s| s.outcome == crate::exec::Outcome::NotStarted)
                 .count();
             eprintln!(
-                "window closed at {}: {not_started} step(s) not started; move the plan's window and rerun `decom apply` to finish (it re-discovers what is done)",
+                "window closed at {}: {not_started} step(s) not started; move the plan's window and rerun `{again}` to finish (it re-discovers what is done)",
                 plan.window
                     .map(|w| w.not_after.to_string())
                     .unwrap_or_default()
             );
         } else if report.interrupted {
             eprintln!(
-                "interrupted: rerun `decom apply {}` to resume (same ClientTokens, nothing is repeated)",
-                args.plan.display()
+                "interrupted: rerun `{again}` to resume (same ClientTokens, nothing is repeated)"
+            );
+        } else if report
+            .steps
+            .iter()
+            .any(|s| matches!(s.outcome, crate::exec::Outcome::TimedOut { .. }))
+        {
+            eprintln!(
+                "timed out: rerun `{again}` to go on waiting (finished steps are not repeated)"
             );
         }
-        Ok(exit::PARTIAL)
     }
+    Ok(code)
 }

@@ -105,6 +105,20 @@ pub struct Entry {
     /// binding): [`crate::kinds::KindSpec::note`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For a blocked resource: what stands in its way directly — blockers that are blocked
+    /// or protected themselves, and those left because cascade is off (`decom graph` draws
+    /// them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_by: Vec<BlockerRef>,
+}
+
+/// A resource that blocks another, by kind and id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct BlockerRef {
+    /// Its kind.
+    pub kind: Kind,
+    /// Its id.
+    pub id: String,
 }
 
 /// The whole teardown.
@@ -247,7 +261,13 @@ impl Graph {
             if e.disposition != Disposition::MatchedNothing {
                 continue;
             }
-            let Some(ids) = earlier.get(&e.id).filter(|ids| !ids.is_empty()) else {
+            // The journal names a selector as the plan target describes it (`<kind> <selector>`);
+            // the entry's id is the selector alone.
+            let Some(ids) = earlier
+                .get(&format!("{} {}", e.kind, e.id))
+                .or_else(|| earlier.get(&e.id))
+                .filter(|ids| !ids.is_empty())
+            else {
                 continue;
             };
             if ids.iter().all(|id| deleted(e.kind, id)) {
@@ -408,7 +428,8 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
         if res.found.is_empty() {
             let id = match &t.selector {
                 Selector::Id(id) => id.clone(),
-                Selector::Match(_) => t.describe(),
+                // The kind is the entry's own field: `{tags: …}`, not `vpn_connection {tags: …}`.
+                Selector::Match(m) => m.to_string(),
             };
             let reason = match &t.selector {
                 Selector::Id(_) => {
@@ -433,6 +454,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 reason,
                 steps: vec![],
                 note: None,
+                blocked_by: vec![],
             });
         }
         for k in &res.found {
@@ -623,6 +645,7 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
                 reason: why.get(key).cloned().unwrap_or_default(),
                 steps: vec![],
                 note: None,
+                blocked_by: vec![],
             });
             continue;
         }
@@ -637,9 +660,23 @@ pub fn build(plan: &Plan, inv: &Inventory) -> Result<Graph, GraphError> {
             reason: why.get(key).cloned().unwrap_or_default(),
             steps: vec![],
             note: r.kind.spec().note(r),
+            blocked_by: vec![],
         };
         if let Some(b) = blocked.get(key) {
             entry.disposition = Disposition::Blocked { why: b.clone() };
+            entry.blocked_by = blockers_of
+                .get(key)
+                .into_iter()
+                .flatten()
+                .filter(|k| blocked.contains_key(*k) || !why.contains_key(*k))
+                .filter_map(|k| inv.resources.get(k))
+                .map(|r| BlockerRef {
+                    kind: r.kind,
+                    id: r.id.clone(),
+                })
+                .collect();
+            entry.blocked_by.sort();
+            entry.blocked_by.dedup();
             entries.push(entry);
             continue;
         }

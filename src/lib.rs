@@ -23,6 +23,8 @@
 //! - [`saved`]: saved plans (`plan --out`, `apply FILE`, `show FILE`) and their staleness
 //!   check.
 //! - [`cli`]: clap definitions and the command implementations the binary calls.
+//! - [`logging`]: the `tracing` subscriber (`DECOM_LOG` / `RUST_LOG`, one debug line per API
+//!   call).
 
 pub mod api;
 pub mod cli;
@@ -33,6 +35,7 @@ pub mod exit;
 pub mod graph;
 pub mod input;
 pub mod kinds;
+pub mod logging;
 pub mod model;
 pub mod plan;
 pub mod progress;

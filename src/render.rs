@@ -291,23 +291,40 @@ pub fn human(graph: &Graph, color: bool) -> String {
                 lines.push("    (no steps)".to_string());
             }
             for (n, s) in steps.iter().enumerate() {
-                let mut line = format!(
+                let line = format!(
                     "    {}. {:<11} {}",
                     n + 1,
                     s.action.to_string(),
                     step_call(s)
                 );
-                let after: Vec<String> = s
+                let deps: Vec<&Step> = s
                     .depends_on
                     .iter()
                     .filter_map(|d| step(graph, *d))
                     .filter(|d| d.kind != s.kind || d.resource != s.resource)
-                    .map(|d| format!("{} {}", d.action, clean(&d.resource)))
                     .collect();
-                if !after.is_empty() {
-                    let _ = write!(line, "  (after {})", after.join(", "));
+                // Two resources of one id (a route-table association and a propagation of
+                // one attachment) are told apart by their kind.
+                let after: Vec<String> = deps
+                    .iter()
+                    .map(|d| {
+                        if deps.iter().filter(|o| o.resource == d.resource).count() > 1 {
+                            format!("{} {} {}", d.action, d.kind, clean(&d.resource))
+                        } else {
+                            format!("{} {}", d.action, clean(&d.resource))
+                        }
+                    })
+                    .collect();
+                let inline = format!("{line}  (after {})", after.join(", "));
+                if after.is_empty() {
+                    lines.push(line);
+                } else if inline.chars().count() <= WIDTH {
+                    lines.push(inline);
+                } else {
+                    // Too long for one line: the dependencies on their own, wrapped.
+                    lines.push(line);
+                    lines.extend(wrap("       after:", &after.join(", ")));
                 }
-                lines.push(line);
             }
             lines.extend(wrap("    why:", &clean(&e.reason)));
             if let Some(n) = &e.note {
@@ -728,8 +745,102 @@ pub fn dot(graph: &Graph) -> String {
             let _ = writeln!(out, "  s{d} -> s{};", s.id);
         }
     }
+    let held = held_back(graph);
+    for (n, h) in held.nodes.iter().enumerate() {
+        let style = match h.how {
+            Held::Blocked => {
+                "shape=octagon, style=filled, fillcolor=\"#fde0dd\", color=\"#c0392b\""
+            }
+            Held::Protected => {
+                "shape=box, style=\"filled,dashed\", fillcolor=\"#eeeeee\", color=\"#7f8c8d\""
+            }
+            Held::NotCascaded => "shape=box, style=dashed, color=\"#d35400\"",
+        };
+        let _ = writeln!(out, "  b{n} [label={}, {style}];", dot_str(&h.label));
+    }
+    for (from, to) in &held.edges {
+        let _ = writeln!(
+            out,
+            "  b{from} -> b{to} [label=\"blocks\", color=\"#c0392b\", style=bold];"
+        );
+    }
     out.push_str("}\n");
     out
+}
+
+/// How a resource that stays is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// Blocked: something stands in its way.
+    Blocked,
+    /// Protected by a policy rule (blocked by it, or left alone).
+    Protected,
+    /// A blocker left in place because cascade is off.
+    NotCascaded,
+}
+
+/// A resource that stays, as `decom graph` draws it.
+struct HeldNode {
+    label: String,
+    how: Held,
+}
+
+/// The resources that stay and what blocks what among them (edges blocker → blocked, by
+/// position in `nodes`).
+struct HeldBack {
+    nodes: Vec<HeldNode>,
+    edges: Vec<(usize, usize)>,
+}
+
+/// Blocked and protected entries, and the blockers they name (those without an entry of
+/// their own are the ones cascade would have removed).
+fn held_back(graph: &Graph) -> HeldBack {
+    let mut index: std::collections::BTreeMap<(Kind, &str), usize> = Default::default();
+    let mut nodes: Vec<HeldNode> = Vec::new();
+    for e in &graph.entries {
+        let (how, why) = match &e.disposition {
+            Disposition::Blocked { why }
+                if why.starts_with(&format!("{} is protected by ", e.id)) =>
+            {
+                (Held::Protected, why)
+            }
+            Disposition::Blocked { why } => (Held::Blocked, why),
+            Disposition::Kept { why } => (Held::Protected, why),
+            _ => continue,
+        };
+        let mut label = resource_label(graph, e.kind, &e.id);
+        if e.blocked_by.is_empty() || how == Held::Protected {
+            let _ = write!(label, "\n{}", clean(why));
+        }
+        index.insert((e.kind, e.id.as_str()), nodes.len());
+        nodes.push(HeldNode { label, how });
+    }
+    let mut edges = Vec::new();
+    for e in &graph.entries {
+        let Some(&to) = index.get(&(e.kind, e.id.as_str())) else {
+            continue;
+        };
+        for b in &e.blocked_by {
+            let from = match index.get(&(b.kind, b.id.as_str())) {
+                Some(&n) => n,
+                None => {
+                    index.insert((b.kind, b.id.as_str()), nodes.len());
+                    nodes.push(HeldNode {
+                        label: format!("{} {}\nnot removed (cascade off)", b.kind, clean(&b.id)),
+                        how: Held::NotCascaded,
+                    });
+                    nodes.len() - 1
+                }
+            };
+            edges.push((from, to));
+        }
+    }
+    HeldBack { nodes, edges }
+}
+
+/// `kind id (name)`, the name when the graph knows it.
+fn resource_label(graph: &Graph, kind: Kind, id: &str) -> String {
+    cluster_label(graph, kind, id)
 }
 
 /// A Mermaid quoted label: characters Mermaid would interpret become entity codes.
@@ -784,6 +895,24 @@ pub fn mermaid(graph: &Graph) -> String {
         for d in &s.depends_on {
             let _ = writeln!(out, "  s{d} --> s{}", s.id);
         }
+    }
+    let held = held_back(graph);
+    if !held.nodes.is_empty() {
+        out.push_str("  classDef blocked fill:#fde0dd,stroke:#c0392b;\n");
+        out.push_str("  classDef protected fill:#eeeeee,stroke:#7f8c8d,stroke-dasharray: 5 5;\n");
+        out.push_str("  classDef notcascaded stroke:#d35400,stroke-dasharray: 5 5;\n");
+    }
+    for (n, h) in held.nodes.iter().enumerate() {
+        let label = mermaid_str(&h.label.replace('\n', " — "));
+        let (shape, class) = match h.how {
+            Held::Blocked => (format!("{{{{{label}}}}}"), "blocked"),
+            Held::Protected => (format!("[{label}]"), "protected"),
+            Held::NotCascaded => (format!("[{label}]"), "notcascaded"),
+        };
+        let _ = writeln!(out, "  b{n}{shape}:::{class}");
+    }
+    for (from, to) in &held.edges {
+        let _ = writeln!(out, "  b{from} == blocks ==> b{to}");
     }
     out
 }
@@ -870,6 +999,7 @@ mod tests {
                     reason: "target (plan line 4)".to_string(),
                     steps: vec![1, 2, 3],
                     note: None,
+                    blocked_by: vec![],
                 },
                 Entry {
                     kind: vbr,
@@ -887,6 +1017,7 @@ mod tests {
                     reason: "target (plan line 6)".to_string(),
                     steps: vec![],
                     note: None,
+                    blocked_by: vec![],
                 },
                 Entry {
                     kind: vbr,
@@ -899,6 +1030,7 @@ mod tests {
                     reason: "vbr-1 sits on pc-1 (cascade)".to_string(),
                     steps: vec![0],
                     note: None,
+                    blocked_by: vec![],
                 },
                 Entry {
                     kind: pc,
@@ -911,6 +1043,7 @@ mod tests {
                     reason: "target (plan line 8): not found, already gone".to_string(),
                     steps: vec![],
                     note: None,
+                    blocked_by: vec![],
                 },
             ],
             deletions: 2,
@@ -1062,6 +1195,42 @@ mod tests {
         );
         assert_eq!(m.lines().filter(|l| l.contains(" --> ")).count(), edges(&g));
         assert_eq!(m.lines().filter(|l| l.trim() == "end").count(), 2);
+    }
+
+    #[test]
+    fn drawings_show_what_stays_and_what_blocks_it() {
+        // Without cascade the circuit is blocked by vbr-1 (left in place) and by vbr-9 (of
+        // another account); a protected VBR is left alone.
+        let mut g = sample();
+        g.steps.clear();
+        g.entries[0].disposition = Disposition::Blocked {
+            why: "vbr-1 sits on pc-1; vbr-9 sits on pc-1".into(),
+        };
+        g.entries[0].steps.clear();
+        g.entries[0].blocked_by = vec![
+            crate::graph::BlockerRef {
+                kind: Kind::VirtualBorderRouter,
+                id: "vbr-1x".into(),
+            },
+            crate::graph::BlockerRef {
+                kind: Kind::VirtualBorderRouter,
+                id: "vbr-9".into(),
+            },
+        ];
+        g.entries[2].disposition = Disposition::Kept {
+            why: "matched by a selector but protected by policy.protect.tags env=prod: left alone"
+                .into(),
+        };
+        g.entries[2].steps.clear();
+        insta::assert_snapshot!("blocked_dot", dot(&g));
+        insta::assert_snapshot!("blocked_mermaid", mermaid(&g));
+        let d = dot(&g);
+        assert_eq!(d.matches(" -> ").count(), 2);
+        assert!(d.contains("shape=octagon"));
+        assert!(d.contains("not removed (cascade off)"));
+        let m = mermaid(&g);
+        assert_eq!(m.matches(" == blocks ==> ").count(), 2);
+        assert!(m.contains(":::protected"));
     }
 
     #[test]

@@ -449,7 +449,7 @@ impl ReadClient {
             if let Some(pace) = pace {
                 pace.acquire_if_slowed(&key).await;
             }
-            let result = self.attempt(req, signing).await;
+            let result = self.attempt(req, signing, attempt).await;
             let err = match result {
                 Ok(v) => {
                     if let Some(pace) = pace {
@@ -492,11 +492,14 @@ impl ReadClient {
     }
 
     /// One attempt, signed with the credentials of the moment (or not at all); its error
-    /// carries no secret (see [`redact`]).
+    /// carries no secret (see [`redact`]). Logged at debug as one line (target
+    /// `decom::api::call`): product, action, region, HTTP status, error code, request id,
+    /// duration and attempt — never a parameter value or a signature.
     async fn attempt(
         &self,
         req: &ApiRequest,
         signing: Signing,
+        attempt: u32,
     ) -> Result<serde_json::Value, CallError> {
         let creds = match signing {
             Signing::Signed => Some(self.inner.config.credentials.get().await.map_err(|e| {
@@ -514,9 +517,45 @@ impl ReadClient {
                 secrets.push(t.expose());
             }
         }
-        self.attempt_raw(req, creds.as_ref())
+        let started = std::time::Instant::now();
+        let result = self
+            .attempt_raw(req, creds.as_ref())
             .await
-            .map_err(|e| e.redacted(&secrets))
+            .map_err(|e| e.redacted(&secrets));
+        if tracing::enabled!(target: "decom::api::call", tracing::Level::DEBUG) {
+            let ms = started.elapsed().as_millis() as u64;
+            let region = req.effective_region().unwrap_or("-");
+            match &result {
+                Ok(v) => tracing::debug!(
+                    target: "decom::api::call",
+                    product = %req.product,
+                    action = %req.action,
+                    region = %region,
+                    status = 200u16,
+                    request_id = %v.get("RequestId").and_then(|r| r.as_str()).unwrap_or("-"),
+                    ms,
+                    attempt,
+                    "API call"
+                ),
+                Err(e) => tracing::debug!(
+                    target: "decom::api::call",
+                    product = %req.product,
+                    action = %req.action,
+                    region = %region,
+                    status = e.api().map_or(0, |a| a.http_status),
+                    code = %e.code().unwrap_or(match e {
+                        CallError::Transport { .. } => "Transport",
+                        CallError::Decode { .. } => "Decode",
+                        _ => "Error",
+                    }),
+                    request_id = %e.api().and_then(|a| a.request_id.as_deref()).unwrap_or("-"),
+                    ms,
+                    attempt,
+                    "API call failed"
+                ),
+            }
+        }
+        result
     }
 
     async fn attempt_raw(

@@ -414,21 +414,9 @@ fn render(file: &str, problems: &[WorldProblem]) -> String {
 impl World {
     /// Parse and check a world file's text.
     pub fn parse(file: &str, text: &str) -> Result<World, WorldError> {
-        let world: World = serde_saphyr::from_str(text).map_err(|e| {
-            // Without a location (a missing top-level field), point at the document.
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .filter(|(l, _)| *l > 0)
-                .unwrap_or((1, 1));
-            WorldError {
-                file: file.to_string(),
-                problems: vec![WorldProblem {
-                    line,
-                    column,
-                    message: first_line(&e.to_string()),
-                }],
-            }
+        let world: World = serde_saphyr::from_str(text).map_err(|e| WorldError {
+            file: file.to_string(),
+            problems: parse_problems(text, parse_problem(&e)),
         })?;
         let mut problems = world.check();
         problems.extend(world.check_globals(text));
@@ -654,6 +642,76 @@ impl<'w> Checker<'w> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).to_string()
+}
+
+/// A parse error as a located problem; without a location (a missing top-level field), at
+/// the start of the document.
+fn parse_problem(e: &serde_saphyr::Error) -> WorldProblem {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .filter(|(l, _)| *l > 0)
+        .unwrap_or((1, 1));
+    WorldProblem {
+        line,
+        column,
+        message: serde_message(&e.to_string()),
+    }
+}
+
+/// The parser stops at its first problem. When that is a key of its own line (an unknown
+/// field, a bad value in block style), the line and its nested lines are blanked and the
+/// text parsed again, to report the next problem too (at most 50).
+fn parse_problems(text: &str, first: WorldProblem) -> Vec<WorldProblem> {
+    let mut problems = vec![first];
+    let mut lines: Vec<String> = text.split('\n').map(str::to_string).collect();
+    while problems.len() < 50 {
+        let last = &problems[problems.len() - 1];
+        let Some(i) = usize::try_from(last.line)
+            .ok()
+            .and_then(|l| l.checked_sub(1))
+        else {
+            break;
+        };
+        let Some(line) = lines.get(i) else { break };
+        let indent = line.len() - line.trim_start().len();
+        let starts_line = usize::try_from(last.column).ok() == Some(indent + 1)
+            && !line.trim_start().starts_with('-')
+            && line.trim_start().contains(':');
+        if !starts_line {
+            break;
+        }
+        lines[i] = String::new();
+        for l in lines.iter_mut().skip(i + 1) {
+            let this = l.len() - l.trim_start().len();
+            if !l.trim().is_empty() && this <= indent {
+                break;
+            }
+            l.clear();
+        }
+        match serde_saphyr::from_str::<World>(&lines.join("\n")) {
+            Ok(_) => break,
+            Err(e) => {
+                let next = parse_problem(&e);
+                if next.line <= last.line {
+                    break;
+                }
+                problems.push(next);
+            }
+        }
+    }
+    problems
+}
+
+/// The parser's message without the `error: line L column C: ` it starts with: the position
+/// is the problem's own, and the renderer says `error:`.
+fn serde_message(s: &str) -> String {
+    let line = first_line(s);
+    let rest = line.strip_prefix("error: ").unwrap_or(&line);
+    match rest.split_once(": ") {
+        Some((pos, msg)) if pos.starts_with("line ") && pos.contains(" column ") => msg.to_string(),
+        _ => rest.to_string(),
+    }
 }
 
 #[cfg(test)]

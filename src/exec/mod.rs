@@ -157,6 +157,8 @@ pub enum Event {
     Started {
         /// Step id.
         step: usize,
+        /// Its deadline, in seconds from now.
+        deadline_secs: u64,
     },
     /// A wait polled, or a call is retried.
     Progress {
@@ -392,6 +394,7 @@ pub async fn run(
             if let Some(j) = journal.as_mut() {
                 j.started(&key, generation, token.as_deref());
             }
+            tracing::debug!(step = id, kind = %step.kind, resource = %step.resource, action = %step.action, generation, "step scheduled");
             let ctx = ctx.clone();
             set.spawn(async move { run_step(ctx, step, generation).await });
         }
@@ -421,6 +424,7 @@ pub async fn run(
             }
             j.finished(&key, done.outcome.word(), detail(&done.outcome));
         }
+        tracing::debug!(step = done.id, kind = %step.kind, resource = %step.resource, action = %step.action, outcome = done.outcome.word(), attempts = done.attempts, secs = done.elapsed, "step finished");
         let _ = events.send(Event::Finished {
             step: done.id,
             outcome: done.outcome.clone(),
@@ -428,6 +432,8 @@ pub async fn run(
         });
         let ok = done.outcome.is_success();
         ctx.finished[done.id].store(true, std::sync::atomic::Ordering::Relaxed);
+        let interrupted_step = done.outcome == Outcome::Interrupted;
+        let cause_word = done.outcome.word().replace('_', " ");
         results[done.id] = Some(StepResult {
             step: step.clone(),
             outcome: done.outcome,
@@ -442,6 +448,9 @@ pub async fn run(
                     ready.push_back(*d);
                 }
             }
+        } else if interrupted_step {
+            // Stopped, not failed: what depends on it simply does not start (a rerun does
+            // it), so nothing is reported as skipped because of a failure.
         } else {
             failed = true;
             // Skip everything downstream of the failure, naming the cause.
@@ -456,7 +465,7 @@ pub async fn run(
                     j.finished(
                         &key_of(&graph.steps[d]),
                         outcome.word(),
-                        Some(format!("step {} failed", done.id)),
+                        Some(format!("step {} {cause_word}", done.id)),
                     );
                 }
                 let _ = events.send(Event::Finished {
@@ -596,7 +605,10 @@ async fn mutation_step(
             return (o, attempts, generation, token);
         }
         if attempts == 0 {
-            let _ = ctx.events.send(Event::Started { step: step.id });
+            let _ = ctx.events.send(Event::Started {
+                step: step.id,
+                deadline_secs: limit.as_secs(),
+            });
         }
         attempts += 1;
         // The deadline bounds the call in flight too: no request outlives its step.
@@ -724,7 +736,10 @@ async fn sleep_or_stop(ctx: &Ctx, d: Duration) -> bool {
 async fn wait_step(ctx: &Arc<Ctx>, step: &Step) -> (Outcome, u32) {
     let limit = ctx.opts.deadline(step.kind);
     let deadline = Instant::now() + limit;
-    let _ = ctx.events.send(Event::Started { step: step.id });
+    let _ = ctx.events.send(Event::Started {
+        step: step.id,
+        deadline_secs: limit.as_secs(),
+    });
     let (rx, watch) = poll::Poller::register(ctx, step);
     let mut stop = ctx.stop.clone();
     let outcome = tokio::select! {

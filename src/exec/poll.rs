@@ -164,12 +164,11 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         .unwrap_or_else(|| "gone".to_string());
                     e.watch.attempts.fetch_add(1, Ordering::Relaxed);
                     *e.watch.error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                    let changed = {
-                        let mut last = e.watch.last.lock().unwrap_or_else(|p| p.into_inner());
-                        let changed = *last != state;
-                        last.clone_from(&state);
-                        changed
-                    };
+                    e.watch
+                        .last
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone_from(&state);
                     let learn_key = (e.step.kind, e.step.until.clone().unwrap_or_default());
                     if calls::reached(
                         &e.step,
@@ -187,13 +186,13 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         }
                         continue;
                     }
-                    if changed {
-                        let _ = ctx.events.send(Event::Progress {
-                            step: e.step.id,
-                            state,
-                            attempt: e.watch.attempts.load(Ordering::Relaxed),
-                        });
-                    }
+                    // Every poll is reported (the reporters print changes, and count polls for
+                    // their heartbeats).
+                    let _ = ctx.events.send(Event::Progress {
+                        step: e.step.id,
+                        state,
+                        attempt: e.watch.attempts.load(Ordering::Relaxed),
+                    });
                     // Young waits (younger than twice poll_initial, or than 1.25 × the longest
                     // transition of their kind seen in this run) are re-checked every tick;
                     // older ones back off.

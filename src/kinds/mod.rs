@@ -273,6 +273,11 @@ pub trait KindSpec: Send + Sync {
     fn link_keys(&self) -> &'static [&'static str] {
         &[]
     }
+    /// The link keys a selector of this kind must set: the API cannot list the kind without
+    /// them (`validate` refuses such a selector with its place in the plan).
+    fn required_link_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     // ---- discovery ----
 
@@ -359,6 +364,12 @@ pub trait KindSpec: Send + Sync {
     /// Expected seconds of a wait on this kind (critical-path priority of the scheduler).
     fn wait_weight(&self) -> u64 {
         30
+    }
+    /// How long a wait on this kind typically takes (the progress view's ETA, until the run
+    /// has seen one finish): the [`wait_weight`](KindSpec::wait_weight) unless a kind says
+    /// otherwise.
+    fn expected_transition(&self) -> Duration {
+        Duration::from_secs(self.wait_weight())
     }
     /// Send the step's mutating call with `token` (ignored by calls without a ClientToken).
     /// Errors: the API's, or [`no_call`] for an action the kind has no call for.

@@ -60,6 +60,9 @@ impl KindSpec for Spec {
     fn link_keys(&self) -> &'static [&'static str] {
         &["transit_router"]
     }
+    fn required_link_keys(&self) -> &'static [&'static str] {
+        &["transit_router"]
+    }
 
     fn list<'a>(
         &'a self,

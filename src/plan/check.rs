@@ -130,6 +130,22 @@ impl Cx<'_> {
         } else {
             format!("invalid YAML: {message}")
         };
+        // The scanner reports a tab where the token before it began (a plain scalar on the
+        // line above, for a tab indenting the next line): point at the tab itself.
+        if let Some((line, column)) = message
+            .contains("tab")
+            .then(|| first_tab_from(self.text, node::pos(&loc)))
+            .flatten()
+        {
+            self.errors.push(PlanError {
+                line,
+                column,
+                message,
+                expected: None,
+                source_line: None,
+            });
+            return;
+        }
         self.err(&loc, message, None);
     }
 
@@ -374,10 +390,11 @@ impl Cx<'_> {
     }
 
     fn account(&mut self, n: &SNode) -> Option<String> {
-        const EXPECTED: &str = "the account id, digits only, e.g. \"1234567890123456\"";
+        // An Alibaba Cloud account id (UID) is 16 digits: anything else can never match
+        // what GetCallerIdentity answers, so the account guard would refuse every apply.
+        const EXPECTED: &str = "the account id: 16 digits, e.g. \"1234567890123456\"";
         let account = self.scalar_or_err(n, "account", EXPECTED)?;
-        if account.is_empty() || account.len() > 32 || !account.bytes().all(|b| b.is_ascii_digit())
-        {
+        if account.len() != 16 || !account.bytes().all(|b| b.is_ascii_digit()) {
             self.err(
                 &n.referenced,
                 format!("account {account:?} is not an account id"),
@@ -993,6 +1010,24 @@ impl Cx<'_> {
             );
             return None;
         }
+        // A key the API cannot list the kind without (attachments are listed per transit
+        // router): what discovery would refuse, said here with its place.
+        for key in kind.spec().required_link_keys() {
+            let given = match *key {
+                "physical_connection" => m.physical_connection.is_some(),
+                "transit_router" => m.transit_router.is_some(),
+                "vpn_gateway" => m.vpn_gateway.is_some(),
+                _ => true,
+            };
+            if !given {
+                self.err(
+                    &n.referenced,
+                    format!("a {kind} selector needs {key}: the API lists {kind}s per {key} only"),
+                    Some(format!("{key}: <id>, beside the other conditions")),
+                );
+                return None;
+            }
+        }
         Some(Selector::Match(m))
     }
 }
@@ -1103,4 +1138,20 @@ fn closest<'a>(word: &str, candidates: &[&'a str], n: usize) -> Vec<&'a str> {
         .collect();
     scored.sort();
     scored.into_iter().take(n).map(|(_, _, c)| c).collect()
+}
+
+/// The first tab at or after `from` (1-based line and column): its line and column.
+fn first_tab_from(text: &str, from: (u64, u64)) -> Option<(u64, u64)> {
+    let (line, column) = (usize::try_from(from.0).ok()?, usize::try_from(from.1).ok()?);
+    for (i, l) in text.split('\n').enumerate().skip(line.saturating_sub(1)) {
+        let skip = if i + 1 == line {
+            column.saturating_sub(1)
+        } else {
+            0
+        };
+        if let Some(c) = l.chars().skip(skip).position(|c| c == '\t') {
+            return Some(((i + 1) as u64, (skip + c + 1) as u64));
+        }
+    }
+    None
 }

@@ -37,6 +37,35 @@ pub struct PlanError {
     pub source_line: Option<String>,
 }
 
+impl PlanErrors {
+    /// Located problems of another file (a world file), rendered like a plan's: `problems`
+    /// are (line, column, message), `text` the file's text for the offending lines.
+    pub fn of_file(
+        file: &str,
+        text: &str,
+        problems: impl IntoIterator<Item = (u64, u64, String)>,
+    ) -> PlanErrors {
+        let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
+        PlanErrors {
+            file: file.to_string(),
+            errors: problems
+                .into_iter()
+                .map(|(line, column, message)| PlanError {
+                    line,
+                    column,
+                    message,
+                    expected: None,
+                    source_line: usize::try_from(line)
+                        .ok()
+                        .and_then(|l| l.checked_sub(1))
+                        .and_then(|i| lines.get(i))
+                        .map(|l| l.to_string()),
+                })
+                .collect(),
+        }
+    }
+}
+
 impl PlanError {
     /// The header line: `message (expected …)`.
     pub fn summary(&self) -> String {

@@ -149,10 +149,10 @@ fn minimal_plan_defaults() {
 fn scalars_keep_their_text() {
     // Unquoted numbers keep their digits; `yes` is a string, not a boolean.
     let plan = ok(&format!(
-        "{HEAD}account: 0012345\npolicy:\n  protect:\n    tags: {{ on: yes, cost: 0042, n: 12 }}\n\
+        "{HEAD}account: 0012345678901234\npolicy:\n  protect:\n    tags: {{ on: yes, cost: 0042, n: 12 }}\n\
          targets:\n  - physical_connection: pc-1\n"
     ));
-    assert_eq!(plan.account.as_deref(), Some("0012345"));
+    assert_eq!(plan.account.as_deref(), Some("0012345678901234"));
     let tags = &plan.policy.protect.tags;
     assert_eq!(tags["on"], "yes");
     assert_eq!(tags["cost"], "0042");
@@ -176,7 +176,8 @@ fn yaml_syntax_errors_are_located() {
         "duplicate key \"version\"",
     );
     one("version: 1\n---\nname: x\n", 2, 1, "single YAML document");
-    one("- a\n\t- b\n", 1, 3, "tab");
+    // The tab itself, not the end of the scalar before it (issue 16).
+    one("- a\n\t- b\n", 2, 1, "tab");
 }
 
 #[test]
@@ -1081,5 +1082,33 @@ fn on_blocked_is_refuse_or_skip_and_only_skip_changes_the_fingerprint() {
         5,
         15,
         "policy.on_blocked must be refuse or skip, found \"ignore\"",
+    );
+}
+
+#[test]
+fn issue16_what_plan_would_reject_validate_rejects_in_place() {
+    // A TR-attachment selector without its transit router: discovery could not list it.
+    one(
+        &format!("{HEAD}targets:\n  - transit_router_vpn_attachment: {{ name: \"a-*\" }}\n"),
+        5,
+        36,
+        "a transit_router_vpn_attachment selector needs transit_router",
+    );
+    ok(&format!(
+        "{HEAD}targets:\n  - transit_router_vbr_attachment: {{ transit_router: tr-1, name: \"a-*\" }}\n"
+    ));
+    // An account id is 16 digits.
+    one(
+        &format!("{HEAD}account: \"12345\"\ntargets:\n  - physical_connection: pc-1\n"),
+        4,
+        10,
+        "account \"12345\" is not an account id",
+    );
+    // A tab indenting a line is reported on that line, not at the end of the one above.
+    one(
+        &format!("{HEAD}targets:\n  - physical_connection: pc-1\n\tregion: cn-shanghai\n"),
+        6,
+        1,
+        "found a tab",
     );
 }

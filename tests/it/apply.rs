@@ -433,7 +433,18 @@ fn ctrl_c_finishes_in_flight_steps_and_exits_3_with_a_resume_hint() {
     let served = Served::start(world.to_str().unwrap());
     let state = home.path().join("state");
     let mut child = spawn_apply(&served, home.path(), "plans/dc1-circuit.yaml", &state);
-    wait_for_event(&mut child, |e| e["event"] == "started");
+    // Interrupt while the circuit is Terminating (a wait in flight).
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let mut seen: Vec<Value> = Vec::new();
+    for line in lines.by_ref() {
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let hit = v["event"] == "progress" && v["state"] == "Terminating";
+        seen.push(v);
+        if hit {
+            break;
+        }
+    }
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
@@ -442,14 +453,48 @@ fn ctrl_c_finishes_in_flight_steps_and_exits_3_with_a_resume_hint() {
             .unwrap()
             .success()
     );
+    seen.extend(lines.map(|l| serde_json::from_str::<Value>(&l).unwrap()));
     let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("rerun `decom apply"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    // The hint repeats the whole command line: state dir, --yes, the endpoint, the output.
+    let hint = stderr
+        .lines()
+        .find(|l| l.starts_with("interrupted: rerun `"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    for part in [
+        "decom --endpoint http://127.0.0.1:",
+        " apply plans/dc1-circuit.yaml --yes --output json --state-dir ",
+        " --poll-interval 200ms --max-interval 1s`",
+    ] {
+        assert!(hint.contains(part), "{part:?} missing from {hint}");
+    }
+    assert!(!hint.contains("secret"), "{hint}");
+    // Every event names its step and its time; the last line is the report, with the exit
+    // code, counting every step: the interrupted wait is not a failure, and the steps after
+    // it are not started, not skipped.
+    for e in &seen {
+        assert!(
+            e["time"]
+                .as_str()
+                .is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()),
+            "{e}"
+        );
+        if e["event"] == "started" || e["event"] == "finished" {
+            for f in ["kind", "resource", "region", "action"] {
+                assert!(e[f].is_string(), "{f} in {e}");
+            }
+        }
+    }
+    let report = seen.last().unwrap();
+    assert_eq!(report["event"], "report", "{report}");
+    assert_eq!(report["exit_code"], 3);
+    let counts = report["counts"].as_object().unwrap();
+    let total: u64 = counts.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(total as usize, report["steps"].as_array().unwrap().len());
+    assert!(counts["interrupted"].as_u64().unwrap() >= 1, "{counts:?}");
+    assert!(!counts.contains_key("skipped"), "{counts:?}");
+    assert!(!counts.contains_key("failed"), "{counts:?}");
     // The journal is complete (ends with an `end` record) and a rerun finishes the job.
     let dir = std::fs::read_dir(&state)
         .unwrap()

@@ -10,6 +10,7 @@ mod contract;
 mod credentials;
 mod emulator;
 mod express_connect;
+mod output;
 mod plan;
 mod rails;
 mod safety;

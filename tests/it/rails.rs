@@ -92,7 +92,10 @@ fn the_window_holds_for_the_whole_run() {
     assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(text.contains("Apply stopped: window closed"), "{text}");
     assert!(text.contains("window closed at"), "{text}");
-    assert!(text.contains("rerun `decom apply`"), "{text}");
+    assert!(
+        text.contains("rerun `") && text.contains(" apply "),
+        "{text}"
+    );
     let done = actions(&served);
     assert!(
         !done.iter().any(|a| a == "TerminatePhysicalConnection"),

@@ -341,8 +341,9 @@ fn input_files_must_be_regular_small_and_utf8_with_located_errors() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "bad.yaml:2:10: cannot read the world file: invalid UTF-8",
-        ));
+            "error: cannot read the world file: invalid UTF-8",
+        ))
+        .stderr(predicate::str::contains("bad.yaml:2:10"));
     // The saved-plan path reads through the same checks.
     decom()
         .args(["apply", "/dev/zero", "--yes", "--emulator", DEMO_WORLD])
@@ -378,9 +379,10 @@ fn messages_name_positions_and_ranges() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains(":0:0:"), "{err}");
-    assert!(err.contains("w.yaml:1:1: account_id"), "{err}");
-    assert!(err.contains("w.yaml:2:1: access_keys"), "{err}");
+    assert!(!err.contains(":0:0"), "{err}");
+    // Rendered rustc-style, like a plan's errors (issue 16).
+    assert!(located(&err, "w.yaml:1:1: account_id"), "{err}");
+    assert!(located(&err, "w.yaml:2:1: access_keys"), "{err}");
     // Ranges of rates, scales and durations.
     let ok = "account_id: \"1234567890123456\"\naccess_keys: [{ id: K, secret: S }]\nregions: [cn-shanghai]\n";
     for (extra, needle) in [
@@ -419,12 +421,31 @@ fn messages_name_positions_and_ranges() {
         ),
     ] {
         let w = write(dir.path(), "w2.yaml", &format!("{ok}{extra}"));
-        decom()
+        let out = decom()
             .args(["emulator", "check", "--world"])
             .arg(&w)
-            .assert()
-            .code(1)
-            .stderr(predicate::str::contains(needle));
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(located(&err, needle), "{needle}: {err}");
+    }
+}
+
+/// `file:line:col: message` as a rustc-style block: `error: message…` then
+/// `--> …file:line:col`. A needle without a position only needs its text.
+fn located(err: &str, needle: &str) -> bool {
+    let mut parts = needle.splitn(4, ':');
+    let (file, line, col, rest) = (parts.next(), parts.next(), parts.next(), parts.next());
+    match (file, line, col, rest) {
+        (Some(f), Some(l), Some(c), Some(msg))
+            if l.parse::<u64>().is_ok() && c.parse::<u64>().is_ok() =>
+        {
+            let head = format!("error: {}", msg.trim_start());
+            err.split("\n\n")
+                .any(|block| block.starts_with(&head) && block.contains(&format!("{f}:{l}:{c}\n")))
+        }
+        _ => err.contains(needle),
     }
 }
 
@@ -453,7 +474,7 @@ fn secrets_never_reach_any_output_of_the_binary() {
             .collect::<String>()
     };
     let forms = [TOKEN.to_string(), enc(TOKEN), enc(&enc(TOKEN))];
-    let run = |secret: &str, args: &[&str]| -> (Option<i32>, String) {
+    let run = |secret: &str, args: &[&str]| -> (Option<i32>, String, String) {
         let out = served
             .decom(home.path())
             .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", secret)
@@ -474,7 +495,11 @@ fn secrets_never_reach_any_output_of_the_binary() {
                 "{args:?} printed the token:\n{all}"
             );
         }
-        (out.status.code(), all)
+        (
+            out.status.code(),
+            all,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let state = home.path().join("state");
     let state = state.to_str().unwrap();
@@ -510,10 +535,10 @@ fn secrets_never_reach_any_output_of_the_binary() {
             state,
         ],
     ] {
-        let (code, all) = run(wrong, args);
+        let (code, all, stderr) = run(wrong, args);
         assert_eq!(code, Some(1), "{args:?}: {all}");
         assert_eq!(
-            all.matches("server string to sign is").count(),
+            stderr.matches("server string to sign is").count(),
             1,
             "{args:?}: said once\n{all}"
         );
@@ -536,7 +561,7 @@ fn secrets_never_reach_any_output_of_the_binary() {
             "the saved plan carries the token"
         );
     }
-    let (code, all) = run(
+    let (code, all, _) = run(
         &good,
         &["apply", saved, "--yes", "-o", "json", "--state-dir", state],
     );
