@@ -80,8 +80,21 @@ impl KindSpec for Spec {
         inv: &'a mut Inventory,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            for (region, vbrs) in own_by_region(inv) {
-                for n in networks(&cx.client, &region, vbrs).await? {
+            // Regions concurrently.
+            let c = cx.client.clone();
+            let listed = concurrently(
+                own_by_region(inv).into_iter().collect(),
+                move |(region, vbrs): (String, Vec<String>)| {
+                    let c = c.clone();
+                    async move {
+                        let found = networks(&c, &region, vbrs).await?;
+                        Ok((region, found))
+                    }
+                },
+            )
+            .await?;
+            for (region, found) in listed {
+                for n in found {
                     let mut r = Resource::new(
                         Kind::BgpNetwork,
                         format!("{}/{}", n.router_id, n.dst_cidr_block),

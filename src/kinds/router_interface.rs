@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::virtual_border_router::own_by_region;
-use super::{
+use super::{concurrently, 
     Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, Listing, PollScope, StepSpec,
     listed_by_ids, no_call,
 };
@@ -84,17 +84,29 @@ impl KindSpec for Spec {
         inv: &'a mut Inventory,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            for (region, vbrs) in own_by_region(inv) {
-                let wanted: BTreeSet<&str> = vbrs.iter().map(String::as_str).collect();
-                let f = if vbrs.len() > LIST_ALL_THRESHOLD {
-                    vpc::RouterInterfaceFilter::default()
-                } else {
-                    vpc::RouterInterfaceFilter {
-                        router_ids: vbrs.clone(),
-                        ..Default::default()
+            // Regions concurrently.
+            let c = cx.client.clone();
+            let listed = concurrently(
+                own_by_region(inv).into_iter().collect(),
+                move |(region, vbrs): (String, Vec<String>)| {
+                    let c = c.clone();
+                    async move {
+                        let f = if vbrs.len() > LIST_ALL_THRESHOLD {
+                            vpc::RouterInterfaceFilter::default()
+                        } else {
+                            vpc::RouterInterfaceFilter {
+                                router_ids: vbrs.clone(),
+                                ..Default::default()
+                            }
+                        };
+                        let ris = vpc::describe_router_interfaces(&c, &region, &f).await?;
+                        Ok((region, vbrs, ris))
                     }
-                };
-                let ris = vpc::describe_router_interfaces(&cx.client, &region, &f).await?;
+                },
+            )
+            .await?;
+            for (region, vbrs, ris) in listed {
+                let wanted: BTreeSet<&str> = vbrs.iter().map(String::as_str).collect();
                 for i in ris.iter().filter(|i| wanted.contains(i.router_id.as_str())) {
                     inv.insert(resource(&region, i));
                 }

@@ -146,34 +146,101 @@ pub fn filter_batches(keys: &[(&str, &[String])]) -> Vec<Vec<(String, String)>> 
 // ---------------------------------------------------------------------------------------
 // Paging
 
+/// Pages of one page-number listing fetched at once once page 1 gave `TotalCount`.
+pub const CONCURRENT_PAGES: usize = 4;
+
 /// Every item of a page-number listing (Vpc `Describe*`).
 ///
-/// Sends `req` with `PageNumber` = 1, 2, … and `PageSize` = [`PAGE_SIZE`], and takes the
-/// items at `items` (a key path such as `["PhysicalConnectionSet", "PhysicalConnectionType"]`,
-/// or `["VpnAttachments"]` for a flat array). It stops once the items collected reach
-/// `TotalCount`, or, when `TotalCount` is absent, at the first page shorter than
-/// [`PAGE_SIZE`]; an empty page always stops it. More than [`MAX_PAGES`] pages is an error.
+/// Sends `req` with `PageNumber` = 1 and `PageSize` = [`PAGE_SIZE`], and takes the items at
+/// `items` (a key path such as `["PhysicalConnectionSet", "PhysicalConnectionType"]`, or
+/// `["VpnAttachments"]` for a flat array). When page 1 gives `TotalCount`, the other pages it
+/// implies are fetched [`CONCURRENT_PAGES`] at a time (in page order in the result); then,
+/// like without `TotalCount`, pages follow one by one until the items collected reach
+/// `TotalCount` (items can shift while a listing is read), or, when `TotalCount` is absent,
+/// until a page shorter than [`PAGE_SIZE`]; an empty page always stops it. More than
+/// [`MAX_PAGES`] pages is an error. Errors: the first failed call.
 pub async fn all_pages<T: DeserializeOwned>(
     client: &ReadClient,
     req: &ApiRequest,
     items: &[&str],
 ) -> Result<Vec<T>, CallError> {
-    let mut all = Vec::new();
-    for page in 1..=MAX_PAGES {
-        let paged = req
-            .clone()
+    let paged = |page: usize| {
+        req.clone()
             .param("PageNumber", page.to_string())
-            .param("PageSize", PAGE_SIZE.to_string());
-        let body = client.call(&paged).await?;
+            .param("PageSize", PAGE_SIZE.to_string())
+    };
+    let mut all = Vec::new();
+    let mut page = 1;
+    // Page 1, and with TotalCount the pages it implies, concurrently.
+    let first = client.call(&paged(1)).await?;
+    let total = count_field(&first, "TotalCount");
+    let mut bodies = vec![first];
+    if let Some(total) = total {
+        let last = total.div_ceil(PAGE_SIZE).clamp(1, MAX_PAGES);
+        let mut rest = (2..=last).collect::<Vec<_>>().into_iter();
+        loop {
+            let batch: Vec<usize> = rest.by_ref().take(CONCURRENT_PAGES).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let mut set = tokio::task::JoinSet::new();
+            for (i, p) in batch.iter().enumerate() {
+                let (c, r) = (client.clone(), paged(*p));
+                set.spawn(async move { (i, c.call(&r).await) });
+            }
+            let mut got: Vec<Option<Result<Value, CallError>>> = Vec::new();
+            got.resize_with(batch.len(), || None);
+            while let Some(joined) = set.join_next().await {
+                let (i, body) = joined.expect("page task panicked");
+                got[i] = Some(body);
+            }
+            // In page order: an empty page ends the listing (later pages, and their errors,
+            // do not count); an error before it is the listing's error.
+            let mut ended = false;
+            for body in got.into_iter().flatten() {
+                let body = body?;
+                let empty =
+                    items_at::<serde::de::IgnoredAny>(&req.action, &body, items)?.is_empty();
+                bodies.push(body);
+                if empty {
+                    ended = true;
+                    break;
+                }
+            }
+            if ended {
+                break;
+            }
+        }
+        page = last;
+    }
+    for body in bodies {
+        let batch: Vec<T> = items_at(&req.action, &body, items)?;
+        let empty = batch.is_empty();
+        all.extend(batch);
+        if empty {
+            return Ok(all);
+        }
+    }
+    loop {
+        let got_all = match total {
+            Some(total) => all.len() >= total,
+            None => false,
+        };
+        if got_all {
+            return Ok(all);
+        }
+        if total.is_none() && all.len() < page * PAGE_SIZE {
+            return Ok(all);
+        }
+        page += 1;
+        if page > MAX_PAGES {
+            break;
+        }
+        let body = client.call(&paged(page)).await?;
         let batch: Vec<T> = items_at(&req.action, &body, items)?;
         let got = batch.len();
         all.extend(batch);
-        let done = got == 0
-            || match count_field(&body, "TotalCount") {
-                Some(total) => all.len() >= total,
-                None => got < PAGE_SIZE,
-            };
-        if done {
+        if got == 0 || (total.is_none() && got < PAGE_SIZE) {
             return Ok(all);
         }
     }
@@ -617,6 +684,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn pages_implied_by_total_count_are_fetched_together_and_kept_in_order() {
+        let script = Script::new(vec![
+            ok(&page(Some(180), 0..50)),
+            ok(&page(Some(180), 50..100)),
+            ok(&page(Some(180), 100..150)),
+            ok(&page(Some(180), 150..180)),
+        ]);
+        let req = ApiRequest::new(Product::Vpc, "DescribeThings").region("r");
+        let items: Vec<Item> = all_pages(&script.reader(), &req, &["Set", "Type"])
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 180);
+        assert!(
+            items.windows(2).all(|w| w[0].id < w[1].id),
+            "page order kept"
+        );
+        let pages: Vec<String> = script
+            .seen()
+            .iter()
+            .map(|r| {
+                crate::api::testkit::api_params(r)
+                    .into_iter()
+                    .find(|(k, _)| k == "PageNumber")
+                    .map(|(_, v)| v)
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(pages, ["1", "2", "3", "4"]);
+    }
+
+    #[tokio::test]
     async fn empty_page_stops_even_below_total_count() {
         let script = Script::new(vec![
             ok(&page(Some(500), 0..50)),
@@ -627,7 +725,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(items.len(), 50);
-        assert_eq!(script.seen().len(), 2);
+        // Page 1, then the pages TotalCount implies, CONCURRENT_PAGES at a time: the empty
+        // page 2 ends the listing (the other answers of its batch are not used).
+        assert_eq!(script.seen().len(), 1 + CONCURRENT_PAGES);
     }
 
     #[tokio::test]
