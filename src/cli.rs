@@ -153,6 +153,11 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print a plan saved with `decom plan --out` (offline): its rails, steps and origin.
     Show(ShowArgs),
+    /// Read-only: write what the plan's discovery sees as an emulator world file, to
+    /// rehearse the plan with `decom apply PLAN --emulator WORLD`.
+    Snapshot(SnapshotArgs),
+    /// What the journal of the current or last apply of a plan says (readable while it runs).
+    Status(StatusArgs),
     /// Send one signed API request and print the JSON answer (like the aliyun CLI).
     Api(ApiArgs),
     /// The local Alibaba Cloud emulator.
@@ -228,6 +233,42 @@ pub struct PlanArgs {
     /// resources an earlier apply removed from one that matches nothing.
     #[arg(long, default_value = ".decom", env = "DECOM_STATE_DIR")]
     pub state_dir: std::path::PathBuf,
+}
+
+/// `decom snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The plan file.
+    pub plan: std::path::PathBuf,
+    /// The world file to write.
+    #[arg(long, value_name = "WORLD.yaml")]
+    pub out: std::path::PathBuf,
+    /// Replace ids, names, account ids, tag values and addresses consistently (for a bug
+    /// report); write the plan rewritten the same way with --plan-out.
+    #[arg(long)]
+    pub anonymize: bool,
+    /// With --anonymize: also write the plan with the same replacements.
+    #[arg(long, value_name = "FILE", requires = "anonymize")]
+    pub plan_out: Option<std::path::PathBuf>,
+    /// Divide every transition time by N (a fast rehearsal).
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    pub scale: f64,
+    /// Override one timing of the world (repeatable), e.g. --timing terminate_physical_connection=5m.
+    #[arg(long, value_name = "KEY=DURATION")]
+    pub timing: Vec<String>,
+}
+
+/// `decom status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The plan file (default: every journal under the state directory).
+    pub plan: Option<std::path::PathBuf>,
+    /// Where apply keeps its journals.
+    #[arg(long, default_value = ".decom", env = "DECOM_STATE_DIR")]
+    pub state_dir: std::path::PathBuf,
+    /// Output format (human or json).
+    #[arg(long, short, value_enum, default_value = "human")]
+    pub output: OutputFormat,
 }
 
 /// `decom show`.
@@ -350,7 +391,7 @@ pub fn command() -> clap::Command {
 }
 
 /// The commands that never talk to the API.
-const NOT_CONNECTING: [&str; 3] = ["validate", "emulator", "completions"];
+const NOT_CONNECTING: [&str; 4] = ["validate", "emulator", "completions", "status"];
 
 /// Connection options given on the command line of a command that does not connect: an
 /// error rather than silently ignored.
@@ -459,6 +500,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => plan_command(&cli.global, args).await,
         Command::Graph(args) => graph_command(&cli.global, args).await,
         Command::Show(args) => show_command(args),
+        Command::Snapshot(args) => snapshot_command(&cli.global, args).await,
+        Command::Status(args) => crate::status::command(
+            &args.state_dir,
+            args.plan.as_deref(),
+            args.output == OutputFormat::Json,
+        ),
         Command::Apply(args) => apply_command(&cli.global, args).await,
         Command::Api(args) => api_command(&cli.global, args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => serve_command(args).await,
@@ -933,6 +980,60 @@ async fn graph_command(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<u
         }
         _ => exit::SUCCESS,
     })
+}
+
+/// `decom snapshot`: discovery with the read capability only, written as a world file.
+async fn snapshot_command(global: &GlobalArgs, args: SnapshotArgs) -> anyhow::Result<u8> {
+    if !(args.scale.is_finite() && args.scale > 0.0) {
+        bail!("--scale {} must be a number above 0", args.scale);
+    }
+    let timings = crate::snapshot::timings(args.scale, &args.timing)?;
+    let (plan, inventory, _graph) = preview(global, &args.plan).await?;
+    let doc = crate::snapshot::build(&inventory);
+    let (mut world, derived) = doc.finish(timings);
+    let mut anonymizer = crate::snapshot::Anonymizer::default();
+    let mut derived = derived;
+    if args.anonymize {
+        anonymizer.world(&mut world);
+        derived = derived.iter().map(|d| anonymizer.words(d)).collect();
+    }
+    let endpoint = endpoint_label(global);
+    let plan_name = if args.anonymize {
+        anonymizer.words(&plan.name)
+    } else {
+        plan.name.clone()
+    };
+    let text = crate::snapshot::render(
+        &world,
+        &derived,
+        &crate::snapshot::Header {
+            plan: &plan_name,
+            endpoint: &endpoint,
+            anonymized: args.anonymize,
+            scale: args.scale,
+        },
+    )?;
+    // The file must be a world the emulator accepts.
+    crate::emulator::world::World::parse(&args.out.display().to_string(), &text)
+        .context("the snapshot is not a valid world (a decom bug: please report it)")?;
+    std::fs::write(&args.out, &text)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    if let Some(p) = &args.plan_out {
+        let source = crate::input::read_text(&args.plan)
+            .with_context(|| format!("cannot read {}", args.plan.display()))?;
+        std::fs::write(p, anonymizer.plan(&source)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    eprintln!(
+        "wrote {} ({} resources, {} stand-ins){}; rehearse with: decom apply {} --emulator {}",
+        args.out.display(),
+        inventory.resources.len(),
+        derived.len(),
+        if args.anonymize { ", anonymized" } else { "" },
+        args.plan_out.as_deref().unwrap_or(&args.plan).display(),
+        args.out.display()
+    );
+    Ok(exit::SUCCESS)
 }
 
 /// `decom show SAVED`: a saved plan, offline.

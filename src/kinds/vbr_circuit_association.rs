@@ -139,6 +139,18 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        // The VBR's `associated_physical_connections` (its `circuits` fact) carries it.
+        let (vbr, pc) = super::link(&r.id);
+        out.ensure_vbr(vbr, &r.region, &r.id);
+        out.ensure_circuit(pc, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let keeps = r.fact("keeps");
         let why = if keeps.is_empty() {
