@@ -995,7 +995,7 @@ async fn snapshot_command(global: &GlobalArgs, args: SnapshotArgs) -> anyhow::Re
     let mut derived = derived;
     if args.anonymize {
         anonymizer.world(&mut world);
-        derived = derived.iter().map(|d| anonymizer.words(d)).collect();
+        derived = derived.iter().map(|d| anonymizer.text(d)).collect();
     }
     let endpoint = endpoint_label(global);
     let plan_name = if args.anonymize {

@@ -533,6 +533,22 @@ impl Anonymizer {
         })
     }
 
+    /// A sentence that names ids (a stand-in's description): the ids replaced as
+    /// [`Anonymizer::id`] does, the other words kept.
+    pub fn text(&mut self, s: &str) -> String {
+        s.split(' ')
+            .map(|w| {
+                let core = w.trim_matches(|c: char| "();,:".contains(c));
+                if !core.is_empty() && PREFIXES.iter().any(|p| core.starts_with(p)) {
+                    w.replace(core, &self.id(core))
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Digits (an account id): same length.
     pub fn digits(&mut self, s: &str) -> String {
         self.memo(1, s, |a| {
