@@ -501,11 +501,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Graph(args) => graph_command(&cli.global, args).await,
         Command::Show(args) => show_command(args),
         Command::Snapshot(args) => snapshot_command(&cli.global, args).await,
-        Command::Status(args) => crate::status::command(
-            &args.state_dir,
-            args.plan.as_deref(),
-            args.output == OutputFormat::Json,
-        ),
+        Command::Status(args) => {
+            let name = match &args.plan {
+                Some(p) => Some(load_plan_or_saved(p)?.0.name),
+                None => None,
+            };
+            crate::status::command(
+                &args.state_dir,
+                name.as_deref(),
+                args.output == OutputFormat::Json,
+            )
+        }
         Command::Apply(args) => apply_command(&cli.global, args).await,
         Command::Api(args) => api_command(&cli.global, args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => serve_command(args).await,
@@ -1149,10 +1155,13 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
     let mut reported = false;
     let result = apply_run(global, args, &mut reported).await;
     if json && !reported {
-        let line = match &result {
+        let mut line = match &result {
             Ok(code) => crate::progress::events::exit(*code, None),
             Err(e) => crate::progress::events::exit(exit::ERROR, Some(&error_chain(e))),
         };
+        if global.emulator.is_some() {
+            line["rehearsal"] = serde_json::json!(true);
+        }
         crate::progress::emit(&line.to_string());
     }
     result
@@ -1165,6 +1174,19 @@ async fn apply_run(
 ) -> anyhow::Result<u8> {
     use std::io::IsTerminal as _;
     let (plan, saved) = load_plan_or_saved(&args.plan)?;
+    // A rehearsal (`--emulator WORLD`, e.g. a `decom snapshot`) says so wherever its output
+    // could be mistaken for a run against the cloud.
+    let rehearsal = global.emulator.as_ref().map(|w| {
+        format!(
+            "REHEARSAL against the emulator world {}: nothing in the cloud changes",
+            w.display()
+        )
+    });
+    if let Some(r) = &rehearsal
+        && args.output != OutputFormat::Json
+    {
+        eprintln!("{r}");
+    }
     let (config, transport) = connection(global)?;
     // Reads (identity, discovery) retry on their own; the executor owns the retries of its
     // steps (by error class, with its rate limiter), so its client does not retry.
@@ -1328,7 +1350,13 @@ async fn apply_run(
     // Overlapping plans: hold the lock of every (account, region) this run mutates, so a
     // second plan touching the same scope from this state directory is refused until this
     // one ends (their ClientTokens agree too where that is safe: see graph::client_token).
-    let _scope_locks = scope_locks(&args.state_dir, &identity.account_id, &graph, &plan.name)?;
+    // A rehearsal's scope locks are its own: it never holds (or waits for) the real account's.
+    let scope = if rehearsal.is_some() {
+        format!("rehearsal-{}", identity.account_id)
+    } else {
+        identity.account_id.clone()
+    };
+    let _scope_locks = scope_locks(&args.state_dir, &scope, &graph, &plan.name)?;
     // 7. Show what will happen, then confirm.
     if args.output != OutputFormat::Json {
         use std::io::Write as _;
@@ -1345,8 +1373,21 @@ async fn apply_run(
             return Ok(exit::REFUSED);
         }
         let prompt = format!(
-            "Apply {} change(s) ({} deletion(s), {} step(s)) in account {}?",
-            counts.changes, counts.deletions, counts.steps, identity.account_id
+            "{} {} change(s) ({} deletion(s), {} step(s)) in account {}{}?",
+            if rehearsal.is_some() {
+                "Rehearse"
+            } else {
+                "Apply"
+            },
+            counts.changes,
+            counts.deletions,
+            counts.steps,
+            identity.account_id,
+            global
+                .emulator
+                .as_ref()
+                .map(|w| format!(" of the emulator world {}", w.display()))
+                .unwrap_or_default()
         );
         if !confirm(&prompt).await {
             eprintln!("cancelled; nothing done");
@@ -1409,7 +1450,42 @@ async fn apply_run(
             );
         }
     }
-    let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    // For `decom status`: what this run talks to, then every new state a step sees (tapped
+    // from the progress events into the append-only journal).
+    journal.write(&crate::exec::journal::Record::Run {
+        time: crate::exec::journal::now(),
+        plan: plan.name.clone(),
+        account: identity.account_id.clone(),
+        endpoint: endpoint_label(global),
+        rehearsal: rehearsal.is_some(),
+    });
+    let (ev_tx, mut tap_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (fwd_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    let tap_path = journal.path();
+    let tapped: Vec<_> = graph
+        .steps
+        .iter()
+        .map(|s| (s.kind, s.resource.clone(), s.action))
+        .collect();
+    let tap = tokio::spawn(async move {
+        while let Some(ev) = tap_rx.recv().await {
+            if let crate::exec::Event::Progress { step, state, .. } = &ev
+                && let Some((kind, resource, action)) = tapped.get(*step)
+            {
+                let rec = crate::exec::journal::Record::State {
+                    time: crate::exec::journal::now(),
+                    kind: *kind,
+                    resource: resource.clone(),
+                    action: *action,
+                    state: state.clone(),
+                };
+                let _ = crate::exec::journal::append(&tap_path, &rec);
+            }
+            if fwd_tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
     let reporter = tokio::spawn(crate::progress::consume(ev_rx, graph.clone(), mode));
     let report = crate::exec::run(
         client.clone(),
@@ -1421,6 +1497,7 @@ async fn apply_run(
         stop_rx,
     )
     .await;
+    let _ = tap.await;
     let _ = reporter.await;
     stopper.abort();
     drop(journal);
@@ -1433,18 +1510,43 @@ async fn apply_run(
     };
     match args.output {
         OutputFormat::Json => {
-            let v = crate::progress::events::report(crate::progress::report_json(&report), code);
+            let mut v =
+                crate::progress::events::report(crate::progress::report_json(&report), code);
+            if rehearsal.is_some() {
+                v["rehearsal"] = serde_json::json!(true);
+            }
             crate::progress::emit(&v.to_string());
             *reported = true;
         }
-        OutputFormat::Markdown => crate::progress::emit(&crate::progress::report_markdown_titled(
-            &report,
-            &format!(
-                "decom apply: {} (account {})",
-                plan.name, identity.account_id
-            ),
-        )),
-        OutputFormat::Human => crate::progress::emit(&crate::progress::report_human(&report)),
+        OutputFormat::Markdown => {
+            let mut text = crate::progress::report_markdown_titled(
+                &report,
+                &format!(
+                    "decom apply{}: {} (account {})",
+                    if rehearsal.is_some() {
+                        " REHEARSAL"
+                    } else {
+                        ""
+                    },
+                    plan.name,
+                    identity.account_id
+                ),
+            );
+            if let Some(r) = &rehearsal {
+                // Under the title: the first thing a reader of the comment sees.
+                if let Some(i) = text.find("\n\n") {
+                    text.insert_str(i + 2, &format!("> **{r}**\n\n"));
+                }
+            }
+            crate::progress::emit(&text);
+        }
+        OutputFormat::Human => {
+            let mut text = crate::progress::report_human(&report);
+            if let Some(r) = &rehearsal {
+                text = format!("{r}\n{text}");
+            }
+            crate::progress::emit(&text);
+        }
     }
     let calls: u64 =
         client.call_counts().values().sum::<u64>() + reader.call_counts().values().sum::<u64>();
