@@ -286,7 +286,7 @@ pub fn journals(state_dir: &Path, plan: Option<&str>) -> Vec<PathBuf> {
             (t, p)
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|a| std::cmp::Reverse(a.0));
     found.into_iter().map(|(_, p)| p).collect()
 }
 

@@ -16,6 +16,8 @@ use crate::support::HEADER;
 /// Every engine kind, every blocker, and resources of a second account (9876543210987654):
 /// its VBRs on our circuit, a tenant on our hosted connection, its CEN, ECR and Basic CEN.
 pub const EVERY_KIND: &str = r#"
+timings:
+  vpn_connection_settle: 10m
 physical_connections:
   - { id: pc-1, region: cn-shanghai, name: dc1-primary, tags: { site: dc1, decommission: "2026-q4" }, macsec_keys: [{ ckn: 0123456789abcdef0123456789abcdef }, { ckn: fedcba9876543210fedcba9876543210, status: Disassociated }] }
   - { id: pc-1-vp1, region: cn-shanghai, parent_physical_connection: pc-1, owner: "9876543210987654" }
@@ -204,7 +206,13 @@ fn a_snapshot_of_every_kind_and_two_accounts_plans_the_same_steps_and_holds_no_s
 
     // Read-only, valid, no secret.
     let out = home.join("snap.yaml");
-    let text = snapshot(&served, home, &plan, &out, &["--scale", "600"]);
+    let text = snapshot(
+        &served,
+        home,
+        &plan,
+        &out,
+        &["--scale", "600", "--timing", "vpn_connection_settle=2s"],
+    );
     assert!(
         served.audit().is_empty(),
         "snapshot mutated: {:?}",
@@ -223,11 +231,35 @@ fn a_snapshot_of_every_kind_and_two_accounts_plans_the_same_steps_and_holds_no_s
         "{text}"
     );
     assert!(text.contains("terminate_physical_connection: 1s"), "{text}");
+    assert!(text.contains("vpn_connection_settle: 2s"), "{text}");
 
     // The same plan on the snapshot: the same steps, the same dispositions.
     let again = plan_on(&out, &plan, home);
     assert_eq!(original.0, again.0);
     assert_eq!(original.1, again.1);
+
+    // The rehearsal itself: every step done, and the report says it was one.
+    let run = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("decom"))
+        .env_clear()
+        .env("HOME", home)
+        .arg("apply")
+        .arg(&plan)
+        .arg("--emulator")
+        .arg(&out)
+        .args(["--yes", "--output", "json", "--poll-interval", "100ms"])
+        .arg("--state-dir")
+        .arg(home.join("state"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "report", "{stdout}");
+    assert_eq!(last["rehearsal"], true, "{last}");
+    assert_eq!(
+        last["counts"]["done"].as_u64(),
+        Some(original.0.len() as u64),
+        "{last}"
+    );
 
     // Anonymized: nothing identifying left, the same steps up to a consistent renaming.
     let anon = home.join("anon.yaml");
@@ -271,4 +303,145 @@ fn a_snapshot_of_every_kind_and_two_accounts_plans_the_same_steps_and_holds_no_s
         v
     };
     assert_eq!(disp(&original.1), disp(&renamed.1));
+}
+
+/// A circuit whose termination takes 2 s, with one VBR: a run that is long enough to watch.
+const SLOW: &str = "timings:\n  terminate_physical_connection: 2s\n  delete_vbr: 200ms\nphysical_connections:\n  - { id: pc-s, region: cn-shanghai, status: Enabled }\nvirtual_border_routers:\n  - { id: vbr-s, region: cn-shanghai, physical_connection: pc-s }\n";
+
+const SLOW_PLAN: &str = "version: 1\nname: slow\nregion: cn-shanghai\npolicy:\n  cascade: true\ntargets:\n  - physical_connection: pc-s\n";
+
+fn spawn(home: &Path, world: &Path, plan: &Path, state: &Path) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("decom"))
+        .env_clear()
+        .env("HOME", home)
+        .arg("apply")
+        .arg(plan)
+        .arg("--emulator")
+        .arg(world)
+        .args([
+            "--yes",
+            "--poll-interval",
+            "100ms",
+            "--max-interval",
+            "300ms",
+        ])
+        .arg("--state-dir")
+        .arg(state)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// `decom status PLAN --output json`: the most recent journal's status.
+fn status(home: &Path, plan: &Path, state: &Path) -> Value {
+    let out = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("decom"))
+        .env_clear()
+        .env("HOME", home)
+        .arg("status")
+        .arg(plan)
+        .arg("--state-dir")
+        .arg(state)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    v["journals"][0].clone()
+}
+
+/// Poll `status` until the apply in another process is waiting on the circuit.
+fn wait_running(home: &Path, plan: &Path, state: &Path) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let s = status(home, plan, state);
+        let waiting = s["steps"].as_array().into_iter().flatten().any(|st| {
+            st["outcome"] == "in_flight"
+                && st["step"] == "physical_connection pc-s wait"
+                && st["last_state"] == "Terminating"
+        });
+        if s["running"]["state"] == "running" && waiting {
+            return s;
+        }
+        assert!(std::time::Instant::now() < deadline, "never running: {s}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn status_reads_a_running_a_finished_an_interrupted_and_a_killed_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let world = write(home, "slow.yaml", &format!("{HEADER}{SLOW}"));
+    let plan = write(home, "slow-plan.yaml", SLOW_PLAN);
+
+    // Nothing yet: exit 1, said.
+    let none = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("decom"))
+        .env_clear()
+        .env("HOME", home)
+        .arg("status")
+        .arg(&plan)
+        .arg("--state-dir")
+        .arg(home.join("nothing"))
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(1));
+
+    // Running (read from a second process), then interrupted with Ctrl-C.
+    let state = home.join("interrupted");
+    let mut child = spawn(home, &world, &plan, &state);
+    let s = wait_running(home, &plan, &state);
+    assert_eq!(s["rehearsal"], true, "{s}");
+    assert!(s["counts"]["done"].as_u64().unwrap() >= 3, "{s}");
+    assert!(s["elapsed_secs"].as_f64().unwrap() > 0.0, "{s}");
+    let human = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin("decom"))
+        .env_clear()
+        .env("HOME", home)
+        .arg("status")
+        .arg(&plan)
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("state: RUNNING (pid ")
+            && text.contains("physical_connection pc-s wait: in flight, last seen Terminating")
+            && text.contains("REHEARSAL"),
+        "{text}"
+    );
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let s = status(home, &plan, &state);
+    assert_eq!(
+        s["running"],
+        serde_json::json!({"state": "finished", "interrupted": true}),
+        "{s}"
+    );
+    assert_eq!(s["counts"]["interrupted"], 1, "{s}");
+
+    // Killed: no End, no live holder.
+    let state = home.join("killed");
+    let mut child = spawn(home, &world, &plan, &state);
+    wait_running(home, &plan, &state);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let s = status(home, &plan, &state);
+    assert_eq!(s["running"]["state"], "killed", "{s}");
+    assert_eq!(s["counts"]["cut_off"], 1, "{s}");
+
+    // Finished: every step done.
+    let state = home.join("finished");
+    let mut child = spawn(home, &world, &plan, &state);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let s = status(home, &plan, &state);
+    assert_eq!(
+        s["running"],
+        serde_json::json!({"state": "finished", "interrupted": false}),
+        "{s}"
+    );
+    assert_eq!(s["counts"]["done"], s["total"], "{s}");
+    assert_eq!(s["steps"].as_array().unwrap().len(), 5, "{s}");
 }
