@@ -1451,7 +1451,7 @@ async fn apply_run(
         }
     }
     // For `decom status`: what this run talks to, then every new state a step sees (tapped
-    // from the progress events into the append-only journal).
+    // from the progress events into the append-only `states.jsonl`).
     journal.write(&crate::exec::journal::Record::Run {
         time: crate::exec::journal::now(),
         plan: plan.name.clone(),
@@ -1461,7 +1461,8 @@ async fn apply_run(
     });
     let (ev_tx, mut tap_rx) = tokio::sync::mpsc::unbounded_channel();
     let (fwd_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
-    let tap_path = journal.path();
+    // Beside the journal, not in it: the tap lags the executor, whose `end` record stays last.
+    let tap_path = journal.path().with_file_name("states.jsonl");
     let tapped: Vec<_> = graph
         .steps
         .iter()

@@ -202,6 +202,22 @@ pub fn read(dir: &Path) -> anyhow::Result<Status> {
             Record::End { time, interrupted } => ended = Some((time, interrupted)),
         }
     }
+    // The states the run's steps saw (`states.jsonl`, beside the journal), from its start.
+    let states = std::fs::read_to_string(dir.join("states.jsonl")).unwrap_or_default();
+    for line in states.lines() {
+        if let Ok(Record::State {
+            time,
+            kind,
+            resource,
+            action,
+            state,
+        }) = serde_json::from_str::<Record>(line)
+            && st.started.as_deref().is_some_and(|s| time.as_str() >= s)
+            && let Some(s) = steps.get_mut(&(kind, resource, action))
+        {
+            s.last_state = Some(state);
+        }
+    }
     st.steps = order.iter().filter_map(|k| steps.remove(k)).collect();
     for s in &st.steps {
         *st.counts.entry(s.outcome.clone()).or_default() += 1;

@@ -87,7 +87,8 @@ pub enum Record {
         /// True against an emulator world (`--emulator`).
         rehearsal: bool,
     },
-    /// A step saw a new state (a wait's status, or an error code it retries on).
+    /// A step saw a new state (a wait's status, or an error code it retries on); written to
+    /// `states.jsonl` beside the journal.
     State {
         /// RFC 3339 time.
         time: String,
@@ -157,12 +158,13 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     }
 }
 
-/// Append one record to the journal at `path` with a single write (a second writer of the
-/// same append-only file, like the state tap of `apply`, never splits another's line).
+/// Append one record to the append-only file at `path` (created if missing) with a single
+/// write (the state tap of `apply` writes `states.jsonl` beside the journal).
 pub fn append(path: &Path, rec: &Record) -> std::io::Result<()> {
     let mut line = serde_json::to_string(rec).map_err(std::io::Error::other)?;
     line.push('\n');
     OpenOptions::new()
+        .create(true)
         .append(true)
         .open(path)?
         .write_all(line.as_bytes())
