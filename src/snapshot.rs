@@ -318,11 +318,12 @@ const SECTIONS: &[&str] = &[
     "vpn_connections",
 ];
 
-/// A fresh access key for the world (never the caller's): random id and secret.
+/// A fresh access key for the world (never the caller's). It only opens the local emulator,
+/// and is shaped so that secret scanners do not mistake it for a cloud key: no `LTAI`
+/// prefix, short, low-entropy.
 fn generated_key() -> Value {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let secret = uuid::Uuid::new_v4().simple().to_string();
-    json!({"id": format!("LTAIsnap{}", &id[..16]), "secret": secret})
+    let n = uuid::Uuid::new_v4().simple().to_string();
+    json!({"id": format!("rehearsal-key-{}", &n[..6]), "secret": format!("rehearsal-only-{}", &n[6..12])})
 }
 
 /// A timing key of the world file and the kind whose typical transition it takes.

@@ -351,15 +351,10 @@ pub fn human(st: &Status) -> String {
         st.steps.len() - finished_ok - failed - n("in_flight"),
         st.total
     ));
-    for s in &st.steps {
-        if s.outcome == "done" || s.outcome == "already_gone" {
-            if s.step.ends_with(&format!(" {}", Action::Wait))
-                && let Some(last) = &s.last_state
-            {
-                out.push_str(&format!("    {}: done (last seen {last})\n", s.step));
-            }
-            continue;
-        }
+    let finished = |s: &&StepStatus| s.outcome == "done" || s.outcome == "already_gone";
+    // What did not finish first (in flight, failed, ...), then the last state of each wait
+    // that did.
+    for s in st.steps.iter().filter(|s| !finished(s)) {
         out.push_str(&format!(
             "    {}: {}{}{}\n",
             s.step,
@@ -373,6 +368,13 @@ pub fn human(st: &Status) -> String {
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default()
         ));
+    }
+    for s in st.steps.iter().filter(finished) {
+        if s.step.ends_with(&format!(" {}", Action::Wait))
+            && let Some(last) = &s.last_state
+        {
+            out.push_str(&format!("    {}: done (last seen {last})\n", s.step));
+        }
     }
     out
 }
