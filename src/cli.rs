@@ -153,6 +153,11 @@ pub enum Command {
     Graph(GraphArgs),
     /// Print a plan saved with `decom plan --out` (offline): its rails, steps and origin.
     Show(ShowArgs),
+    /// Read-only: write what the plan's discovery sees as an emulator world file, to
+    /// rehearse the plan with `decom apply PLAN --emulator WORLD`.
+    Snapshot(SnapshotArgs),
+    /// What the journal of the current or last apply of a plan says (readable while it runs).
+    Status(StatusArgs),
     /// Send one signed API request and print the JSON answer (like the aliyun CLI).
     Api(ApiArgs),
     /// The local Alibaba Cloud emulator.
@@ -228,6 +233,42 @@ pub struct PlanArgs {
     /// resources an earlier apply removed from one that matches nothing.
     #[arg(long, default_value = ".decom", env = "DECOM_STATE_DIR")]
     pub state_dir: std::path::PathBuf,
+}
+
+/// `decom snapshot`.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// The plan file.
+    pub plan: std::path::PathBuf,
+    /// The world file to write.
+    #[arg(long, value_name = "WORLD.yaml")]
+    pub out: std::path::PathBuf,
+    /// Replace ids, names, account ids, tag values and addresses consistently (for a bug
+    /// report); write the plan rewritten the same way with --plan-out.
+    #[arg(long)]
+    pub anonymize: bool,
+    /// With --anonymize: also write the plan with the same replacements.
+    #[arg(long, value_name = "FILE", requires = "anonymize")]
+    pub plan_out: Option<std::path::PathBuf>,
+    /// Divide every transition time by N (a fast rehearsal).
+    #[arg(long, default_value_t = 1.0, value_name = "N")]
+    pub scale: f64,
+    /// Override one timing of the world (repeatable), e.g. --timing terminate_physical_connection=5m.
+    #[arg(long, value_name = "KEY=DURATION")]
+    pub timing: Vec<String>,
+}
+
+/// `decom status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The plan file (default: every journal under the state directory).
+    pub plan: Option<std::path::PathBuf>,
+    /// Where apply keeps its journals.
+    #[arg(long, default_value = ".decom", env = "DECOM_STATE_DIR")]
+    pub state_dir: std::path::PathBuf,
+    /// Output format (human or json).
+    #[arg(long, short, value_enum, default_value = "human")]
+    pub output: OutputFormat,
 }
 
 /// `decom show`.
@@ -350,7 +391,7 @@ pub fn command() -> clap::Command {
 }
 
 /// The commands that never talk to the API.
-const NOT_CONNECTING: [&str; 3] = ["validate", "emulator", "completions"];
+const NOT_CONNECTING: [&str; 4] = ["validate", "emulator", "completions", "status"];
 
 /// Connection options given on the command line of a command that does not connect: an
 /// error rather than silently ignored.
@@ -459,6 +500,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => plan_command(&cli.global, args).await,
         Command::Graph(args) => graph_command(&cli.global, args).await,
         Command::Show(args) => show_command(args),
+        Command::Snapshot(args) => snapshot_command(&cli.global, args).await,
+        Command::Status(args) => {
+            let name = match &args.plan {
+                Some(p) => Some(load_plan_or_saved(p)?.0.name),
+                None => None,
+            };
+            crate::status::command(
+                &args.state_dir,
+                name.as_deref(),
+                args.output == OutputFormat::Json,
+            )
+        }
         Command::Apply(args) => apply_command(&cli.global, args).await,
         Command::Api(args) => api_command(&cli.global, args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => serve_command(args).await,
@@ -935,6 +988,60 @@ async fn graph_command(global: &GlobalArgs, args: GraphArgs) -> anyhow::Result<u
     })
 }
 
+/// `decom snapshot`: discovery with the read capability only, written as a world file.
+async fn snapshot_command(global: &GlobalArgs, args: SnapshotArgs) -> anyhow::Result<u8> {
+    if !(args.scale.is_finite() && args.scale > 0.0) {
+        bail!("--scale {} must be a number above 0", args.scale);
+    }
+    let timings = crate::snapshot::timings(args.scale, &args.timing)?;
+    let (plan, inventory, _graph) = preview(global, &args.plan).await?;
+    let doc = crate::snapshot::build(&inventory);
+    let (mut world, derived) = doc.finish(timings);
+    let mut anonymizer = crate::snapshot::Anonymizer::default();
+    let mut derived = derived;
+    if args.anonymize {
+        anonymizer.world(&mut world);
+        derived = derived.iter().map(|d| anonymizer.text(d)).collect();
+    }
+    let endpoint = endpoint_label(global);
+    let plan_name = if args.anonymize {
+        anonymizer.words(&plan.name)
+    } else {
+        plan.name.clone()
+    };
+    let text = crate::snapshot::render(
+        &world,
+        &derived,
+        &crate::snapshot::Header {
+            plan: &plan_name,
+            endpoint: &endpoint,
+            anonymized: args.anonymize,
+            scale: args.scale,
+        },
+    )?;
+    // The file must be a world the emulator accepts.
+    crate::emulator::world::World::parse(&args.out.display().to_string(), &text)
+        .context("the snapshot is not a valid world (a decom bug: please report it)")?;
+    std::fs::write(&args.out, &text)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    if let Some(p) = &args.plan_out {
+        let source = crate::input::read_text(&args.plan)
+            .with_context(|| format!("cannot read {}", args.plan.display()))?;
+        std::fs::write(p, anonymizer.plan(&source)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    eprintln!(
+        "wrote {} ({} resources, {} stand-ins){}; rehearse with: decom apply {} --emulator {}",
+        args.out.display(),
+        inventory.resources.len(),
+        derived.len(),
+        if args.anonymize { ", anonymized" } else { "" },
+        args.plan_out.as_deref().unwrap_or(&args.plan).display(),
+        args.out.display()
+    );
+    Ok(exit::SUCCESS)
+}
+
 /// `decom show SAVED`: a saved plan, offline.
 fn show_command(args: ShowArgs) -> anyhow::Result<u8> {
     let path = &args.saved;
@@ -1048,10 +1155,13 @@ async fn apply_command(global: &GlobalArgs, args: ApplyArgs) -> anyhow::Result<u
     let mut reported = false;
     let result = apply_run(global, args, &mut reported).await;
     if json && !reported {
-        let line = match &result {
+        let mut line = match &result {
             Ok(code) => crate::progress::events::exit(*code, None),
             Err(e) => crate::progress::events::exit(exit::ERROR, Some(&error_chain(e))),
         };
+        if global.emulator.is_some() {
+            line["rehearsal"] = serde_json::json!(true);
+        }
         crate::progress::emit(&line.to_string());
     }
     result
@@ -1064,6 +1174,19 @@ async fn apply_run(
 ) -> anyhow::Result<u8> {
     use std::io::IsTerminal as _;
     let (plan, saved) = load_plan_or_saved(&args.plan)?;
+    // A rehearsal (`--emulator WORLD`, e.g. a `decom snapshot`) says so wherever its output
+    // could be mistaken for a run against the cloud.
+    let rehearsal = global.emulator.as_ref().map(|w| {
+        format!(
+            "REHEARSAL against the emulator world {}: nothing in the cloud changes",
+            w.display()
+        )
+    });
+    if let Some(r) = &rehearsal
+        && args.output != OutputFormat::Json
+    {
+        eprintln!("{r}");
+    }
     let (config, transport) = connection(global)?;
     // Reads (identity, discovery) retry on their own; the executor owns the retries of its
     // steps (by error class, with its rate limiter), so its client does not retry.
@@ -1227,7 +1350,13 @@ async fn apply_run(
     // Overlapping plans: hold the lock of every (account, region) this run mutates, so a
     // second plan touching the same scope from this state directory is refused until this
     // one ends (their ClientTokens agree too where that is safe: see graph::client_token).
-    let _scope_locks = scope_locks(&args.state_dir, &identity.account_id, &graph, &plan.name)?;
+    // A rehearsal's scope locks are its own: it never holds (or waits for) the real account's.
+    let scope = if rehearsal.is_some() {
+        format!("rehearsal-{}", identity.account_id)
+    } else {
+        identity.account_id.clone()
+    };
+    let _scope_locks = scope_locks(&args.state_dir, &scope, &graph, &plan.name)?;
     // 7. Show what will happen, then confirm.
     if args.output != OutputFormat::Json {
         use std::io::Write as _;
@@ -1244,8 +1373,21 @@ async fn apply_run(
             return Ok(exit::REFUSED);
         }
         let prompt = format!(
-            "Apply {} change(s) ({} deletion(s), {} step(s)) in account {}?",
-            counts.changes, counts.deletions, counts.steps, identity.account_id
+            "{} {} change(s) ({} deletion(s), {} step(s)) in account {}{}?",
+            if rehearsal.is_some() {
+                "Rehearse"
+            } else {
+                "Apply"
+            },
+            counts.changes,
+            counts.deletions,
+            counts.steps,
+            identity.account_id,
+            global
+                .emulator
+                .as_ref()
+                .map(|w| format!(" of the emulator world {}", w.display()))
+                .unwrap_or_default()
         );
         if !confirm(&prompt).await {
             eprintln!("cancelled; nothing done");
@@ -1308,7 +1450,43 @@ async fn apply_run(
             );
         }
     }
-    let (ev_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    // For `decom status`: what this run talks to, then every new state a step sees (tapped
+    // from the progress events into the append-only `states.jsonl`).
+    journal.write(&crate::exec::journal::Record::Run {
+        time: crate::exec::journal::now(),
+        plan: plan.name.clone(),
+        account: identity.account_id.clone(),
+        endpoint: endpoint_label(global),
+        rehearsal: rehearsal.is_some(),
+    });
+    let (ev_tx, mut tap_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (fwd_tx, ev_rx) = tokio::sync::mpsc::unbounded_channel();
+    // Beside the journal, not in it: the tap lags the executor, whose `end` record stays last.
+    let tap_path = journal.path().with_file_name("states.jsonl");
+    let tapped: Vec<_> = graph
+        .steps
+        .iter()
+        .map(|s| (s.kind, s.resource.clone(), s.action))
+        .collect();
+    let tap = tokio::spawn(async move {
+        while let Some(ev) = tap_rx.recv().await {
+            if let crate::exec::Event::Progress { step, state, .. } = &ev
+                && let Some((kind, resource, action)) = tapped.get(*step)
+            {
+                let rec = crate::exec::journal::Record::State {
+                    time: crate::exec::journal::now(),
+                    kind: *kind,
+                    resource: resource.clone(),
+                    action: *action,
+                    state: state.clone(),
+                };
+                let _ = crate::exec::journal::append(&tap_path, &rec);
+            }
+            if fwd_tx.send(ev).is_err() {
+                break;
+            }
+        }
+    });
     let reporter = tokio::spawn(crate::progress::consume(ev_rx, graph.clone(), mode));
     let report = crate::exec::run(
         client.clone(),
@@ -1320,6 +1498,7 @@ async fn apply_run(
         stop_rx,
     )
     .await;
+    let _ = tap.await;
     let _ = reporter.await;
     stopper.abort();
     drop(journal);
@@ -1332,18 +1511,43 @@ async fn apply_run(
     };
     match args.output {
         OutputFormat::Json => {
-            let v = crate::progress::events::report(crate::progress::report_json(&report), code);
+            let mut v =
+                crate::progress::events::report(crate::progress::report_json(&report), code);
+            if rehearsal.is_some() {
+                v["rehearsal"] = serde_json::json!(true);
+            }
             crate::progress::emit(&v.to_string());
             *reported = true;
         }
-        OutputFormat::Markdown => crate::progress::emit(&crate::progress::report_markdown_titled(
-            &report,
-            &format!(
-                "decom apply: {} (account {})",
-                plan.name, identity.account_id
-            ),
-        )),
-        OutputFormat::Human => crate::progress::emit(&crate::progress::report_human(&report)),
+        OutputFormat::Markdown => {
+            let mut text = crate::progress::report_markdown_titled(
+                &report,
+                &format!(
+                    "decom apply{}: {} (account {})",
+                    if rehearsal.is_some() {
+                        " REHEARSAL"
+                    } else {
+                        ""
+                    },
+                    plan.name,
+                    identity.account_id
+                ),
+            );
+            if let Some(r) = &rehearsal {
+                // Under the title: the first thing a reader of the comment sees.
+                if let Some(i) = text.find("\n\n") {
+                    text.insert_str(i + 2, &format!("> **{r}**\n\n"));
+                }
+            }
+            crate::progress::emit(&text);
+        }
+        OutputFormat::Human => {
+            let mut text = crate::progress::report_human(&report);
+            if let Some(r) = &rehearsal {
+                text = format!("{r}\n{text}");
+            }
+            crate::progress::emit(&text);
+        }
     }
     let calls: u64 =
         client.call_counts().values().sum::<u64>() + reader.call_counts().values().sum::<u64>();

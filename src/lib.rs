@@ -41,3 +41,5 @@ pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod saved;
+pub mod snapshot;
+pub mod status;

@@ -74,6 +74,33 @@ pub enum Record {
         /// The ids it matched.
         found: Vec<String>,
     },
+    /// What this run talks to (written once, after `Begin`), for `decom status`.
+    Run {
+        /// RFC 3339 time.
+        time: String,
+        /// The plan's name.
+        plan: String,
+        /// The account.
+        account: String,
+        /// The endpoint ([`crate::saved::endpoint_label`]).
+        endpoint: String,
+        /// True against an emulator world (`--emulator`).
+        rehearsal: bool,
+    },
+    /// A step saw a new state (a wait's status, or an error code it retries on); written to
+    /// `states.jsonl` beside the journal.
+    State {
+        /// RFC 3339 time.
+        time: String,
+        /// Kind.
+        kind: Kind,
+        /// Resource id.
+        resource: String,
+        /// Action.
+        action: Action,
+        /// The state.
+        state: String,
+    },
     /// The apply ended.
     End {
         /// RFC 3339 time.
@@ -131,7 +158,20 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     }
 }
 
-fn now() -> String {
+/// Append one record to the append-only file at `path` (created if missing) with a single
+/// write (the state tap of `apply` writes `states.jsonl` beside the journal).
+pub fn append(path: &Path, rec: &Record) -> std::io::Result<()> {
+    let mut line = serde_json::to_string(rec).map_err(std::io::Error::other)?;
+    line.push('\n');
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(line.as_bytes())
+}
+
+/// The current time as the journal writes it.
+pub fn now() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
@@ -202,6 +242,7 @@ impl Journal {
                     h.last_run_unfinished = true;
                 }
                 Record::End { .. } => h.last_run_unfinished = false,
+                Record::Run { .. } | Record::State { .. } => {}
                 Record::Resolved { target, found, .. } => {
                     h.matched.entry(target).or_default().extend(found);
                 }
@@ -262,10 +303,17 @@ impl Journal {
 
     /// Append a record and flush it to the OS (survives the process being killed).
     pub fn write(&mut self, rec: &Record) {
-        if let Ok(line) = serde_json::to_string(rec) {
-            let _ = writeln!(self.file, "{line}");
+        if let Ok(mut line) = serde_json::to_string(rec) {
+            // One write per line: another appender (the state tap) never splits it.
+            line.push('\n');
+            let _ = self.file.write_all(line.as_bytes());
             let _ = self.file.flush();
         }
+    }
+
+    /// The journal file.
+    pub fn path(&self) -> PathBuf {
+        self.lock.path().with_file_name("journal.jsonl")
     }
 
     /// `Begin`.

@@ -126,6 +126,22 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let vbr = r.parent.clone().unwrap_or_default();
+        out.set(
+            "bgp_groups",
+            &r.id,
+            serde_json::json!({"id": r.id, "region": r.region, "vbr": vbr, "status": r.status,
+                "name": r.name}),
+        );
+        out.ensure_vbr(&vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         // DeleteBgpGroup is asynchronous in practice (Terraform polls until gone;
         // blockers.md V3): the VBR's delete starts once the group is gone.

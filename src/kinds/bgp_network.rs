@@ -109,6 +109,21 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let (vbr, cidr) = super::link(&r.id);
+        out.set(
+            "bgp_networks",
+            &r.id,
+            serde_json::json!({"vbr": vbr, "destination": cidr, "status": r.status}),
+        );
+        out.ensure_vbr(vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let wait = StepSpec::wait(LIST, "gone", "Terraform waits until the network is gone");
         Ok(match r.status.as_str() {

@@ -128,6 +128,25 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let group = r.parent.clone().unwrap_or_default();
+        let vbr = r.fact("vbr");
+        out.ensure(
+            "bgp_groups",
+            &group,
+            serde_json::json!({"id": group, "region": r.region, "vbr": vbr}),
+            format!("BGP group {group} (of peer {}; not discovered)", r.id),
+        );
+        out.ensure_vbr(vbr, &r.region, &r.id);
+        let peer = serde_json::json!({"id": r.id, "status": r.status});
+        out.push("bgp_groups", &group, "peers", peer);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         // DeleteBgpPeer is asynchronous in practice (Terraform polls until gone).
         let gone = StepSpec::wait(

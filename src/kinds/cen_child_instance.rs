@@ -148,6 +148,26 @@ impl KindSpec for Spec {
         &[Kind::VbrHa, Kind::VbrHealthCheck]
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let (cen, vbr) = super::link(&r.id);
+        let owner = r.fact("cen_owner");
+        let foreign = !owner.is_empty() && inv.account.as_deref().is_some_and(|a| a != owner);
+        let cen_owner = foreign.then(|| out.other_account(owner));
+        out.set(
+            "cen_child_instances",
+            &r.id,
+            serde_json::json!({"cen": cen, "vbr": vbr, "status": r.status,
+                "cen_owner": cen_owner}),
+        );
+        out.cen(cen, serde_json::json!({}));
+        out.ensure_vbr(vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let detach = StepSpec::call(
             Action::Detach,

@@ -121,6 +121,24 @@ impl KindSpec for Spec {
         &[Kind::VbrHa, Kind::VbrHealthCheck]
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let (ecr, vbr) = super::link(&r.id);
+        let owner = r.owner.as_deref().map(|o| out.other_account(o));
+        out.set(
+            "express_connect_routers",
+            ecr,
+            serde_json::json!({"id": ecr, "owner": owner}),
+        );
+        let child = serde_json::json!({"vbr": vbr, "status": r.status});
+        out.push("express_connect_routers", ecr, "vbrs", child);
+        out.ensure_vbr(vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let detach = StepSpec::call(
             Action::Detach,

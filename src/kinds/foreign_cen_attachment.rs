@@ -57,6 +57,32 @@ impl KindSpec for Spec {
         false
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        // Another account's CEN: its transit router and the attachment are not listable,
+        // so both are stand-ins, under a CEN with that owner.
+        let (cen, vbr) = super::link(&r.id);
+        let owner = out.other_account(r.owner.as_deref().unwrap_or(""));
+        out.cen(
+            cen,
+            serde_json::json!({"owner": owner, "owner_visible": r.owner.is_some()}),
+        );
+        let tr = format!("tr-of-{cen}-{}", r.region);
+        out.transit_router_cen(&tr, &r.region, cen);
+        let att = format!("tr-attach-of-{vbr}-{cen}");
+        out.ensure(
+            "transit_router_attachments",
+            &att,
+            serde_json::json!({"id": att, "transit_router": tr, "vbr": vbr}),
+            format!("transit router {tr} and attachment {att} of another account's CEN {cen}"),
+        );
+        out.ensure_vbr(vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
         Err("another account's transit-router attachment".into())
     }

@@ -117,6 +117,24 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let parent = r.parent.clone().unwrap_or_default();
+        let owner = r.owner.as_deref().map(|o| out.other_account(o));
+        out.set(
+            "physical_connections",
+            &r.id,
+            serde_json::json!({"id": r.id, "region": r.region, "name": r.name,
+                "status": r.status, "parent_physical_connection": parent, "owner": owner,
+                "vpconn_status": r.fact("vpconn_status")}),
+        );
+        out.ensure_circuit(&parent, &r.region, &r.id);
+    }
+
     fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
         Ok(vec![StepSpec::call(
             Action::Delete,

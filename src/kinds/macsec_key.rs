@@ -86,6 +86,18 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let (pc, ckn) = super::link(&r.id);
+        out.ensure_circuit(pc, &r.region, &r.id);
+        let key = serde_json::json!({"ckn": ckn, "status": r.status});
+        out.push("physical_connections", pc, "macsec_keys", key);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let api = "DisassociateMacSecKey";
         let list = "DescribePhysicalConnections";

@@ -313,6 +313,13 @@ pub trait KindSpec: Send + Sync {
         Box::pin(async { Ok(()) })
     }
 
+    // ---- snapshot ----
+
+    /// Write `r` into the world document of `decom snapshot` (its section entry, merged by
+    /// id), with a stand-in for every resource it references that discovery did not see
+    /// ([`crate::snapshot::WorldDoc::ensure`]). Required: a snapshot holds every kind.
+    fn snapshot(&self, r: &Resource, inv: &Inventory, out: &mut crate::snapshot::WorldDoc);
+
     // ---- graph ----
 
     /// The steps that remove `r`, given its status; `Err` (why) when its status allows none.

@@ -91,6 +91,22 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let vbr = r.parent.clone().unwrap_or_default();
+        out.set(
+            "nqas",
+            &r.id,
+            serde_json::json!({"id": r.id, "vbr": vbr, "status": r.status,
+                "destination_ip": r.fact("destination")}),
+        );
+        out.ensure_vbr(&vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
         Ok(vec![
             StepSpec::call(

@@ -98,6 +98,22 @@ impl KindSpec for Spec {
         Box::pin(listed_by_ids(self, cx, q, ids))
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let mut v = serde_json::json!({"id": r.id, "region": r.region, "name": r.name,
+            "status": r.status, "tags": r.tags});
+        if r.fact("product_type") == HOSTED {
+            // This account is the tenant of a partner's circuit (not in the world).
+            v["parent_physical_connection"] = r.fact("parent_physical_connection").into();
+            v["parent_owner"] = out.other_account(r.fact("parent_owner")).into();
+        }
+        out.set("physical_connections", &r.id, v);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let s = r.status.as_str();
         let d = StepSpec::call(

@@ -48,6 +48,20 @@ impl KindSpec for Spec {
         ))
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let (att, vtb) = super::link(&r.id);
+        let link = serde_json::json!({"route_table": vtb, "status": r.status});
+        out.push("transit_router_attachments", att, "associations", link);
+        if let Some(tr) = super::transit_router::router_of(inv, att) {
+            out.route_table(tr, &r.region, vtb);
+        }
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         Ok(match r.status.as_str() {
             "Dissociating" => vec![StepSpec::wait(LIST, "gone", "already dissociating")],

@@ -115,6 +115,23 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let vbr = r.parent.clone().unwrap_or_default();
+        out.set(
+            "router_interfaces",
+            &r.id,
+            serde_json::json!({"id": r.id, "region": r.region, "vbr": vbr, "status": r.status,
+                "charge_type": r.fact("charge_type"), "name": r.name,
+                "financial_locked": r.fact("business_status") == "FinancialLocked"}),
+        );
+        out.ensure_vbr(&vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let list = "DescribeRouterInterfaces";
         let d = StepSpec::call(

@@ -33,6 +33,18 @@ pub fn attachments(inv: &Inventory) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The transit router of a TR attachment of the inventory (either kind).
+pub fn router_of<'a>(inv: &'a Inventory, attachment: &str) -> Option<&'a str> {
+    [
+        Kind::TransitRouterVbrAttachment,
+        Kind::TransitRouterVpnAttachment,
+    ]
+    .into_iter()
+    .find_map(|k| inv.get(k, attachment))
+    .map(|a| a.fact("transit_router"))
+    .filter(|t| !t.is_empty())
+}
+
 impl Memo {
     /// The route tables of every transit router of the inventory's TR attachments (a
     /// router that is gone has none). Errors: API failures.

@@ -103,6 +103,23 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let (pl, vtb) = super::link(&r.id);
+        let tr = r.fact("transit_router");
+        out.set(
+            "transit_router_prefix_list_associations",
+            &r.id,
+            serde_json::json!({"prefix_list": pl, "transit_router": tr, "route_table": vtb,
+                "next_hop": r.parent, "status": r.status}),
+        );
+        out.route_table(tr, &r.region, vtb);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let withdraws = routes_text(r, "routes")
             .map(|t| format!("; deleting it withdraws its routes ({t})"))

@@ -155,6 +155,25 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let att = r.parent.clone().unwrap_or_default();
+        let vtb = r.fact("route_table");
+        out.set(
+            "transit_router_route_entries",
+            &r.id,
+            serde_json::json!({"id": r.id, "route_table": vtb,
+                "destination": r.fact("destination"), "next_hop": att, "status": r.status}),
+        );
+        if let Some(tr) = super::transit_router::router_of(inv, &att) {
+            out.route_table(tr, &r.region, vtb);
+        }
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let gone = StepSpec::wait(LIST, "gone", "route deletion is asynchronous (Deleting)");
         Ok(match r.status.as_str() {

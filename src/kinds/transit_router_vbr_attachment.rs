@@ -187,6 +187,41 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let vbr = r.parent.clone().unwrap_or_default();
+        let tr = r.fact("transit_router");
+        out.set(
+            "transit_router_attachments",
+            &r.id,
+            serde_json::json!({"id": r.id, "transit_router": tr, "vbr": vbr,
+                "status": r.status, "name": r.name, "tags": r.tags}),
+        );
+        out.transit_router(tr, &r.region);
+        // The transit router's CEN: one the VBR reports that is neither a Basic-Edition CEN
+        // it is a child of nor another account's.
+        if let Some(v) = inv.get(Kind::VirtualBorderRouter, &vbr) {
+            let owners = super::virtual_border_router::cen_owners(v);
+            let account = inv.account.clone().unwrap_or_default();
+            let basic: Vec<&str> = inv
+                .children(Kind::CenChildInstance, &vbr)
+                .map(|c| c.fact(crate::discover::SCOPE))
+                .collect();
+            if let Some(cen) = v.fact("cens").split(',').find(|c| {
+                !c.is_empty()
+                    && !basic.contains(c)
+                    && owners.get(*c).is_none_or(|o| account.is_empty() || *o == account)
+            }) {
+                out.transit_router_cen(tr, &r.region, cen);
+            }
+        }
+        out.ensure_vbr(&vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         Ok(attachment_steps(
             r,

@@ -140,6 +140,24 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let vco = r.parent.clone().unwrap_or_default();
+        let tr = r.fact("transit_router");
+        out.set(
+            "transit_router_attachments",
+            &r.id,
+            serde_json::json!({"id": r.id, "transit_router": tr, "vpn_connection": vco,
+                "status": r.status, "name": r.name, "tags": r.tags}),
+        );
+        out.transit_router(tr, &r.region);
+        out.ensure_vpn_connection(&vco, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         Ok(attachment_steps(
             r,

@@ -139,6 +139,51 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        // Of a VBR that goes, the VBR's `associated_physical_connections` (its `circuits`
+        // fact) carries it. A VBR that stays on circuits the plan keeps is not in the
+        // inventory: rebuild it from its associations (`keeps`, `primary`).
+        let (vbr, pc) = super::link(&r.id);
+        out.ensure_circuit(pc, &r.region, &r.id);
+        if inv.get(Kind::VirtualBorderRouter, vbr).is_some() {
+            return;
+        }
+        let mine: Vec<&Resource> = inv
+            .of_kind(Kind::VbrCircuitAssociation)
+            .filter(|a| super::link(&a.id).0 == vbr && a.fact("keeps") == r.fact("keeps"))
+            .collect();
+        let keeps: Vec<&str> = r.fact("keeps").split(',').filter(|c| !c.is_empty()).collect();
+        let primary = mine
+            .iter()
+            .find(|a| a.fact("primary") == "true")
+            .map(|a| super::link(&a.id).1)
+            .or(keeps.first().copied())
+            .unwrap_or(pc);
+        let further: Vec<&str> = keeps
+            .iter()
+            .copied()
+            .chain(mine.iter().map(|a| super::link(&a.id).1))
+            .filter(|c| *c != primary)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        out.set(
+            "virtual_border_routers",
+            vbr,
+            serde_json::json!({"id": vbr, "region": r.region, "physical_connection": primary,
+                "status": "active", "name": r.name, "tags": r.tags,
+                "associated_physical_connections": further}),
+        );
+        for c in keeps {
+            out.ensure_circuit(c, &r.region, vbr);
+        }
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let keeps = r.fact("keeps");
         let why = if keeps.is_empty() {

@@ -126,6 +126,25 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let (vbr, peer) = (r.fact("vbr"), r.fact("peer_vbr"));
+        out.set(
+            "vbr_failover_groups",
+            &r.id,
+            serde_json::json!({"id": r.id, "region": r.region, "vbr": vbr, "peer_vbr": peer,
+                "status": r.status, "name": r.name}),
+        );
+        for v in [vbr, peer] {
+            out.ensure_vbr(v, &r.region, &r.id);
+            out.ensure_attached(v, &r.region, &r.id);
+        }
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let gone = StepSpec::wait(
             "DescribeVbrHa",

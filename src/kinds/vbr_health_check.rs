@@ -94,6 +94,23 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let (cen, vbr) = super::link(&r.id);
+        out.set(
+            "cen_vbr_health_checks",
+            &r.id,
+            serde_json::json!({"cen": cen, "vbr": vbr, "target_ip": r.fact("target_ip")}),
+        );
+        out.cen(cen, serde_json::json!({}));
+        out.ensure_vbr(vbr, &r.region, &r.id);
+        out.ensure_attached(vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, _r: &Resource) -> Result<Vec<StepSpec>, String> {
         Ok(vec![
             StepSpec::call(

@@ -103,6 +103,23 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        // One next hop: the world has no ECMP routes (the others are in `also_blocks`).
+        let vbr = r.fact("vbr");
+        out.set(
+            "vbr_route_entries",
+            &r.id,
+            serde_json::json!({"id": r.id, "vbr": vbr, "destination": r.fact("destination"),
+                "next_hop": r.parent, "status": r.status}),
+        );
+        out.ensure_vbr(vbr, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let delete = StepSpec::call(
             Action::Delete,

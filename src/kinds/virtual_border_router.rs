@@ -272,6 +272,31 @@ impl KindSpec for Spec {
         })
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let pc = r.parent.clone().unwrap_or_else(|| format!("pc-of-{}", r.id));
+        let further: Vec<&str> = r
+            .fact("circuits")
+            .split(',')
+            .filter(|c| !c.is_empty() && *c != pc)
+            .collect();
+        let owner = r.owner.as_deref().map(|o| out.other_account(o));
+        out.set(
+            "virtual_border_routers",
+            &r.id,
+            serde_json::json!({"id": r.id, "region": r.region, "physical_connection": pc,
+                "owner": owner, "status": r.status, "name": r.name, "tags": r.tags,
+                "associated_physical_connections": further}),
+        );
+        for c in std::iter::once(pc.as_str()).chain(further) {
+            out.ensure_circuit(c, &r.region, &r.id);
+        }
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let d = StepSpec::call(Action::Delete, "DeleteVirtualBorderRouter", "the VBR itself");
         let list = "DescribeVirtualBorderRouters";

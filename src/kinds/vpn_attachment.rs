@@ -193,6 +193,22 @@ impl KindSpec for Spec {
         }))
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        // `attached` / `init` follow from the binding; any other state is written.
+        let state = (!["attached", "init"].contains(&r.status.as_str())).then_some(&r.status);
+        out.set(
+            "vpn_connections",
+            &r.id,
+            serde_json::json!({"id": r.id, "region": r.region, "name": r.name, "tags": r.tags,
+                "state": state}),
+        );
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let what = if r.fact("transit_router").is_empty() {
             "the IPsec connection itself (not bound to a transit router: DeleteVpnAttachment \

@@ -87,6 +87,23 @@ impl KindSpec for Spec {
         }))
     }
 
+    fn snapshot(
+        &self,
+        r: &Resource,
+        _inv: &Inventory,
+        out: &mut crate::snapshot::WorldDoc,
+    ) {
+        let gateway = r.parent.clone().unwrap_or_default();
+        let state = (r.status != "active").then_some(&r.status);
+        out.set(
+            "vpn_connections",
+            &r.id,
+            serde_json::json!({"id": r.id, "region": r.region, "vpn_gateway": gateway,
+                "name": r.name, "tags": r.tags, "state": state}),
+        );
+        out.ensure_gateway(&gateway, &r.region, &r.id);
+    }
+
     fn steps(&self, r: &Resource) -> Result<Vec<StepSpec>, String> {
         let first = super::vpn_attachment::state_steps(r)?;
         Ok(first

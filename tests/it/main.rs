@@ -14,5 +14,6 @@ mod output;
 mod plan;
 mod rails;
 mod safety;
+mod snapshot;
 mod support;
 mod tls;
