@@ -1187,6 +1187,19 @@ async fn apply_run(
     {
         eprintln!("{r}");
     }
+    // A saved plan applies only against the endpoint it was planned against: checked before
+    // any call (without `--endpoint`, the cloud itself).
+    if let Some(saved) = &saved
+        && saved.endpoint != endpoint_label(global)
+    {
+        eprintln!(
+            "refused: {} was planned against {}, but this apply talks to {}: plan again against the endpoint you mean to change",
+            args.plan.display(),
+            saved.endpoint,
+            endpoint_label(global)
+        );
+        return Ok(exit::REFUSED);
+    }
     let (config, transport) = connection(global)?;
     // Reads (identity, discovery) retry on their own; the executor owns the retries of its
     // steps (by error class, with its rate limiter), so its client does not retry.
@@ -1210,17 +1223,6 @@ async fn apply_run(
             args.plan.display(),
             identity.account_id,
             identity.arn
-        );
-        return Ok(exit::REFUSED);
-    }
-    if let Some(saved) = &saved
-        && saved.endpoint != endpoint_label(global)
-    {
-        eprintln!(
-            "refused: {} was planned against {}, but this apply talks to {}: plan again against the endpoint you mean to change",
-            args.plan.display(),
-            saved.endpoint,
-            endpoint_label(global)
         );
         return Ok(exit::REFUSED);
     }

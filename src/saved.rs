@@ -112,7 +112,17 @@ impl SavedPlan {
                 self.account.clone().unwrap_or_else(|| "unknown".into()),
             ),
             ("endpoint", self.endpoint.clone()),
-            ("apply with", format!("decom apply {}", path.display())),
+            ("apply with", {
+                // The endpoint it was planned against goes with it.
+                let target = if let Some(world) = self.endpoint.strip_prefix("emulator:") {
+                    format!(" --emulator {world}")
+                } else if self.endpoint == "alibaba-cloud" {
+                    String::new()
+                } else {
+                    format!(" --endpoint {}", self.endpoint)
+                };
+                format!("decom{target} apply {}", path.display())
+            }),
         ]
     }
 

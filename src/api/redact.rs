@@ -142,7 +142,8 @@ pub fn scrub<'a>(text: &'a str, secrets: &[&str]) -> Cow<'a, str> {
         let once = super::sign::percent_encode(secret);
         let twice = super::sign::percent_encode(&once);
         let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        for form in [secret.to_string(), once, twice, form] {
+        // The most encoded form first: a shorter form can be a piece of a longer one.
+        for form in [twice, once, form, secret.to_string()] {
             if out.contains(&form) {
                 out = Cow::Owned(out.replace(&form, MASK));
             }
@@ -151,9 +152,12 @@ pub fn scrub<'a>(text: &'a str, secrets: &[&str]) -> Cow<'a, str> {
     out
 }
 
-/// [`redact`], then [`scrub`].
+/// [`scrub`] (the exact values held, in every encoding), then [`redact`] (the values of
+/// secret parameters). In this order a token with separator characters (`&`, encoded
+/// `%2526` in a V1 string-to-sign) is masked whole before the parameter-based pass could cut
+/// it at its first separator and leave its tail in clear.
 pub fn clean(text: &str, secrets: &[&str]) -> String {
-    scrub(&redact(text), secrets).into_owned()
+    redact(&scrub(text, secrets)).into_owned()
 }
 
 #[cfg(test)]
@@ -161,6 +165,19 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "CAIS+tok/en=A1b2";
+
+    #[test]
+    fn a_token_with_separators_is_masked_whole_in_a_v1_string_to_sign() {
+        // `&` in the token: percent-encoded in the query, then again in the string-to-sign.
+        let token = "CAIS&SECRETTAIL;x#y?z";
+        let enc2 = crate::api::sign::percent_encode(&crate::api::sign::percent_encode(token));
+        let sts = format!(
+            "POST&%2F&AccessKeyId%3DK%26SecurityToken%3D{enc2}%26Signature%3Dabc%26Timestamp%3Dt"
+        );
+        let out = clean(&sts, &[token]);
+        assert!(!out.contains("SECRETTAIL"), "{out}");
+        assert!(out.contains("%26Timestamp%3Dt"), "{out}");
+    }
 
     #[test]
     fn the_v1_string_to_sign_loses_its_token_and_signature() {

@@ -228,25 +228,46 @@ fn overlapping_plans_are_kept_apart_and_never_repeat_a_change() {
 #[test]
 fn a_saved_plan_is_checked_for_its_account_and_format_version() {
     let home = tempfile::tempdir().unwrap();
-    let served = Served::start(DEMO_WORLD);
+    // Planned against an embedded emulator world at a fixed path (the endpoint a saved plan
+    // records is `emulator:<path>`).
+    let demo = std::fs::read_to_string(DEMO_WORLD).unwrap();
+    let world = write(home.path(), "world.yaml", &demo);
     let saved = home.path().join("saved.json");
-    served
-        .decom(home.path())
+    decom()
+        .env("HOME", home.path())
+        .arg("--emulator")
+        .arg(&world)
         .args(["plan", "plans/dc1-circuit.yaml", "--out"])
         .arg(&saved)
         .assert()
         .code(0);
-    drop(served);
-    // The same keys, another account: refused before anything else.
-    let other = std::fs::read_to_string(DEMO_WORLD).unwrap().replace(
-        "account_id: \"1234567890123456\"",
-        "account_id: \"2222222222222222\"",
-    );
-    let other = write(home.path(), "other.yaml", &other);
-    let served = Served::start(other.to_str().unwrap());
     let state = home.path().join("state");
+    // Another endpoint (a served emulator): refused before any call.
+    let served = Served::start(DEMO_WORLD);
     served
         .decom(home.path())
+        .arg("apply")
+        .arg(&saved)
+        .args(["--yes", "--state-dir"])
+        .arg(&state)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("was planned against emulator:"));
+    assert!(served.audit().is_empty());
+    drop(served);
+    // The same endpoint, another account: refused before anything else.
+    std::fs::write(
+        &world,
+        demo.replace(
+            "account_id: \"1234567890123456\"",
+            "account_id: \"2222222222222222\"",
+        ),
+    )
+    .unwrap();
+    decom()
+        .env("HOME", home.path())
+        .arg("--emulator")
+        .arg(&world)
         .arg("apply")
         .arg(&saved)
         .args(["--yes", "--state-dir"])
@@ -256,13 +277,14 @@ fn a_saved_plan_is_checked_for_its_account_and_format_version() {
         .stderr(predicate::str::contains(
             "was saved for account 1234567890123456, but these credentials belong to account 2222222222222222",
         ));
-    assert!(served.audit().is_empty());
     // A format this build does not know.
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
     v["format_version"] = 99.into();
     std::fs::write(&saved, v.to_string()).unwrap();
-    served
-        .decom(home.path())
+    decom()
+        .env("HOME", home.path())
+        .arg("--emulator")
+        .arg(&world)
         .arg("apply")
         .arg(&saved)
         .args(["--yes", "--state-dir"])

@@ -135,8 +135,15 @@ pub fn resolve(inputs: &ChainInputs<'_>) -> Result<Resolved, CredentialsError> {
     }
 
     // 2. OIDC variables.
+    // Set OIDC variables are final, like a named profile: a refused role assumption (a
+    // misconfigured trust in CI) ends the chain with its error instead of quietly falling
+    // through to whatever else the machine holds (another account's keys).
     match oidc::from_environment(&env, network) {
-        Ok(p) => step("OIDC role", p.map_err(|e| e.to_string())),
+        Ok(Ok(p)) => {
+            step("OIDC role", Ok(p));
+            return resolved(last(steps));
+        }
+        Ok(Err(e)) => step("OIDC role", Err(e.to_string())),
         Err(why) => step("OIDC role", Err(why)),
     }
 
