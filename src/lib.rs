@@ -26,6 +26,16 @@
 //! - [`logging`]: the `tracing` subscriber (`DECOM_LOG` / `RUST_LOG`, one debug line per API
 //!   call).
 
+/// `eprintln!` for the whole crate: like std's, but a closed stderr (`decom … 2>&1 | head`)
+/// is not a panic — the message is dropped, as stdout's writer does for a closed stdout.
+/// Declared before the modules, it shadows the prelude macro in all of them.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod api;
 pub mod cli;
 pub mod discover;

@@ -188,7 +188,7 @@ impl KindSpec for Spec {
     }
 
     fn relation(&self, _blocked: Kind) -> &'static str {
-        "attaches to a Basic-Edition CEN"
+        "is the Basic-Edition CEN attachment of"
     }
 
     fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {

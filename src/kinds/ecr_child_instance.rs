@@ -159,7 +159,7 @@ impl KindSpec for Spec {
     }
 
     fn relation(&self, _blocked: Kind) -> &'static str {
-        "attaches to an Express Connect Router"
+        "is the Express Connect Router attachment of"
     }
 
     fn unremovable(&self, _inv: &Inventory, r: &Resource) -> Option<String> {

@@ -842,13 +842,22 @@ impl Cx<'_> {
         for e in &unknown {
             let key = &e.key;
             let at = &e.key_node.referenced;
-            if Kind::ALL
+            if let Some(k) = Kind::ALL
                 .iter()
-                .any(|k| !k.spec().targetable() && k.plan_name() == key)
+                .find(|k| !k.spec().targetable() && k.plan_name() == key)
             {
+                // What it blocks (or is part of): name that instead.
+                let holders: Vec<&str> = Kind::ALL
+                    .iter()
+                    .filter(|h| h.spec().blockers().contains(k) || h.spec().parts().contains(k))
+                    .map(|h| h.plan_name())
+                    .collect();
                 self.err(
                     at,
-                    format!("{key} cannot be a target: decom removes it with its transit-router attachment"),
+                    format!(
+                        "{key} cannot be a target: decom removes it on the way, before the {} it blocks (with cascade); name that instead",
+                        holders.join(" or ")
+                    ),
                     Some(kinds_list()),
                 );
             } else if !kinds.is_empty() {

@@ -496,3 +496,34 @@ fn the_repository_stands_alone() {
     assert!(apply.contains("actions/cache/restore@v4") && apply.contains("actions/cache/save@v4"));
     assert!(apply.contains("decom apply \"$s\""));
 }
+
+#[test]
+fn a_closed_stderr_is_not_a_panic() {
+    // `decom validate bad.yaml 2>&1 | head`: the error report's reader goes away.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("version: 1\nname: x\ntargets:\n");
+    for i in 0..60 {
+        text.push_str(&format!(
+            "  - {{ physical_connection: vbr-{i}, region: nowhere-{i} }}\n"
+        ));
+    }
+    let plan = dir.path().join("bad.yaml");
+    std::fs::write(&plan, text).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(cargo_bin("decom"))
+        .env_clear()
+        .env("HOME", dir.path())
+        .arg("validate")
+        .arg(&plan)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(writer)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no panic (101), the plan's exit code"
+    );
+}

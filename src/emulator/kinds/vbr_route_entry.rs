@@ -62,8 +62,30 @@ impl EmulatedKind for Kind {
         }
     }
 
-    fn seed(&self, world: &World, st: &mut State, _now: Instant) {
+    /// A route seeded `Pending` becomes `Available`, one seeded `Deleting` goes, after
+    /// `delete_vbr_route_entry` (the only route timing the world has), like a route reaching
+    /// those states through calls.
+    fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.vbr_routes = super::by_id(&world.vbr_route_entries, |r| &r.id);
+        let at = now + st.timings.delete_vbr_route_entry.0;
+        let seeded: Vec<(String, String)> = st
+            .vbr_routes
+            .values()
+            .map(|r| (r.id.clone(), r.status.clone()))
+            .collect();
+        for (id, status) in seeded {
+            match status.as_str() {
+                "Pending" => st.schedule(at, move |st| {
+                    if let Some(r) = st.vbr_routes.get_mut(&id) {
+                        r.status = "Available".into();
+                    }
+                }),
+                "Deleting" => st.schedule(at, move |st| {
+                    st.vbr_routes.remove(&id);
+                }),
+                _ => {}
+            }
+        }
     }
 
     fn count(&self, st: &State) -> usize {
