@@ -834,7 +834,7 @@ fn journal_dir(
     crate::exec::journal::Journal::dir_for(
         state_dir,
         &plan.name,
-        &plan.fingerprint,
+        &plan.journal_fingerprint(),
         account,
         &endpoint_label(global),
     )

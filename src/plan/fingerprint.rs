@@ -86,3 +86,15 @@ pub(super) fn canonical(plan: &Plan) -> String {
 pub(super) fn fingerprint(plan: &Plan) -> String {
     hex::encode(Sha256::digest(canonical(plan).as_bytes()))
 }
+
+/// Hex SHA-256 of [`canonical`] without the window: what keys the plan's journal, so that a
+/// run stopped by its window and resumed with the window moved finds its own history (what
+/// its selectors matched, what it deleted).
+pub(super) fn journal_fingerprint(plan: &Plan) -> String {
+    let text: String = canonical(plan)
+        .lines()
+        .filter(|l| !l.starts_with("window "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    hex::encode(Sha256::digest(text.as_bytes()))
+}

@@ -88,6 +88,14 @@ pub struct Plan {
     pub fingerprint: String,
 }
 
+impl Plan {
+    /// The fingerprint that keys the plan's journal: [`Plan::fingerprint`] without the window
+    /// (moving the window after a run it stopped resumes that run's history).
+    pub fn journal_fingerprint(&self) -> String {
+        fingerprint::journal_fingerprint(self)
+    }
+}
+
 /// The schedule window: apply acts only when `not_before <= now <= not_after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

@@ -1112,3 +1112,20 @@ fn issue16_what_plan_would_reject_validate_rejects_in_place() {
         "found a tab",
     );
 }
+
+#[test]
+fn moving_the_window_keeps_the_journal_fingerprint() {
+    // A run stopped by its window resumes, with the window moved, on the same journal.
+    let a = ok(
+        "version: 1\nname: w\nwindow: { not_before: \"2026-01-01T00:00:00Z\", not_after: \"2026-01-01T01:00:00Z\" }\ntargets:\n  - { physical_connection: pc-1, region: cn-beijing }\n",
+    );
+    let b = ok(
+        "version: 1\nname: w\nwindow: { not_before: \"2026-01-02T00:00:00Z\", not_after: \"2026-01-02T01:00:00Z\" }\ntargets:\n  - { physical_connection: pc-1, region: cn-beijing }\n",
+    );
+    assert_ne!(a.fingerprint, b.fingerprint);
+    assert_eq!(a.journal_fingerprint(), b.journal_fingerprint());
+    let c = ok(
+        "version: 1\nname: w\ntargets:\n  - { physical_connection: pc-2, region: cn-beijing }\n",
+    );
+    assert_ne!(a.journal_fingerprint(), c.journal_fingerprint());
+}

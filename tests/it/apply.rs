@@ -206,7 +206,7 @@ fn safety_rails_refuse_with_their_exit_codes() {
         "decommission-shanghai-dc1",
         &decom::plan::load(Path::new("plans/demo.yaml"))
             .unwrap()
-            .fingerprint,
+            .journal_fingerprint(),
         "1234567890123456",
         served.endpoint(),
     );
