@@ -301,8 +301,8 @@ pub struct ApplyArgs {
     /// Before the plan's window opens, sleep until it does instead of exiting 4.
     #[arg(long)]
     pub wait_for_window: bool,
-    /// Deadline of every step, overriding the per-kind defaults (e.g. 90s, 20m).
-    #[arg(long, value_parser = parse_duration)]
+    /// Deadline of every step, overriding the per-kind defaults (e.g. 90s, 20m; above 0).
+    #[arg(long, value_parser = parse_positive_duration)]
     pub step_timeout: Option<std::time::Duration>,
     /// First poll of a wait after its call (e.g. 2s; shorter against the emulator).
     #[arg(long, value_parser = parse_duration, default_value = "2s")]
@@ -310,8 +310,9 @@ pub struct ApplyArgs {
     /// Longest interval between polls / retries.
     #[arg(long, value_parser = parse_duration, default_value = "20s")]
     pub max_interval: std::time::Duration,
-    /// Multiply the documented API quotas (a rehearsal against a scaled emulator).
-    #[arg(long, default_value_t = 1.0)]
+    /// Multiply the documented API quotas (a rehearsal against a scaled emulator; a finite
+    /// number above 0).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_scale)]
     pub rate_scale: f64,
     /// Output: human (progress on stderr, report on stdout), json (JSON lines on stdout: one
     /// event per line, the report or the exit code last), markdown (the report).
@@ -321,6 +322,25 @@ pub struct ApplyArgs {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::emulator::world::Dur::parse(s).map(|d| d.0)
+}
+
+/// A duration above zero (a zero deadline would time every step out at once).
+fn parse_positive_duration(s: &str) -> Result<std::time::Duration, String> {
+    parse_duration(s).and_then(|d| {
+        if d.is_zero() {
+            Err("must be longer than 0".into())
+        } else {
+            Ok(d)
+        }
+    })
+}
+
+/// A finite number above 0 (like the world file's `rate_limits.scale`).
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a finite number above 0")),
+    }
 }
 
 /// Graph formats.
@@ -1600,4 +1620,22 @@ async fn apply_run(
         }
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod value_tests {
+    use super::{parse_positive_duration, parse_scale};
+
+    #[test]
+    fn rate_scales_and_step_timeouts_are_checked() {
+        assert_eq!(parse_scale("2.5"), Ok(2.5));
+        for bad in ["0", "-1", "nan", "inf", "x"] {
+            assert!(parse_scale(bad).is_err(), "{bad}");
+        }
+        assert!(parse_positive_duration("0s").is_err());
+        assert_eq!(
+            parse_positive_duration("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+    }
 }
