@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::virtual_border_router::own_by_region;
 use super::{
     Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, Listing, PollScope, StepSpec, absent_ok,
-    concurrently, link, no_call,
+    concurrently, link, no_call, per_region,
 };
 use crate::api::ops::vpc_vbr;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -80,20 +80,11 @@ impl KindSpec for Spec {
         inv: &'a mut Inventory,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            // Regions concurrently.
-            let c = cx.client.clone();
-            let listed = concurrently(
-                own_by_region(inv).into_iter().collect(),
-                move |(region, vbrs): (String, Vec<String>)| {
-                    let c = c.clone();
-                    async move {
-                        let found = networks(&c, &region, vbrs).await?;
-                        Ok((region, found))
-                    }
-                },
-            )
+            let listed = per_region(cx, own_by_region(inv), |c, region, vbrs| async move {
+                networks(&c, &region, vbrs).await
+            })
             .await?;
-            for (region, found) in listed {
+            for (region, _, found) in listed {
                 for n in found {
                     let mut r = Resource::new(
                         Kind::BgpNetwork,

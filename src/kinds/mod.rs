@@ -471,6 +471,31 @@ where
     Ok(out.into_iter().flatten().collect())
 }
 
+/// One listing per region, the regions concurrently ([`concurrently`]): `fetch(client,
+/// region, items)` for every `(region, items)` of `regions`; results as `(region, items,
+/// fetched)` in region order. Errors: the first failed listing.
+pub async fn per_region<I, R, F, Fut>(
+    cx: &Discovery,
+    regions: std::collections::BTreeMap<String, I>,
+    fetch: F,
+) -> Result<Vec<(String, I, R)>, CallError>
+where
+    I: Clone + Send + 'static,
+    R: Send + 'static,
+    F: Fn(ReadClient, String, I) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<R, CallError>> + Send + 'static,
+{
+    let c = cx.client.clone();
+    concurrently(
+        regions.into_iter().collect(),
+        move |(region, items): (String, I)| {
+            let listing = fetch(c.clone(), region.clone(), items.clone());
+            async move { Ok((region, items, listing.await?)) }
+        },
+    )
+    .await
+}
+
 /// Treat `*.NotFound` as "no such resource".
 pub fn absent_ok<T>(r: Result<T, CallError>) -> Result<Option<T>, CallError> {
     match r {
@@ -521,9 +546,7 @@ where
             .filter(|r| wanted.contains(&r.id))
             .collect());
     }
-    let (c, region) = (cx.client.clone(), q.region.to_string());
-    let found = concurrently(ids, move |id| one(c.clone(), region.clone(), id)).await?;
-    Ok(found.into_iter().flatten().collect())
+    each_by_id(cx, q.region, ids, one).await
 }
 
 /// By-id resolution one id at a time, without the region-wide shortcut (kinds that cannot

@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::virtual_border_router::own_by_region;
-use super::{concurrently, Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, absent_ok, no_call};
+use super::{per_region, Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, absent_ok, no_call};
 use crate::api::ops::vpc_vbr;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
 use crate::discover::{Inventory, Resource};
@@ -60,18 +60,9 @@ impl KindSpec for Spec {
         inv: &'a mut Inventory,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            // Regions concurrently.
-            let c = cx.client.clone();
-            let listed = concurrently(
-                own_by_region(inv).into_iter().collect(),
-                move |(region, vbrs): (String, Vec<String>)| {
-                    let c = c.clone();
-                    async move {
-                        let nqas = region_nqas(&c, &region).await?;
-                        Ok((region, vbrs, nqas))
-                    }
-                },
-            )
+            let listed = per_region(cx, own_by_region(inv), |c, region, _| async move {
+                region_nqas(&c, &region).await
+            })
             .await?;
             for (region, vbrs, nqas) in listed {
                 let wanted: BTreeSet<String> = vbrs.into_iter().collect();

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::virtual_border_router::own_by_region;
-use super::{concurrently, 
+use super::{per_region, 
     Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, Listing, PollScope, StepSpec,
     listed_by_ids, no_call,
 };
@@ -84,26 +84,17 @@ impl KindSpec for Spec {
         inv: &'a mut Inventory,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            // Regions concurrently.
-            let c = cx.client.clone();
-            let listed = concurrently(
-                own_by_region(inv).into_iter().collect(),
-                move |(region, vbrs): (String, Vec<String>)| {
-                    let c = c.clone();
-                    async move {
-                        let f = if vbrs.len() > LIST_ALL_THRESHOLD {
-                            vpc::RouterInterfaceFilter::default()
-                        } else {
-                            vpc::RouterInterfaceFilter {
-                                router_ids: vbrs.clone(),
-                                ..Default::default()
-                            }
-                        };
-                        let ris = vpc::describe_router_interfaces(&c, &region, &f).await?;
-                        Ok((region, vbrs, ris))
+            let listed = per_region(cx, own_by_region(inv), |c, region, vbrs| async move {
+                let f = if vbrs.len() > LIST_ALL_THRESHOLD {
+                    vpc::RouterInterfaceFilter::default()
+                } else {
+                    vpc::RouterInterfaceFilter {
+                        router_ids: vbrs,
+                        ..Default::default()
                     }
-                },
-            )
+                };
+                vpc::describe_router_interfaces(&c, &region, &f).await
+            })
             .await?;
             for (region, vbrs, ris) in listed {
                 let wanted: BTreeSet<&str> = vbrs.iter().map(String::as_str).collect();
