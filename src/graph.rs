@@ -261,11 +261,11 @@ impl Graph {
             if e.disposition != Disposition::MatchedNothing {
                 continue;
             }
-            // The journal names a selector as the plan target describes it (`<kind> <selector>`);
-            // the entry's id is the selector alone.
+            // The journal names a selector as the plan target describes it
+            // ([`crate::plan::Target::describe`]: `<kind> <selector>`); the entry's id is the
+            // selector alone.
             let Some(ids) = earlier
                 .get(&format!("{} {}", e.kind, e.id))
-                .or_else(|| earlier.get(&e.id))
                 .filter(|ids| !ids.is_empty())
             else {
                 continue;
