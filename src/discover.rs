@@ -155,6 +155,138 @@ impl Inventory {
     }
 }
 
+/// What one kind's [`crate::kinds::KindSpec::discover`] adds to, changes in or removes from
+/// the inventory, kept apart from it so kinds that do not depend on each other run
+/// concurrently on one shared `&Inventory` and are merged afterwards (in registry order).
+///
+/// It reads through to the inventory: [`Found::get`], [`Found::of_kind`] and
+/// [`Found::children`] see the kind's own changes first, so a kind reads back what it wrote
+/// exactly as if it wrote into the inventory. `Deref` gives the inventory's other fields
+/// (`account`, `resolutions`) as they were before the kind ran.
+#[derive(Debug)]
+pub struct Found<'a> {
+    base: &'a Inventory,
+    changed: BTreeMap<Key, Resource>,
+    removed: std::collections::BTreeSet<Key>,
+}
+
+impl<'a> Found<'a> {
+    /// Nothing found yet, over `base`.
+    pub fn new(base: &'a Inventory) -> Found<'a> {
+        Found {
+            base,
+            changed: BTreeMap::new(),
+            removed: std::collections::BTreeSet::new(),
+        }
+    }
+
+    /// A resource by key: as this kind changed it, else as the inventory has it.
+    pub fn get(&self, kind: Kind, id: &str) -> Option<&Resource> {
+        let key = (kind, id.to_string());
+        if self.removed.contains(&key) {
+            return None;
+        }
+        self.changed
+            .get(&key)
+            .or_else(|| self.base.resources.get(&key))
+    }
+
+    /// The resources of one kind, in id order (this kind's changes included).
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = &Resource> {
+        let mut mine = self
+            .changed
+            .range((kind, String::new())..)
+            .take_while(move |((k, _), _)| *k == kind)
+            .map(|(_, r)| r)
+            .peekable();
+        let mut base = self
+            .base
+            .of_kind(kind)
+            .filter(|r| self.removed.is_empty() || !self.removed.contains(&r.key()))
+            .peekable();
+        // A merge of two id-ordered runs; a changed resource replaces the inventory's.
+        std::iter::from_fn(move || match (mine.peek(), base.peek()) {
+            (Some(m), Some(b)) if m.id == b.id => {
+                base.next();
+                mine.next()
+            }
+            (Some(m), Some(b)) if m.id < b.id => mine.next(),
+            (Some(_), Some(_)) => base.next(),
+            (Some(_), None) => mine.next(),
+            (None, _) => base.next(),
+        })
+    }
+
+    /// Resources of `kind` whose parent is `parent` or that also block it ([`ALSO_BLOCKS`]).
+    pub fn children(&self, kind: Kind, parent: &str) -> impl Iterator<Item = &Resource> {
+        self.of_kind(kind).filter(move |r| {
+            r.parent.as_deref() == Some(parent)
+                || r.fact(ALSO_BLOCKS).split(',').any(|p| p == parent)
+        })
+    }
+
+    /// Add or replace a resource.
+    pub fn insert(&mut self, r: Resource) {
+        let key = r.key();
+        self.removed.remove(&key);
+        self.changed.insert(key, r);
+    }
+
+    /// Remove a resource from the inventory.
+    pub fn remove(&mut self, key: &Key) {
+        self.changed.remove(key);
+        self.removed.insert(key.clone());
+    }
+
+    /// The resource with this key to change: this kind's copy, else a copy of the
+    /// inventory's, else a new one with only kind, id and region.
+    pub fn entry(&mut self, kind: Kind, id: &str, region: &str) -> &mut Resource {
+        let key = (kind, id.to_string());
+        let known = (!self.removed.contains(&key))
+            .then(|| self.base.resources.get(&key))
+            .flatten();
+        self.removed.remove(&key);
+        self.changed.entry(key).or_insert_with(|| {
+            known
+                .cloned()
+                .unwrap_or_else(|| Resource::new(kind, id, region))
+        })
+    }
+
+    /// The changes, to merge into the inventory.
+    pub fn into_changes(self) -> Changes {
+        Changes {
+            changed: self.changed,
+            removed: self.removed,
+        }
+    }
+}
+
+impl std::ops::Deref for Found<'_> {
+    type Target = Inventory;
+    fn deref(&self) -> &Inventory {
+        self.base
+    }
+}
+
+/// The changes one kind's discovery made ([`Found::into_changes`]), merged with
+/// [`Inventory::apply`].
+#[derive(Debug, Default)]
+pub struct Changes {
+    changed: BTreeMap<Key, Resource>,
+    removed: std::collections::BTreeSet<Key>,
+}
+
+impl Inventory {
+    /// Merge one kind's changes: its removals, then its additions and replacements.
+    pub fn apply(&mut self, c: Changes) {
+        for k in c.removed {
+            self.resources.remove(&k);
+        }
+        self.resources.extend(c.changed);
+    }
+}
+
 /// Discovery failures.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoverError {
@@ -188,12 +320,32 @@ pub async fn discover(client: &ReadClient, plan: &Plan) -> Result<Inventory, Dis
     };
     let cx = Discovery::new(client.clone());
     resolve_targets(&cx, plan, &mut inv).await?;
-    // Blockers, kind by kind in registry order: each kind finds its instances that block
-    // what is already in the inventory.
-    for kind in Kind::ALL {
-        kind.spec().discover(&cx, &mut inv).await?;
-    }
+    blockers(&cx, &mut inv, &crate::kinds::discovery_waves()).await?;
     Ok(inv)
+}
+
+/// Blockers: each kind finds its instances that block what is already in the inventory,
+/// wave by wave ([`crate::kinds::discovery_waves`]); the kinds of one wave run concurrently
+/// on the same inventory and their changes are merged in registry order. Errors: the first
+/// failed kind's (in registry order).
+pub async fn blockers(
+    cx: &Discovery,
+    inv: &mut Inventory,
+    waves: &[Vec<Kind>],
+) -> Result<(), CallError> {
+    for wave in waves {
+        let base: &Inventory = inv;
+        let runs = wave.iter().map(|kind| async move {
+            let mut found = Found::new(base);
+            kind.spec().discover(cx, &mut found).await?;
+            Ok::<Changes, CallError>(found.into_changes())
+        });
+        let changes = futures_util::future::join_all(runs).await;
+        for c in changes {
+            inv.apply(c?);
+        }
+    }
+    Ok(())
 }
 
 /// Ids targeted as `kind` that do not exist as one: looked up as every other targetable kind
@@ -274,9 +426,10 @@ async fn resolve_targets(
                 .push(id.clone());
         }
     }
+    // Every (kind, region) group and every selector is looked up at once.
     let no_match = crate::plan::Match::default();
-    let mut wrong: Vec<String> = Vec::new();
-    for ((kind, region), ids) in by_id {
+    let no_match = &no_match;
+    let lookups = by_id.into_iter().map(|((kind, region), ids)| async move {
         let target = plan
             .targets
             .iter()
@@ -285,7 +438,7 @@ async fn resolve_targets(
         let q = ListQuery {
             target,
             region: &region,
-            matcher: &no_match,
+            matcher: no_match,
             ids: &[],
         };
         let found = kind.spec().find_by_ids(cx, q, ids.clone()).await?;
@@ -293,30 +446,51 @@ async fn resolve_targets(
             .into_iter()
             .filter(|id| !found.iter().any(|r| &r.id == id))
             .collect();
-        for r in found {
-            inv.insert(r);
-        }
-        if !missing.is_empty() {
-            wrong.extend(wrong_kind(cx, plan, kind, &region, missing).await?);
-        }
-    }
-    if !wrong.is_empty() {
-        return Err(DiscoverError::WrongKind(wrong));
-    }
-    // Selectors: list the kind in the target's scope and match.
-    for t in &plan.targets {
-        if let Selector::Match(m) = &t.selector {
+        let wrong = if missing.is_empty() {
+            Vec::new()
+        } else {
+            wrong_kind(cx, plan, kind, &region, missing).await?
+        };
+        Ok::<_, DiscoverError>((found, wrong))
+    });
+    let selectors = plan.targets.iter().filter_map(|t| match &t.selector {
+        Selector::Match(m) => Some(async move {
             let q = ListQuery {
                 target: t,
                 region: &t.region,
                 matcher: m,
                 ids: &[],
             };
-            for r in t.kind.spec().list(cx, q).await? {
-                if m.matches(&r.name, &r.tags) {
-                    inv.insert(r);
-                }
-            }
+            let listed = t.kind.spec().list(cx, q).await?;
+            Ok::<_, DiscoverError>(
+                listed
+                    .into_iter()
+                    .filter(|r| m.matches(&r.name, &r.tags))
+                    .collect::<Vec<Resource>>(),
+            )
+        }),
+        Selector::Id(_) => None,
+    });
+    let (by_ids, by_selectors) = futures_util::future::join(
+        futures_util::future::join_all(lookups),
+        futures_util::future::join_all(selectors),
+    )
+    .await;
+    let mut wrong: Vec<String> = Vec::new();
+    for r in by_ids {
+        let (found, w) = r?;
+        for r in found {
+            inv.insert(r);
+        }
+        wrong.extend(w);
+    }
+    if !wrong.is_empty() {
+        return Err(DiscoverError::WrongKind(wrong));
+    }
+    // Selectors: the kind listed in the target's scope, matched.
+    for r in by_selectors {
+        for r in r? {
+            inv.insert(r);
         }
     }
     // Resolutions.

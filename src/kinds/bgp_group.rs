@@ -14,7 +14,7 @@ use super::{
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::discover::{DiscoverError, Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -91,7 +91,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             for (region, vbrs) in own_by_region(inv) {
@@ -124,6 +124,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter])
     }
 
     fn snapshot(

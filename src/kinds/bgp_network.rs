@@ -14,7 +14,7 @@ use super::{
 };
 use crate::api::ops::vpc_vbr;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -77,7 +77,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let listed = per_region(cx, own_by_region(inv), |c, region, vbrs| async move {
@@ -98,6 +98,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter])
     }
 
     fn snapshot(

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, concurrently, link, no_call};
 use crate::api::ops::cbn_basic;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource, SCOPE};
+use crate::discover::{Found, Inventory, Resource, SCOPE};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -77,7 +77,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let account = inv.account.clone().unwrap_or_default();
@@ -146,6 +146,10 @@ impl KindSpec for Spec {
     /// CEN / ECR (blockers.md V9, V10).
     fn blockers(&self) -> &'static [Kind] {
         &[Kind::VbrHa, Kind::VbrHealthCheck]
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter, Kind::TransitRouterVbrAttachment, Kind::ForeignCenAttachment])
     }
 
     fn snapshot(

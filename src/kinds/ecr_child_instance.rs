@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, concurrently, link, no_call};
 use crate::api::ops::ecr;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource, SCOPE};
+use crate::discover::{Found, Inventory, Resource, SCOPE};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -58,7 +58,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let account = inv.account.clone().unwrap_or_default();
@@ -119,6 +119,10 @@ impl KindSpec for Spec {
     /// CEN / ECR (blockers.md V9, V10).
     fn blockers(&self) -> &'static [Kind] {
         &[Kind::VbrHa, Kind::VbrHealthCheck]
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter])
     }
 
     fn snapshot(

@@ -57,6 +57,11 @@ impl KindSpec for Spec {
         false
     }
 
+    /// Found by target resolution only.
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[])
+    }
+
     fn snapshot(
         &self,
         r: &Resource,

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, no_call};
 use crate::api::ops::{vpc, vpc_circuit};
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -53,7 +53,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         _cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let mut found = Vec::new();
@@ -84,6 +84,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::PhysicalConnection])
     }
 
     fn snapshot(

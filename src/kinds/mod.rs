@@ -27,14 +27,14 @@
 //! The operations it calls go in `api/ops/*` (typed request and response) and `api/actions.rs`
 //! (product, read or mutate, ClientToken), as for any API operation.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::api::{BoxFuture, CallError, ErrorClass, Product, ReadClient, WriteClient};
-use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::discover::{DiscoverError, Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 use crate::plan::{Match, Target};
@@ -236,12 +236,15 @@ impl PollScope {
 pub type Listing = (HashMap<String, String>, usize);
 
 /// Shared state of one discovery run: the read client and what several kinds need from the
-/// same calls (the route tables of transit routers).
+/// same calls (the route tables of transit routers, a region's IPsec connections).
 pub struct Discovery {
     /// The read capability.
     pub client: ReadClient,
     /// Memoised transit-router facts (route tables), shared by the TR kinds.
     pub transit_routers: transit_router::Memo,
+    /// Every IPsec connection of a region (DescribeVpnConnections without a filter), read
+    /// by both IPsec kinds' listings: one listing per region serves both.
+    pub vpn_connections: PerRegion<Vec<crate::api::ops::vpc::VpnConnection>>,
 }
 
 impl Discovery {
@@ -250,7 +253,43 @@ impl Discovery {
         Discovery {
             client,
             transit_routers: transit_router::Memo::default(),
+            vpn_connections: PerRegion::default(),
         }
+    }
+}
+
+/// A region-wide listing several kinds read, fetched at most once per region and discovery
+/// (concurrent readers wait for the one fetch). A failed fetch is not kept: the next reader
+/// fetches again.
+pub struct PerRegion<V> {
+    cells: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<Arc<V>>>>>,
+}
+
+impl<V> Default for PerRegion<V> {
+    fn default() -> Self {
+        PerRegion {
+            cells: std::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl<V> PerRegion<V> {
+    /// The region's listing: the one fetched before, else `fetch()`'s. Errors: `fetch`'s.
+    pub async fn get<F, Fut>(&self, region: &str, fetch: F) -> Result<Arc<V>, CallError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<V, CallError>>,
+    {
+        let cell = self
+            .cells
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(region.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async { fetch().await.map(Arc::new) })
+            .await
+            .cloned()
     }
 }
 
@@ -303,14 +342,27 @@ pub trait KindSpec: Send + Sync {
     }
 
     /// Find the instances of this kind that block resources already in the inventory (or
-    /// complete what is known of them), and add them. Runs once per discovery, in registry
-    /// order. Errors: API failures.
+    /// complete what is known of them), and add them to `inv` (which reads through to the
+    /// inventory). Runs once per discovery, after every kind it depends on
+    /// ([`KindSpec::discovered_from`], [`KindSpec::completes`]) and concurrently with the
+    /// kinds it does not ([`discovery_waves`]). Errors: API failures.
     fn discover<'a>(
         &'a self,
         _cx: &'a Discovery,
-        _inv: &'a mut Inventory,
+        _inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async { Ok(()) })
+    }
+    /// The kinds whose resources [`KindSpec::discover`] reads (besides the plan's targets,
+    /// which are all known before any kind runs); `None`: every kind listed before it in the
+    /// registry (the safe default: it then runs after all of them).
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        None
+    }
+    /// The kinds other than its own whose resources [`KindSpec::discover`] adds, changes or
+    /// removes (a VBR's association with a further circuit changes the VBR).
+    fn completes(&self) -> &'static [Kind] {
+        &[]
     }
 
     // ---- snapshot ----
@@ -430,6 +482,48 @@ pub fn no_call(step: &Step) -> CallError {
     }
 }
 
+/// The order discovery runs the kinds in: waves of kinds that run concurrently, each wave
+/// after every wave before it. Kind `k` runs after an earlier kind `j` (registry order) when
+/// their reads and writes conflict: `k` reads or writes what `j` writes
+/// ([`KindSpec::completes`] and `j` itself), or writes what `j` reads
+/// ([`KindSpec::discovered_from`]); a kind that does not say what it reads runs after every
+/// kind before it. Kinds without a `discover` are in the wave they would be in all the same
+/// (a no-op costs nothing). Shape: `waves[i]` in registry order; every kind exactly once.
+pub fn discovery_waves() -> Vec<Vec<Kind>> {
+    let writes = |k: Kind| -> Vec<Kind> {
+        std::iter::once(k)
+            .chain(k.spec().completes().iter().copied())
+            .collect()
+    };
+    let mut wave_of: Vec<usize> = Vec::with_capacity(Kind::ALL.len());
+    for (i, &k) in Kind::ALL.iter().enumerate() {
+        let reads = k.spec().discovered_from();
+        let mut wave = 0;
+        for (j, &earlier) in Kind::ALL[..i].iter().enumerate() {
+            let depends = match reads {
+                None => true,
+                Some(reads) => {
+                    let (wj, wk) = (writes(earlier), writes(k));
+                    wj.iter().any(|w| reads.contains(w) || wk.contains(w))
+                        || earlier
+                            .spec()
+                            .discovered_from()
+                            .is_none_or(|rj| wk.iter().any(|w| rj.contains(w)))
+                }
+            };
+            if depends {
+                wave = wave.max(wave_of[j] + 1);
+            }
+        }
+        wave_of.push(wave);
+    }
+    let mut waves: Vec<Vec<Kind>> = vec![Vec::new(); wave_of.iter().max().map_or(0, |m| m + 1)];
+    for (i, w) in wave_of.into_iter().enumerate() {
+        waves[w].push(Kind::ALL[i]);
+    }
+    waves
+}
+
 /// Split a route-table link id `<attachment>/<route table>`.
 pub fn link(id: &str) -> (&str, &str) {
     id.split_once('/').unwrap_or((id, ""))
@@ -439,7 +533,7 @@ pub fn link(id: &str) -> (&str, &str) {
 /// asking per id or per parent (5 filter values per call vs 50 items per page).
 pub const LIST_ALL_THRESHOLD: usize = 25;
 /// Concurrent discovery calls.
-pub const CONCURRENCY: usize = 16;
+pub const CONCURRENCY: usize = 64;
 
 /// Run `f` over `items` with at most [`CONCURRENCY`] at once; results in input order.
 /// Errors: the first failure.

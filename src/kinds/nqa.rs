@@ -15,7 +15,7 @@ use super::virtual_border_router::own_by_region;
 use super::{per_region, Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, absent_ok, no_call};
 use crate::api::ops::vpc_vbr;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -57,7 +57,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let listed = per_region(cx, own_by_region(inv), |c, region, _| async move {
@@ -80,6 +80,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter])
     }
 
     fn snapshot(

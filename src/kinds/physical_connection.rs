@@ -98,6 +98,11 @@ impl KindSpec for Spec {
         Box::pin(listed_by_ids(self, cx, q, ids))
     }
 
+    /// Found by target resolution only.
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[])
+    }
+
     fn snapshot(
         &self,
         r: &Resource,

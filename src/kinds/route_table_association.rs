@@ -8,7 +8,7 @@ use super::transit_router::{LinkKind, discover_links, poll_links};
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, link, no_call};
 use crate::api::ops::cbn;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -38,7 +38,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(discover_links(
             LinkKind::Association,
@@ -46,6 +46,10 @@ impl KindSpec for Spec {
             &cx.transit_routers,
             inv,
         ))
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::TransitRouterVbrAttachment, Kind::TransitRouterVpnAttachment])
     }
 
     fn snapshot(

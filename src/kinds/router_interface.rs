@@ -12,7 +12,7 @@ use super::{per_region,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::discover::{DiscoverError, Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -81,7 +81,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let listed = per_region(cx, own_by_region(inv), |c, region, vbrs| async move {
@@ -104,6 +104,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter])
     }
 
     fn snapshot(

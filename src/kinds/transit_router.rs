@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use super::{Kind, Listing, PollScope, absent_ok, concurrently};
 use crate::api::ops::{Tags, cbn};
 use crate::api::{BoxFuture, CallError, ReadClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 
 /// Route tables per transit router, listed at most once per discovery.
 #[derive(Debug, Default)]
@@ -185,7 +185,7 @@ pub async fn discover_links(
     links: LinkKind,
     client: &ReadClient,
     memo: &Memo,
-    inv: &mut Inventory,
+    inv: &mut Found<'_>,
 ) -> Result<(), CallError> {
     let tables_of = memo.tables_of(client, inv).await?;
     let (queries, region_of) = link_queries(links, inv, &tables_of);

@@ -19,7 +19,7 @@ use super::transit_router_route_entry::routes_text;
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, absent_ok, concurrently};
 use crate::api::ops::cbn_prefix;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -55,7 +55,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let routers: BTreeMap<String, String> = attachments(inv)
@@ -101,6 +101,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::TransitRouterVbrAttachment, Kind::TransitRouterVpnAttachment])
     }
 
     fn snapshot(

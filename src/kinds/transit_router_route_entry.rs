@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, concurrently, no_call};
 use crate::api::ops::{cbn, cbn_prefix};
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -76,7 +76,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let tables_of = cx.transit_routers.tables_of(&cx.client, inv).await?;
@@ -153,6 +153,14 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::TransitRouterVbrAttachment, Kind::TransitRouterVpnAttachment, Kind::RouteTableAssociation, Kind::RouteTablePropagation])
+    }
+
+    fn completes(&self) -> &'static [Kind] {
+        &[Kind::TransitRouterVbrAttachment, Kind::TransitRouterVpnAttachment, Kind::RouteTableAssociation, Kind::RouteTablePropagation]
     }
 
     fn snapshot(

@@ -15,7 +15,7 @@ use super::{
 use crate::api::ops::cbn;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
 use std::collections::BTreeMap;
-use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::discover::{DiscoverError, Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -109,7 +109,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let account = inv.account.clone().unwrap_or_default();
@@ -185,6 +185,14 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter])
+    }
+
+    fn completes(&self) -> &'static [Kind] {
+        &[Kind::ForeignCenAttachment]
     }
 
     fn snapshot(

@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, link, no_call};
 use crate::api::ops::{vpc, vpc_vbr};
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{ALSO_BLOCKS, Inventory, NOTE, Resource};
+use crate::discover::{ALSO_BLOCKS, Found, Inventory, NOTE, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -70,7 +70,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         _cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let retired: BTreeSet<String> = inv
@@ -116,7 +116,7 @@ impl KindSpec for Spec {
                     .filter(|c| !retired.contains(*c))
                     .map(String::as_str)
                     .collect();
-                inv.resources.remove(&v.key());
+                inv.remove(&v.key());
                 for pc in gone {
                     let mut a = association(&v, pc);
                     a.parent = Some(pc.clone());
@@ -137,6 +137,14 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::PhysicalConnection, Kind::VirtualBorderRouter])
+    }
+
+    fn completes(&self) -> &'static [Kind] {
+        &[Kind::VirtualBorderRouter]
     }
 
     fn snapshot(

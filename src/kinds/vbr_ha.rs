@@ -19,7 +19,7 @@ use super::virtual_border_router::own_by_region;
 use super::{Discovery, Kind, KindSpec, StepSpec, absent_ok, concurrently, no_call};
 use crate::api::ops::vpc_circuit;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -71,7 +71,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let mut asks: Vec<(String, String)> = Vec::new();
@@ -124,6 +124,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter, Kind::TransitRouterVbrAttachment, Kind::ForeignCenAttachment, Kind::EcrChildInstance, Kind::CenChildInstance])
     }
 
     fn snapshot(

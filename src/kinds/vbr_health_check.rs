@@ -13,7 +13,7 @@ use super::virtual_border_router::own_by_region;
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, concurrently, link, no_call};
 use crate::api::ops::cbn_health;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{Inventory, Resource};
+use crate::discover::{Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -44,7 +44,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -92,6 +92,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::VirtualBorderRouter, Kind::TransitRouterVbrAttachment, Kind::ForeignCenAttachment, Kind::EcrChildInstance, Kind::CenChildInstance])
     }
 
     fn snapshot(

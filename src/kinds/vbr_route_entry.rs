@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, concurrently, no_call};
 use crate::api::ops::vpc_vbr;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{ALSO_BLOCKS, Inventory, Resource, SCOPE};
+use crate::discover::{ALSO_BLOCKS, Found, Inventory, Resource, SCOPE};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -45,7 +45,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let mut ris_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -101,6 +101,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::RouterInterface, Kind::VirtualBorderRouter])
     }
 
     fn snapshot(

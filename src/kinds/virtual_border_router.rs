@@ -7,12 +7,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
-    Discovery, Kind, KindSpec, ListQuery, Listing, PollScope, StepSpec, absent_ok, concurrently,
+    Discovery, Kind, KindSpec, ListQuery, Listing, PollScope, StepSpec, absent_ok, concurrently, per_region,
     listed_by_ids, no_call,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
-use crate::discover::{DiscoverError, Inventory, Resource};
+use crate::discover::{DiscoverError, Found, Inventory, Resource};
 use crate::graph::Step;
 use crate::model::Action;
 
@@ -138,7 +138,7 @@ impl KindSpec for Spec {
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
-        inv: &'a mut Inventory,
+        inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let client = &cx.client;
@@ -162,29 +162,40 @@ impl KindSpec for Spec {
                     per_pc.insert((r.region.clone(), pc.clone()));
                 }
             }
+            // Regions with many circuits: both region-wide listings, every region at once.
+            let wide: BTreeMap<String, BTreeSet<String>> = pcs_by_region
+                .iter()
+                .filter(|(_, pcs)| pcs.len() > REGION_WIDE_CIRCUITS)
+                .map(|(r, pcs)| (r.clone(), pcs.clone()))
+                .collect();
             for (region, pcs) in &pcs_by_region {
                 if pcs.len() <= REGION_WIDE_CIRCUITS {
                     per_pc.extend(pcs.iter().map(|pc| (region.clone(), pc.clone())));
-                    continue;
                 }
+            }
+            let listed = per_region(cx, wide, |c, region, _| async move {
                 let own_filter = vpc::VbrFilter::default();
                 let all_filter = vpc::VbrFilter {
                     include_cross_account: true,
                     ..Default::default()
                 };
-                let own: BTreeSet<String> =
-                    vpc::describe_virtual_border_routers(client, region, &own_filter)
-                        .await?
-                        .into_iter()
-                        .map(|v| v.vbr_id)
-                        .collect();
-                for v in vpc::describe_virtual_border_routers(client, region, &all_filter).await? {
+                let (own, all) = futures_util::future::join(
+                    vpc::describe_virtual_border_routers(&c, &region, &own_filter),
+                    vpc::describe_virtual_border_routers(&c, &region, &all_filter),
+                )
+                .await;
+                Ok((own?, all?))
+            })
+            .await?;
+            for (region, pcs, (own, all)) in listed {
+                let own: BTreeSet<String> = own.into_iter().map(|v| v.vbr_id).collect();
+                for v in all {
                     let on_ours = v
                         .physical_connection_ids()
                         .into_iter()
                         .find(|pc| pcs.contains(*pc));
                     let Some(pc) = on_ours else { continue };
-                    let mut r = resource(region, &v);
+                    let mut r = resource(&region, &v);
                     r.parent = Some(pc.to_string());
                     if !own.contains(&v.vbr_id) {
                         r.owner = Some("another account".into());
@@ -241,6 +252,7 @@ impl KindSpec for Spec {
                         .push(v.vbr_id.clone());
                 }
             }
+            let mut details: BTreeMap<String, Vec<String>> = BTreeMap::new();
             for (region, ids) in vbrs_needing_details {
                 let missing: Vec<String> = ids
                     .into_iter()
@@ -249,15 +261,21 @@ impl KindSpec for Spec {
                             .is_none_or(|r| !r.facts.contains_key("route_table"))
                     })
                     .collect();
-                if missing.is_empty() {
-                    continue;
+                if !missing.is_empty() {
+                    details.insert(region, missing);
                 }
+            }
+            let listed = per_region(cx, details, |c, region, missing| async move {
                 let f = vpc::VbrFilter {
                     vbr_ids: missing,
                     include_cross_account: true,
                     ..Default::default()
                 };
-                for v in vpc::describe_virtual_border_routers(client, &region, &f).await? {
+                vpc::describe_virtual_border_routers(&c, &region, &f).await
+            })
+            .await?;
+            for (region, _, vbrs) in listed {
+                for v in vbrs {
                     let mut r = resource(&region, &v);
                     if let Some(old) = inv.get(Kind::VirtualBorderRouter, &v.vbr_id) {
                         r.owner = old.owner.clone();
@@ -270,6 +288,10 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[Kind::PhysicalConnection, Kind::HostedConnection, Kind::VirtualBorderRouter])
     }
 
     fn snapshot(

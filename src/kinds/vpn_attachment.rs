@@ -100,6 +100,21 @@ pub fn resource(region: &str, v: &vpc::VpnConnection) -> Resource {
     r
 }
 
+/// Every IPsec connection of `region` (DescribeVpnConnections without a filter), listed once
+/// per discovery and shared by both IPsec kinds ([`Discovery::vpn_connections`]). Errors:
+/// the listing's.
+pub async fn region_connections(
+    cx: &Discovery,
+    region: &str,
+) -> Result<std::sync::Arc<Vec<vpc::VpnConnection>>, CallError> {
+    let all = vpc::VpnConnectionFilter::default();
+    cx.vpn_connections
+        .get(region, || {
+            vpc::describe_vpn_connections(&cx.client, region, &all)
+        })
+        .await
+}
+
 /// A TR-bound connection from DescribeVpnAttachments (which has no `State`: `attached`).
 pub fn attachment_resource(region: &str, a: &vpc::VpnAttachment) -> Resource {
     let mut r = Resource::new(Kind::VpnAttachment, &a.instance_id, region);
@@ -146,8 +161,9 @@ impl KindSpec for Spec {
                 let r = attachment_resource(q.region, &a);
                 out.insert(r.id.clone(), r);
             }
-            let f = vpc::VpnConnectionFilter::default();
-            for v in vpc::describe_vpn_connections(&cx.client, q.region, &f).await? {
+            // The region's whole listing, shared with the gateway-bound kind's.
+            let listed = super::vpn_attachment::region_connections(cx, q.region).await?;
+            for v in listed.iter() {
                 if !v.is_transit_router_type() {
                     continue;
                 }
@@ -191,6 +207,11 @@ impl KindSpec for Spec {
                 .map(|v| resource(&region, v))
                 .collect())
         }))
+    }
+
+    /// Found by target resolution only.
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[])
     }
 
     fn snapshot(

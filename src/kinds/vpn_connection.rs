@@ -58,14 +58,24 @@ impl KindSpec for Spec {
         q: ListQuery<'a>,
     ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
         Box::pin(async move {
-            let f = vpc::VpnConnectionFilter {
-                vpn_gateway_id: q.matcher.vpn_gateway.clone(),
-                ..Default::default()
-            };
-            Ok(vpc::describe_vpn_connections(&cx.client, q.region, &f)
-                .await?
+            let keep = |v: &&vpc::VpnConnection| !v.vpn_gateway_id.is_empty() && !v.is_deleted();
+            if let Some(gw) = &q.matcher.vpn_gateway {
+                let f = vpc::VpnConnectionFilter {
+                    vpn_gateway_id: Some(gw.clone()),
+                    ..Default::default()
+                };
+                let listed = vpc::describe_vpn_connections(&cx.client, q.region, &f).await?;
+                return Ok(listed
+                    .iter()
+                    .filter(keep)
+                    .map(|v| resource(q.region, v))
+                    .collect());
+            }
+            // The region's whole listing, shared with the TR-bound kind's.
+            let listed = super::vpn_attachment::region_connections(cx, q.region).await?;
+            Ok(listed
                 .iter()
-                .filter(|v| !v.vpn_gateway_id.is_empty() && !v.is_deleted())
+                .filter(keep)
                 .map(|v| resource(q.region, v))
                 .collect())
         })
@@ -85,6 +95,11 @@ impl KindSpec for Spec {
                 .map(|v| resource(&region, v))
                 .collect())
         }))
+    }
+
+    /// Found by target resolution only.
+    fn discovered_from(&self) -> Option<&'static [Kind]> {
+        Some(&[])
     }
 
     fn snapshot(
