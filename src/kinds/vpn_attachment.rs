@@ -171,7 +171,7 @@ impl KindSpec for Spec {
                     out.remove(&v.vpn_connection_id);
                     continue;
                 }
-                let mut r = resource(q.region, &v);
+                let mut r = resource(q.region, v);
                 if let Some(old) = out.get(&r.id) {
                     if r.name.is_empty() {
                         r.name = old.name.clone();
