@@ -1,12 +1,16 @@
 //! Discovery: find every plan target and everything that blocks its deletion, with the read
 //! capability only (a [`ReadClient`] cannot mutate), following alibaba-api.md §12.
 //!
-//! The engine resolves the plan's targets (ids and selectors) with each kind's listing, then
-//! asks every kind of the registry ([`crate::kinds`]), in registry order, to add its
-//! instances that block what is already known. How a kind is listed and found lives in its
-//! module; calls are batched where the API allows (filters take 5 values, pages hold 50) and
-//! run concurrently; where many resources of one kind are needed in a region, a kind lists
-//! the whole region once instead of asking per parent.
+//! The engine resolves the plan's targets (ids and selectors, all at once, with the caller's
+//! identity) with each kind's listing, then asks every kind of the registry
+//! ([`crate::kinds`]) to add its instances that block what is already known: in waves of
+//! kinds that do not depend on each other ([`crate::kinds::discovery_waves`]), each kind
+//! writing into its own [`Found`] over the shared inventory, merged in registry order — the
+//! result is the registry-order walk's, in as many round trips as the waves are deep. How a
+//! kind is listed and found lives in its module; calls are batched where the API allows
+//! (filters take 5 values, pages hold 50), every region and parent concurrently, the pages a
+//! `TotalCount` implies together; where many resources of one kind are needed in a region, a
+//! kind lists the whole region once instead of asking per parent.
 
 use std::collections::BTreeMap;
 
@@ -309,18 +313,40 @@ pub enum DiscoverError {
     },
 }
 
-/// Discover the plan's targets and their blockers.
+/// Discover the plan's targets and their blockers: the caller's identity and the targets at
+/// once, then the blocker kinds wave by wave ([`crate::kinds::discovery_waves`]). Errors:
+/// API failures, targets of the wrong kind, selectors the API cannot list by.
 pub async fn discover(client: &ReadClient, plan: &Plan) -> Result<Inventory, DiscoverError> {
-    let identity = crate::api::ops::sts::get_caller_identity(client).await?;
-    let mut inv = Inventory {
-        account: Some(identity.account_id)
-            .filter(|a| !a.is_empty())
-            .or_else(|| plan.account.clone()),
-        ..Inventory::default()
-    };
+    discover_with(client, plan, &crate::kinds::discovery_waves()).await
+}
+
+/// [`discover`] with the blocker kinds run in `waves` (each kind exactly once; a kind after
+/// every kind it depends on): `Kind::ALL` one kind per wave is the registry-order walk the
+/// waves must agree with.
+pub async fn discover_with(
+    client: &ReadClient,
+    plan: &Plan,
+    waves: &[Vec<Kind>],
+) -> Result<Inventory, DiscoverError> {
+    let started = std::time::Instant::now();
     let cx = Discovery::new(client.clone());
-    resolve_targets(&cx, plan, &mut inv).await?;
-    blockers(&cx, &mut inv, &crate::kinds::discovery_waves()).await?;
+    let mut inv = Inventory::default();
+    // The caller's account is only needed by the blocker kinds: asked while the targets are
+    // resolved (its failure, an authentication one, is reported first).
+    let (identity, resolved) = futures_util::future::join(
+        crate::api::ops::sts::get_caller_identity(client),
+        resolve_targets(&cx, plan, &mut inv),
+    )
+    .await;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "targets resolved"
+    );
+    inv.account = Some(identity?.account_id)
+        .filter(|a| !a.is_empty())
+        .or_else(|| plan.account.clone());
+    resolved?;
+    blockers(&cx, &mut inv, waves).await?;
     Ok(inv)
 }
 
@@ -334,6 +360,7 @@ pub async fn blockers(
     waves: &[Vec<Kind>],
 ) -> Result<(), CallError> {
     for wave in waves {
+        let started = std::time::Instant::now();
         let base: &Inventory = inv;
         let runs = wave.iter().map(|kind| async move {
             let mut found = Found::new(base);
@@ -344,6 +371,7 @@ pub async fn blockers(
         for c in changes {
             inv.apply(c?);
         }
+        tracing::debug!(kinds = ?wave, elapsed_ms = started.elapsed().as_millis() as u64, "discovery wave");
     }
     Ok(())
 }
@@ -525,4 +553,71 @@ async fn resolve_targets(
         inv.resolutions.push(Resolution { target: i, found });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(kind: Kind, id: &str) -> Resource {
+        Resource::new(kind, id, "cn-hangzhou")
+    }
+
+    #[test]
+    fn found_reads_through_its_own_changes_in_id_order() {
+        let mut inv = Inventory::default();
+        for id in ["vbr-b", "vbr-d", "vbr-f"] {
+            inv.insert(r(Kind::VirtualBorderRouter, id));
+        }
+        inv.insert(r(Kind::PhysicalConnection, "pc-1"));
+        let mut f = Found::new(&inv);
+        f.insert(r(Kind::VirtualBorderRouter, "vbr-a"));
+        f.insert(r(Kind::VirtualBorderRouter, "vbr-e"));
+        f.entry(Kind::VirtualBorderRouter, "vbr-d", "x").status = "changed".into();
+        f.remove(&(Kind::VirtualBorderRouter, "vbr-f".to_string()));
+        let ids: Vec<&str> = f
+            .of_kind(Kind::VirtualBorderRouter)
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(ids, ["vbr-a", "vbr-b", "vbr-d", "vbr-e"]);
+        assert_eq!(
+            f.get(Kind::VirtualBorderRouter, "vbr-d").unwrap().status,
+            "changed"
+        );
+        assert_eq!(
+            f.get(Kind::VirtualBorderRouter, "vbr-d").unwrap().region,
+            "cn-hangzhou"
+        );
+        assert!(f.get(Kind::VirtualBorderRouter, "vbr-f").is_none());
+        assert!(f.get(Kind::PhysicalConnection, "pc-1").is_some());
+        // The inventory is untouched until the changes are applied.
+        assert_eq!(inv.of_kind(Kind::VirtualBorderRouter).count(), 3);
+        let changes = f.into_changes();
+        inv.apply(changes);
+        let ids: Vec<&str> = inv
+            .of_kind(Kind::VirtualBorderRouter)
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(ids, ["vbr-a", "vbr-b", "vbr-d", "vbr-e"]);
+        assert_eq!(
+            inv.get(Kind::VirtualBorderRouter, "vbr-d").unwrap().status,
+            "changed"
+        );
+    }
+
+    #[test]
+    fn a_removed_then_reinserted_resource_is_kept() {
+        let mut inv = Inventory::default();
+        inv.insert(r(Kind::VirtualBorderRouter, "vbr-a"));
+        let mut f = Found::new(&inv);
+        f.remove(&(Kind::VirtualBorderRouter, "vbr-a".to_string()));
+        let mut again = r(Kind::VirtualBorderRouter, "vbr-a");
+        again.status = "back".into();
+        f.insert(again);
+        inv.apply(f.into_changes());
+        assert_eq!(
+            inv.get(Kind::VirtualBorderRouter, "vbr-a").unwrap().status,
+            "back"
+        );
+    }
 }

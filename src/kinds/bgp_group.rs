@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use super::virtual_border_router::own_by_region;
 use super::{
     Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, Listing, PollScope, StepSpec,
-    absent_ok, concurrently, fetched_by_ids, no_call,
+    absent_ok, concurrently, fetched_by_ids, no_call, per_region,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -94,27 +94,29 @@ impl KindSpec for Spec {
         inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            for (region, vbrs) in own_by_region(inv) {
+            // Every region at once: the whole region's groups, or each VBR's.
+            let listed = per_region(cx, own_by_region(inv), |c, region, vbrs| async move {
+                if vbrs.len() > LIST_ALL_THRESHOLD {
+                    return vpc::describe_bgp_groups(&c, &region, &Default::default()).await;
+                }
+                Ok(concurrently(vbrs, move |vbr| {
+                    let (c, region) = (c.clone(), region.clone());
+                    async move {
+                        let f = vpc::BgpGroupFilter {
+                            router_id: Some(vbr),
+                            ..Default::default()
+                        };
+                        vpc::describe_bgp_groups(&c, &region, &f).await
+                    }
+                })
+                .await?
+                .into_iter()
+                .flatten()
+                .collect())
+            })
+            .await?;
+            for (region, vbrs, groups) in listed {
                 let wanted: BTreeSet<&str> = vbrs.iter().map(String::as_str).collect();
-                let groups = if vbrs.len() > LIST_ALL_THRESHOLD {
-                    vpc::describe_bgp_groups(&cx.client, &region, &Default::default()).await?
-                } else {
-                    let (c, reg) = (cx.client.clone(), region.clone());
-                    concurrently(vbrs.clone(), move |vbr| {
-                        let (c, region) = (c.clone(), reg.clone());
-                        async move {
-                            let f = vpc::BgpGroupFilter {
-                                router_id: Some(vbr),
-                                ..Default::default()
-                            };
-                            vpc::describe_bgp_groups(&c, &region, &f).await
-                        }
-                    })
-                    .await?
-                    .into_iter()
-                    .flatten()
-                    .collect()
-                };
                 for g in groups
                     .iter()
                     .filter(|g| wanted.contains(g.router_id.as_str()))

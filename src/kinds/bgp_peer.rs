@@ -1,12 +1,12 @@
 //! BGP peer in a group (`bgp-`, Vpc): DescribeBgpPeers, DeleteBgpPeer (alibaba-api.md §3).
 //! Part of its group: peers go before their group.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::virtual_border_router::own_by_region;
 use super::{
     Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, Listing, PollScope, StepSpec,
-    absent_ok, concurrently, fetched_by_ids, no_call,
+    absent_ok, concurrently, fetched_by_ids, no_call, per_region,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -91,32 +91,41 @@ impl KindSpec for Spec {
         inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            for (region, vbrs) in own_by_region(inv) {
-                let wanted: BTreeSet<&str> = vbrs.iter().map(String::as_str).collect();
-                let peers = if vbrs.len() > LIST_ALL_THRESHOLD {
-                    vpc::describe_bgp_peers(&cx.client, &region, &Default::default()).await?
-                } else {
+            // Per region: the VBRs, and those with a BGP group (only they can have peers).
+            let asks: BTreeMap<String, (Vec<String>, Vec<String>)> = own_by_region(inv)
+                .into_iter()
+                .map(|(region, vbrs)| {
                     let with_groups: Vec<String> = vbrs
                         .iter()
                         .filter(|v| inv.children(Kind::BgpGroup, v).next().is_some())
                         .cloned()
                         .collect();
-                    let (c, reg) = (cx.client.clone(), region.clone());
-                    concurrently(with_groups, move |vbr| {
-                        let (c, region) = (c.clone(), reg.clone());
-                        async move {
-                            let f = vpc::BgpPeerFilter {
-                                router_id: Some(vbr),
-                                ..Default::default()
-                            };
-                            vpc::describe_bgp_peers(&c, &region, &f).await
-                        }
-                    })
-                    .await?
-                    .into_iter()
-                    .flatten()
-                    .collect()
-                };
+                    (region, (vbrs, with_groups))
+                })
+                .collect();
+            // Every region at once: the whole region's peers, or each VBR's.
+            let listed = per_region(cx, asks, |c, region, (vbrs, with_groups)| async move {
+                if vbrs.len() > LIST_ALL_THRESHOLD {
+                    return vpc::describe_bgp_peers(&c, &region, &Default::default()).await;
+                }
+                Ok(concurrently(with_groups, move |vbr| {
+                    let (c, region) = (c.clone(), region.clone());
+                    async move {
+                        let f = vpc::BgpPeerFilter {
+                            router_id: Some(vbr),
+                            ..Default::default()
+                        };
+                        vpc::describe_bgp_peers(&c, &region, &f).await
+                    }
+                })
+                .await?
+                .into_iter()
+                .flatten()
+                .collect())
+            })
+            .await?;
+            for (region, (vbrs, _), peers) in listed {
+                let wanted: BTreeSet<&str> = vbrs.iter().map(String::as_str).collect();
                 for p in peers
                     .iter()
                     .filter(|p| wanted.contains(p.router_id.as_str()))

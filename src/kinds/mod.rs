@@ -17,9 +17,11 @@
 //! # Adding a resource kind
 //! 1. Add `src/kinds/<kind>.rs` with `pub struct Spec;` and `impl KindSpec for Spec` (copy
 //!    the closest existing module; every method without a default must be written).
-//! 2. Add one line to the `registry!` list below, at its discovery position: a kind's
-//!    [`KindSpec::discover`] runs after those listed before it, so list a blocker after the
-//!    kinds it is found from.
+//! 2. Add one line to the `registry!` list below, after the kinds it is found from, and say
+//!    which kinds its [`KindSpec::discover`] reads ([`KindSpec::discovered_from`]) and, beyond
+//!    its own, changes ([`KindSpec::completes`]): discovery runs independent kinds
+//!    concurrently ([`discovery_waves`]); a kind that says nothing runs after every kind
+//!    before it.
 //! 3. Name it in the blocker lists ([`KindSpec::blockers`] / [`KindSpec::parts`]) of the
 //!    kinds it blocks.
 //! 4. The emulator side: see `emulator::kinds`.
@@ -364,6 +366,11 @@ pub trait KindSpec: Send + Sync {
     fn completes(&self) -> &'static [Kind] {
         &[]
     }
+    /// False for kinds found by target resolution only (no [`KindSpec::discover`]): they
+    /// take no place in the discovery waves.
+    fn discovers(&self) -> bool {
+        true
+    }
 
     // ---- snapshot ----
 
@@ -487,8 +494,8 @@ pub fn no_call(step: &Step) -> CallError {
 /// their reads and writes conflict: `k` reads or writes what `j` writes
 /// ([`KindSpec::completes`] and `j` itself), or writes what `j` reads
 /// ([`KindSpec::discovered_from`]); a kind that does not say what it reads runs after every
-/// kind before it. Kinds without a `discover` are in the wave they would be in all the same
-/// (a no-op costs nothing). Shape: `waves[i]` in registry order; every kind exactly once.
+/// kind before it; kinds that do not discover ([`KindSpec::discovers`]) are in the
+/// first wave. Shape: `waves[i]` in registry order; every kind exactly once.
 pub fn discovery_waves() -> Vec<Vec<Kind>> {
     let writes = |k: Kind| -> Vec<Kind> {
         std::iter::once(k)
@@ -500,6 +507,9 @@ pub fn discovery_waves() -> Vec<Vec<Kind>> {
         let reads = k.spec().discovered_from();
         let mut wave = 0;
         for (j, &earlier) in Kind::ALL[..i].iter().enumerate() {
+            if !k.spec().discovers() || !earlier.spec().discovers() {
+                continue;
+            }
             let depends = match reads {
                 None => true,
                 Some(reads) => {
@@ -533,7 +543,7 @@ pub fn link(id: &str) -> (&str, &str) {
 /// asking per id or per parent (5 filter values per call vs 50 items per page).
 pub const LIST_ALL_THRESHOLD: usize = 25;
 /// Concurrent discovery calls.
-pub const CONCURRENCY: usize = 64;
+pub const CONCURRENCY: usize = 256;
 
 /// Run `f` over `items` with at most [`CONCURRENCY`] at once; results in input order.
 /// Errors: the first failure.
@@ -670,6 +680,45 @@ mod tests {
             let serde = serde_json::to_value(k).unwrap();
             assert_eq!(serde.as_str(), Some(k.plan_name()));
             assert!(k.id_prefix().ends_with('-'), "{k}");
+        }
+    }
+
+    #[test]
+    fn discovery_waves_hold_every_kind_once_after_what_it_reads() {
+        let waves = discovery_waves();
+        let flat: Vec<Kind> = waves.iter().flatten().copied().collect();
+        assert_eq!(flat.len(), Kind::ALL.len());
+        for k in Kind::ALL {
+            assert_eq!(flat.iter().filter(|x| *x == k).count(), 1, "{k}");
+        }
+        let wave = |k: Kind| waves.iter().position(|w| w.contains(&k)).unwrap();
+        for &k in Kind::ALL.iter().filter(|k| k.spec().discovers()) {
+            for r in k.spec().discovered_from().unwrap_or(Kind::ALL) {
+                // What a kind reads was written before its wave, by the kind itself (its own
+                // earlier writes are read back through `Found`) or by an earlier wave.
+                for w in Kind::ALL.iter().filter(|w| {
+                    w.spec().discovers()
+                        && **w != k
+                        && (**w == *r || w.spec().completes().contains(r))
+                }) {
+                    if Kind::ALL.iter().position(|x| x == w)
+                        < Kind::ALL.iter().position(|x| *x == k)
+                    {
+                        assert!(wave(*w) < wave(k), "{k} reads {r}, which {w} writes");
+                    }
+                }
+            }
+        }
+        // The failover-group and health-check kinds read every kind that takes a VBR out of
+        // a CEN or ECR (`vbr_ha::holders`).
+        for k in [Kind::VbrHa, Kind::VbrHealthCheck] {
+            let reads = k.spec().discovered_from().unwrap();
+            for h in Kind::ALL
+                .iter()
+                .filter(|h| h.spec().blockers().contains(&k))
+            {
+                assert!(reads.contains(h), "{k} must read {h}");
+            }
         }
     }
 

@@ -97,9 +97,12 @@ impl KindSpec for Spec {
         }))
     }
 
-    /// Found by target resolution only.
+    /// Found by target resolution (or by another kind's discovery) only.
     fn discovered_from(&self) -> Option<&'static [Kind]> {
         Some(&[])
+    }
+    fn discovers(&self) -> bool {
+        false
     }
 
     fn snapshot(

@@ -447,3 +447,45 @@ async fn chaos(seeds: std::ops::Range<u64>) {
     assert_covers(&kinds_seen);
     assert!(lost > 0 && retries > 0, "lost {lost}, retries {retries}");
 }
+
+/// Discovery runs the blocker kinds in waves of independent kinds: on many worlds (awkward
+/// ones included, every kind present) and plans (some targeting everything), it finds
+/// exactly what the registry-order walk (one kind at a time) finds, to the last fact.
+#[tokio::test(start_paused = true)]
+async fn discovery_waves_find_what_the_registry_order_walk_finds() {
+    let sequential: Vec<Vec<decom::model::Kind>> =
+        decom::model::Kind::ALL.iter().map(|k| vec![*k]).collect();
+    let waves = decom::kinds::discovery_waves();
+    assert!(
+        waves.len() < sequential.len() / 2,
+        "independent kinds share waves: {waves:?}"
+    );
+    let mut kinds_found: BTreeSet<decom::model::Kind> = BTreeSet::new();
+    for seed in 0..24u64 {
+        let world = worldgen::instant(worldgen::generate(
+            seed,
+            &Shape {
+                awkward: seed % 2 == 0,
+                ..Shape::default()
+            },
+        ));
+        let mut g = Gen::new(seed * 13 + 5);
+        let plan = random_plan(&world, &mut g, seed % 3 == 0);
+        let emu = Emulator::new(world.clone());
+        let reader = ReadClient::new(config(&emu, RetryPolicy::default()), emu.transport());
+        let walked = decom::discover::discover_with(&reader, &plan, &sequential)
+            .await
+            .unwrap();
+        let fanned = decom::discover::discover_with(&reader, &plan, &waves)
+            .await
+            .unwrap();
+        assert_eq!(fanned.resources, walked.resources, "seed {seed}");
+        assert_eq!(fanned.resolutions, walked.resolutions, "seed {seed}");
+        assert_eq!(fanned.account, walked.account, "seed {seed}");
+        kinds_found.extend(walked.resources.keys().map(|k| k.0));
+    }
+    // Every kind was found on some world (the comparison covered it).
+    for k in decom::model::Kind::ALL {
+        assert!(kinds_found.contains(k), "{k} never discovered");
+    }
+}
