@@ -557,26 +557,60 @@ struct LowerBound {
     /// Longest path through the graph, each step costing [`step_cost`].
     critical_path: f64,
     /// Slowest (product, region, action) key of the executor's limiter: (n − burst) / rate,
-    /// with the limiter's burst (5 s of quota) and rate (quota × scale / 60 s).
+    /// with the limiter's burst (5 s of quota) and rate (quota × scale / 60 s). A diagnostic:
+    /// decom's own limiter cannot beat it, a client using the API's whole bucket can.
     rate_bound: f64,
     /// That key.
     rate_key: String,
     /// The same with the emulator's own bucket (burst = a full minute of scaled quota):
     /// what a client that used the API's whole burst could reach.
     rate_bound_api: f64,
+    /// The post-rate tail bound: max over the emulator's quota groups g of
+    /// (n_g − burst_g) / r_g + the shortest tail after a call of g (see [`lower_bound`]).
+    rate_tail_bound: f64,
+    /// The group of `rate_tail_bound`, its minimal calls and its shortest tail.
+    rate_tail_key: String,
+    /// The same with decom's limiter's burst (5 s of quota) instead of the API's bucket:
+    /// what a client with that limiter cannot beat (not a bound for every client).
+    rate_tail_bound_limiter: f64,
     /// Sum of step costs: with waits holding a parallelism slot (as in decom's executor and
     /// in Terraform), wall ≥ work / parallelism.
     work: f64,
     /// The steps of the critical path, in order.
     path: Vec<String>,
-    /// max(critical path, rate bound): the lower bound of the issue.
+    /// max(critical path, post-rate tail bound): the lower bound of the issue.
     bound: f64,
+    /// max(critical path, limiter's post-rate tail bound).
+    bound_limiter: f64,
     /// Minimum calls: one per mutating step + one per wait step.
     min_calls: u64,
     mutations: u64,
     waits: u64,
 }
 
+/// The lower bound of an apply of graph `g`: LB = max(critical path, post-rate tail bound).
+///
+/// - Critical path: the longest dependency chain, a mutation costing one round trip and a
+///   wait max(transition, round trip) ([`step_cost`]).
+/// - Post-rate tail bound. The emulator keeps one token bucket per (RegionId of the call,
+///   or `global`, action) holding a minute of quota (quota × scale), refilled at quota ×
+///   scale / 60 per second; a call without a token is refused. So however calls are
+///   scheduled, the k-th call of a group is sent no earlier than (k − burst) / rate. For
+///   each group g, n_g counts the calls any executor must make: one per mutation, and for
+///   the polls of waits one per 100 waits of a kind that can be listed (a listing poll can
+///   see up to a page of resources at once) or one per wait otherwise. The last of those n_g
+///   calls is sent no earlier than (n_g − burst_g) / r_g, and the step it completes still
+///   has its own round trip and the longest path of its successors ahead of it, at least
+///   the shortest such tail over the steps of g:
+///   LB_g = max(0, n_g − burst_g) / r_g + min over steps s of g (latency + down(s)),
+///   down(s) = the longest path (sum of [`step_cost`]) from a successor of s to the end.
+///   Failed or extra calls (retries, polls that see nothing done) only push calls later,
+///   so LB_g is a lower bound for every scheduler. Groups: Vpc calls carry `RegionId` =
+///   the step's region, so their group is (region, action); calls of other products are
+///   counted per action over all buckets they could fall in (every region and `global`:
+///   burst and rate multiplied by that number), which can only lower LB_g.
+/// - `bound_limiter` does the same with the executor limiter's burst (5 s of quota, keys
+///   of [`calls::limit_key`]): what decom, with its limiter, cannot beat.
 fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
     // Steps are numbered in execution order (by level), so every dependency comes first.
     assert!(
@@ -641,7 +675,81 @@ fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
         }
         lb.rate_bound_api = lb.rate_bound_api.max(a);
     }
-    lb.bound = lb.critical_path.max(lb.rate_bound);
+    // --- Post-rate tails.
+    let l = t.latency.0.as_secs_f64();
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); g.steps.len()];
+    for s in &g.steps {
+        for d in &s.depends_on {
+            succ[*d].push(s.id);
+        }
+    }
+    // down[i]: the longest path from a successor of i to the end (0 without successors).
+    let mut down = vec![0.0f64; g.steps.len()];
+    for s in g.steps.iter().rev() {
+        down[s.id] = succ[s.id]
+            .iter()
+            .map(|u| step_cost(t, &g.steps[*u]) + down[*u])
+            .fold(0.0, f64::max);
+    }
+    let buckets_per_action = (worldgen::REGIONS.len() + 1) as f64;
+    // group → (buckets, mutations, waits of a listable kind, other waits, shortest tail)
+    type Group = (f64, u64, u64, u64, f64);
+    let mut api_groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    let mut limiter_groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for s in &g.steps {
+        let action = call_action(s).to_string();
+        let vpc = actions::lookup(&action).is_none_or(|a| a.product == Product::Vpc);
+        let (key, buckets) = if vpc {
+            ((s.region.clone(), action.clone()), 1.0)
+        } else {
+            (("*".to_string(), action.clone()), buckets_per_action)
+        };
+        let lk = calls::limit_key(s, &action);
+        let tail = l + down[s.id];
+        for (map, key, buckets) in [
+            (&mut api_groups, key, buckets),
+            (&mut limiter_groups, (lk.1, lk.2), 1.0),
+        ] {
+            let e = map.entry(key).or_insert((buckets, 0, 0, 0, f64::INFINITY));
+            if s.action != Action::Wait {
+                e.1 += 1;
+            } else if s.kind.spec().listable() {
+                e.2 += 1;
+            } else {
+                e.3 += 1;
+            }
+            e.4 = e.4.min(tail);
+        }
+    }
+    let tail_bound = |groups: &BTreeMap<(String, String), Group>, limiter: bool| {
+        let mut best = (0.0f64, String::new());
+        for ((region, action), (buckets, muts, listed, other, tail)) in groups {
+            let n = muts + listed.div_ceil(100) + other;
+            let per_minute = f64::from(actions::quota_per_minute(action)) * scale;
+            let rate = per_minute / 60.0;
+            let burst = if limiter {
+                (rate * 5.0).clamp(1.0, per_minute.max(1.0))
+            } else {
+                per_minute.max(1.0)
+            };
+            let v = (n as f64 - burst * buckets).max(0.0) / (rate * buckets) + tail;
+            if v > best.0 {
+                best = (
+                    v,
+                    format!(
+                        "{region} {action} ×{n} (burst {:.0}, {:.1}/s, tail {tail:.2} s)",
+                        burst * buckets,
+                        rate * buckets
+                    ),
+                );
+            }
+        }
+        best
+    };
+    (lb.rate_tail_bound, lb.rate_tail_key) = tail_bound(&api_groups, false);
+    lb.rate_tail_bound_limiter = tail_bound(&limiter_groups, true).0;
+    lb.bound = lb.critical_path.max(lb.rate_tail_bound);
+    lb.bound_limiter = lb.critical_path.max(lb.rate_tail_bound_limiter);
     lb
 }
 
@@ -1002,12 +1110,14 @@ async fn apply_run(
     };
     let cratio = requests as f64 / min_calls.max(1) as f64;
     println!(
-        "  wall {wall:.2} s, lower bound {:.2} s (critical path {:.2} s, rate bound {:.2} s on {}; API-burst rate bound {:.2} s), ratio {ratio:.2}{}",
+        "  wall {wall:.2} s, lower bound {:.2} s (critical path {:.2} s, post-rate tail bound {:.2} s on {}; limiter's: rate bound {:.2} s on {}, with tail {:.2} s), ratio {ratio:.2}{}",
         lb.bound,
         lb.critical_path,
+        lb.rate_tail_bound,
+        lb.rate_tail_key,
         lb.rate_bound,
         lb.rate_key,
-        lb.rate_bound_api,
+        lb.rate_tail_bound_limiter,
         if aborted {
             format!(
                 "  — ABORTED after {} s: {finished_n} of {n} steps finished (at that pace the run would take ~{:.0} s)",
@@ -1269,7 +1379,7 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
         .filter(|s| s.action == Action::Wait)
         .count();
     println!(
-        "graph: {steps} steps ({} mutations, {waits} waits), {} levels; lower bound {:.2} s = max(critical path {:.2} s, rate bound {:.2} s)",
+        "graph: {steps} steps ({} mutations, {waits} waits), {} levels; lower bound {:.2} s = max(critical path {:.2} s, post-rate tail bound {:.2} s on {}); limiter's rate bound {:.2} s, with tail {:.2} s",
         steps - waits,
         d.graph
             .steps
@@ -1279,7 +1389,10 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
             .map_or(0, |l| l + 1),
         lb.bound,
         lb.critical_path,
-        lb.rate_bound
+        lb.rate_tail_bound,
+        lb.rate_tail_key,
+        lb.rate_bound,
+        lb.rate_tail_bound_limiter
     );
     println!("  critical path: {}", lb.path.join(" → "));
     if let Some(path) = &args.dump_graph {
