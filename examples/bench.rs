@@ -80,8 +80,23 @@ struct Args {
     #[arg(long, default_value_t = 20.0)]
     scale: f64,
     /// Apply runs, comma-separated: `default` (the executor's default parallelism) or numbers.
-    #[arg(long, default_value = "default,10,1")]
-    parallelism: String,
+    /// Default: `default,10,1`, or `default` alone with `--sizes`.
+    #[arg(long)]
+    parallelism: Option<String>,
+    /// Run the whole benchmark once per size (comma-separated resource counts, e.g.
+    /// `500,2000,8000,20000`) and print one summary table. Default: `--resources` alone.
+    #[arg(long)]
+    sizes: Option<String>,
+    /// Round trip of the discovery measurement at a cloud latency, in milliseconds: a fresh
+    /// world with this latency and the documented (unscaled) quotas. 0 skips it.
+    #[arg(long, default_value_t = 100)]
+    discovery_latency_ms: u64,
+    /// Size (ids) of the small plan whose discovery calls are compared with its own minimum.
+    #[arg(long, default_value_t = 10)]
+    small_plan: usize,
+    /// Parallelism of the simulated Terraform-style walk.
+    #[arg(long, default_value_t = 10)]
+    terraform_parallelism: usize,
     /// Abort an apply run after this many seconds (it is then reported as aborted).
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -204,6 +219,16 @@ fn make_world(args: &Args, shape: &Shape) -> World {
     w.timings = timings(args.latency_ms);
     w.rate_limits.enabled = true;
     w.rate_limits.scale = args.scale;
+    w
+}
+
+/// The world of the discovery measurement at a cloud round trip: `latency_ms` per request
+/// and the documented quotas (scale 1). Discovery only reads, so transitions do not matter.
+fn cloud_world(args: &Args, shape: &Shape, latency_ms: u64) -> World {
+    let mut w = worldgen::generate(args.seed, shape);
+    w.timings = timings(latency_ms);
+    w.rate_limits.enabled = true;
+    w.rate_limits.scale = 1.0;
     w
 }
 
@@ -498,6 +523,659 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
 }
 
 // ---------------------------------------------------------------------------------------
+// Discovery at a cloud round trip: lower bound, and the minimum of a small plan
+
+/// What a plan names, as ids: circuits (own), TR-bound and gateway-bound IPsec connections.
+#[derive(Debug, Clone, Default)]
+struct Targets {
+    circuits: std::collections::BTreeSet<String>,
+    ipsec: std::collections::BTreeSet<String>,
+}
+
+impl Targets {
+    /// Everything the full plan targets.
+    fn all(w: &World) -> Targets {
+        Targets {
+            circuits: w
+                .physical_connections
+                .iter()
+                .filter(|p| p.value.owner.is_none())
+                .map(|p| p.value.id.clone())
+                .collect(),
+            ipsec: w
+                .vpn_connections
+                .iter()
+                .map(|c| c.value.id.clone())
+                .collect(),
+        }
+    }
+
+    /// A small plan of `n` ids: 60% circuits (those with the most VBRs first, so that the
+    /// chains are long), the rest TR-bound and gateway-bound IPsec connections, half each.
+    fn small(w: &World, n: usize) -> Targets {
+        let mut vbrs: HashMap<&str, usize> = HashMap::new();
+        for v in &w.virtual_border_routers {
+            *vbrs
+                .entry(v.value.physical_connection.as_str())
+                .or_default() += 1;
+        }
+        let mut circuits: Vec<&str> = w
+            .physical_connections
+            .iter()
+            .filter(|p| p.value.owner.is_none())
+            .map(|p| p.value.id.as_str())
+            .collect();
+        circuits.sort_by_key(|c| std::cmp::Reverse(vbrs.get(c).copied().unwrap_or(0)));
+        let nc = (n * 6).div_ceil(10).min(circuits.len());
+        let tr: Vec<&str> = w
+            .vpn_connections
+            .iter()
+            .filter(|c| c.value.vpn_gateway.is_none())
+            .map(|c| c.value.id.as_str())
+            .collect();
+        let gw: Vec<&str> = w
+            .vpn_connections
+            .iter()
+            .filter(|c| c.value.vpn_gateway.is_some())
+            .map(|c| c.value.id.as_str())
+            .collect();
+        let rest = n - nc;
+        let ntr = rest.div_ceil(2).min(tr.len());
+        let ngw = (rest - ntr).min(gw.len());
+        Targets {
+            circuits: circuits[..nc].iter().map(|s| s.to_string()).collect(),
+            ipsec: tr[..ntr]
+                .iter()
+                .chain(gw[..ngw].iter())
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.circuits.len() + self.ipsec.len()
+    }
+}
+
+/// The plan text of `targets` (ids).
+fn targets_plan_text(w: &World, targets: &Targets) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "version: 1");
+    let _ = writeln!(t, "name: bench-small-plan");
+    let _ = writeln!(t, "account: \"{}\"", worldgen::ACCOUNT);
+    let _ = writeln!(t, "region: {}", worldgen::REGIONS[0]);
+    let _ = writeln!(t, "policy:\n  cascade: true");
+    let _ = writeln!(t, "targets:");
+    for pc in w
+        .physical_connections
+        .iter()
+        .filter(|p| targets.circuits.contains(&p.value.id))
+    {
+        let _ = writeln!(
+            t,
+            "  - physical_connection: {}\n    region: {}",
+            pc.value.id, pc.value.region
+        );
+    }
+    for c in w
+        .vpn_connections
+        .iter()
+        .filter(|c| targets.ipsec.contains(&c.value.id))
+    {
+        let kind = if c.value.vpn_gateway.is_some() {
+            "vpn_connection"
+        } else {
+            "vpn_attachment"
+        };
+        let _ = writeln!(
+            t,
+            "  - {kind}: {}\n    region: {}",
+            c.value.id, c.value.region
+        );
+    }
+    t
+}
+
+/// What the targets reach in the world, for the chain and the small plan's minimum.
+struct Reach<'w> {
+    /// Own VBRs of the target circuits.
+    vbrs: Vec<&'w decom::emulator::kinds::virtual_border_router::VirtualBorderRouter>,
+    /// TR attachments of those VBRs and of the TR-bound target IPsec connections.
+    attachments: Vec<&'w decom::emulator::kinds::transit_router::TrAttachment>,
+    /// (CEN, TR region) → how many VBR attachments that pair lists in all.
+    vbr_pairs: BTreeMap<(String, String), usize>,
+    /// Transit routers of the reached attachments → their route tables.
+    trs: BTreeMap<String, Vec<String>>,
+    /// Route table → (propagations, TR route entries) in it, over the whole world.
+    tables: BTreeMap<String, (usize, usize)>,
+}
+
+fn reach<'w>(w: &'w World, targets: &Targets) -> Reach<'w> {
+    let tr_info: HashMap<&str, (&str, &str, &Vec<String>)> = w
+        .cens
+        .iter()
+        .flat_map(|c| {
+            c.value.transit_routers.iter().map(move |t| {
+                (
+                    t.id.as_str(),
+                    (c.value.id.as_str(), t.region.as_str(), &t.route_tables),
+                )
+            })
+        })
+        .collect();
+    let vbrs: Vec<_> = w
+        .virtual_border_routers
+        .iter()
+        .map(|v| &v.value)
+        .filter(|v| v.owner.is_none() && targets.circuits.contains(&v.physical_connection))
+        .collect();
+    let vbr_ids: std::collections::HashSet<&str> = vbrs.iter().map(|v| v.id.as_str()).collect();
+    let attachments: Vec<_> = w
+        .transit_router_attachments
+        .iter()
+        .map(|a| &a.value)
+        .filter(|a| {
+            a.vbr.as_deref().is_some_and(|v| vbr_ids.contains(v))
+                || a.vpn_connection
+                    .as_deref()
+                    .is_some_and(|c| targets.ipsec.contains(c))
+        })
+        .collect();
+    let mut all_pairs: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for a in w.transit_router_attachments.iter().map(|a| &a.value) {
+        if a.vbr.is_some()
+            && let Some((cen, region, _)) = tr_info.get(a.transit_router.as_str())
+        {
+            *all_pairs
+                .entry((cen.to_string(), region.to_string()))
+                .or_default() += 1;
+        }
+    }
+    let mut vbr_pairs = BTreeMap::new();
+    let mut trs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for a in &attachments {
+        if let Some((cen, region, tables)) = tr_info.get(a.transit_router.as_str()) {
+            trs.insert(a.transit_router.clone(), (*tables).clone());
+            if a.vbr.is_some() {
+                let k = (cen.to_string(), region.to_string());
+                let n = all_pairs.get(&k).copied().unwrap_or(1);
+                vbr_pairs.insert(k, n);
+            }
+        }
+    }
+    let mut tables: BTreeMap<String, (usize, usize)> = trs
+        .values()
+        .flatten()
+        .map(|t| (t.clone(), (0, 0)))
+        .collect();
+    for a in w.transit_router_attachments.iter().map(|a| &a.value) {
+        for p in &a.propagations {
+            if let Some(e) = tables.get_mut(&p.route_table) {
+                e.0 += 1;
+            }
+        }
+    }
+    for r in &w.transit_router_route_entries {
+        if let Some(e) = tables.get_mut(&r.value.route_table) {
+            e.1 += 1;
+        }
+    }
+    Reach {
+        vbrs,
+        attachments,
+        vbr_pairs,
+        trs,
+        tables,
+    }
+}
+
+/// The longest chain of data dependencies between the calls of any discovery of
+/// `targets`, in round trips, with its description. A call waits for an answer only
+/// where the API needs a value from it:
+///
+/// 1. GetCallerIdentity (the account is established before anything is read — the issue
+///    counts it; a reader that skipped it would save one round trip).
+/// 2. VBRs of the target circuits (DescribeVirtualBorderRouters filtered by the circuit ids
+///    the plan names: the circuits themselves need not be listed first; filters of 5 ids,
+///    all sent together, each answer within one page).
+/// 3. TR VBR attachments: the VBR answer names the CENs it is attached to; the attachments
+///    are listed per (CEN, region) (ListTransitRouterVbrAttachments takes no VBR id), token
+///    paged (NextToken): ⌈n/100⌉ sequential pages for the largest pair.
+/// 4. Route tables of their transit routers (ListTransitRouterRouteTables per TR, 1 page).
+/// 5. Per route table, propagations and TR route entries (both need the table id; they do
+///    not need each other, so they count as one level): ⌈n/100⌉ sequential token pages
+///    for the largest table.
+///
+/// TR-bound IPsec: 1, DescribeVpnAttachments (by id), the TR attachment (by id), route
+/// tables, per table (as above). Gateway-bound IPsec: 1, DescribeVpnConnections, the
+/// gateway. VBR-side listings that need a VBR id (DescribeVbrHa, DescribeRouteEntryList)
+/// come 1 after the VBRs. Listings needing nothing (router interfaces, BGP, ...) can be
+/// region-wide: PageNumber-paged, so pages beyond the first go together once the first gave
+/// TotalCount: 2 round trips when more than one page, else 1 — never longer than the above.
+fn discovery_chain(w: &World, targets: &Targets) -> (u64, String) {
+    let r = reach(w, targets);
+    let pages = |n: usize| n.div_ceil(100).max(1) as u64;
+    let table_level = r
+        .trs
+        .values()
+        .flatten()
+        .map(|t| {
+            let (p, e) = r.tables.get(t).copied().unwrap_or((0, 0));
+            pages(p).max(pages(e))
+        })
+        .max()
+        .unwrap_or(0);
+    let pair_pages = r.vbr_pairs.values().map(|n| pages(*n)).max().unwrap_or(0);
+    let has_tr_ipsec = r.attachments.iter().any(|a| a.vpn_connection.is_some());
+    let has_gw = w
+        .vpn_connections
+        .iter()
+        .any(|c| c.value.vpn_gateway.is_some() && targets.ipsec.contains(&c.value.id));
+    let mut chains: Vec<(u64, String)> = Vec::new();
+    if !targets.circuits.is_empty() {
+        chains.push((1, "VBRs".into()));
+        if !r.vbrs.is_empty() {
+            chains.push((2, "VBRs → per-VBR listings".into()));
+        }
+        if pair_pages > 0 {
+            chains.push((
+                1 + pair_pages + 1 + table_level,
+                format!(
+                    "VBRs → TR VBR attachments ({pair_pages} page(s)) → route tables → propagations / TR routes ({table_level} page(s))"
+                ),
+            ));
+        }
+    }
+    if has_tr_ipsec {
+        chains.push((
+            3 + table_level,
+            format!(
+                "IPsec → TR VPN attachment → route tables → propagations / TR routes ({table_level} page(s))"
+            ),
+        ));
+    }
+    if has_gw {
+        chains.push((2, "IPsec → VPN gateway".into()));
+    }
+    let (n, what) = chains
+        .into_iter()
+        .max_by_key(|c| c.0)
+        .unwrap_or((0, String::new()));
+    (1 + n, format!("STS → {what}"))
+}
+
+/// The API action a (region, kind) of [`discovery_minimum`] / [`small_minimum`] calls.
+fn minimum_action(kind: &str) -> &'static str {
+    match kind {
+        "circuits" => "DescribePhysicalConnections",
+        "vbrs" => "DescribeVirtualBorderRouters",
+        "router_interfaces" => "DescribeRouterInterfaces",
+        "bgp_groups" => "DescribeBgpGroups",
+        "bgp_peers" => "DescribeBgpPeers",
+        "tr_vbr_attachments" => "ListTransitRouterVbrAttachments",
+        "tr_vpn_attachments" => "ListTransitRouterVpnAttachments",
+        "route_tables" => "ListTransitRouterRouteTables",
+        "associations" => "ListTransitRouterRouteTableAssociations",
+        "propagations" => "ListTransitRouterRouteTablePropagations",
+        "route_entries" => "ListTransitRouterRouteEntries",
+        "prefix_lists" => "ListTransitRouterPrefixListAssociation",
+        "vpn_attachments" => "DescribeVpnAttachments",
+        "vpn_connections" => "DescribeVpnConnections",
+        "vpn_gateways" => "DescribeVpnGateway",
+        "bgp_networks" => "DescribeBgpNetworks",
+        "nqas" => "DescribeNqas",
+        "hosted_connections" => "ListVirtualPhysicalConnections",
+        "attached_vbrs" => "DescribeVbrHa",
+        "vbr_health_checks" => "DescribeCenVbrHealthCheck",
+        "vbr_route_tables" => "DescribeRouteEntryList",
+        "ecrs" => "DescribeExpressConnectRouterChildInstance",
+        "basic_cens" => "DescribeCenAttachedChildInstances",
+        _ => "GetCallerIdentity",
+    }
+}
+
+/// The rate bound of a discovery that makes exactly `calls` ((region, kind) → calls) at
+/// quota × `scale`: max over the emulator's buckets of (n − burst) / rate, burst = a minute
+/// of quota. Vpc calls carry their region; calls of other products are pooled over every
+/// bucket they could fall in (each region and `global`), which can only lower the bound.
+/// Returns (seconds, the group).
+fn discovery_rate_bound(
+    calls: &BTreeMap<(String, &'static str), u64>,
+    scale: f64,
+) -> (f64, String) {
+    let buckets = (worldgen::REGIONS.len() + 1) as f64;
+    let mut groups: BTreeMap<(String, &'static str), (u64, f64)> = BTreeMap::new();
+    for ((region, kind), n) in calls {
+        let action = minimum_action(kind);
+        let vpc = actions::lookup(action).is_none_or(|a| a.product == Product::Vpc);
+        let (key, b) = if vpc {
+            ((region.clone(), action), 1.0)
+        } else {
+            (("*".to_string(), action), buckets)
+        };
+        let e = groups.entry(key).or_insert((0, b));
+        e.0 += n;
+    }
+    let mut best = (0.0, "no group exceeds its burst".to_string());
+    for ((region, action), (n, b)) in groups {
+        let per_minute = f64::from(actions::quota_per_minute(action)) * scale;
+        let burst = per_minute.max(1.0) * b;
+        let rate = per_minute / 60.0 * b;
+        let v = (n as f64 - burst).max(0.0) / rate;
+        if v > best.0 {
+            best = (
+                v,
+                format!("{region} {action} ×{n} (burst {burst:.0}, {rate:.1}/s)"),
+            );
+        }
+    }
+    best
+}
+
+/// The per-(region, kind) calls of the full plan's minimum, as [`discovery_minimum`]
+/// counts them.
+fn full_minimum_calls(
+    per_kind: &BTreeMap<(String, &'static str), usize>,
+) -> BTreeMap<(String, &'static str), u64> {
+    per_kind
+        .iter()
+        .map(|((r, k), n)| {
+            let calls = match *k {
+                "attached_vbrs" | "vbr_route_tables" | "ecrs" | "basic_cens" => *n,
+                "hosted_connections" | "vbr_health_checks" => n.div_ceil(50),
+                _ => n.div_ceil(50).max(1),
+            };
+            ((r.clone(), *k), calls as u64)
+        })
+        .collect()
+}
+
+/// The fewest calls a discovery of a small plan (`targets`, by id) needs, per (region,
+/// kind), each the cheaper of asking about the targets' own resources and listing the
+/// whole region (max(1, ⌈n/50⌉) pages):
+/// GetCallerIdentity 1; circuits by id (Filter of 5 ids: ⌈k/5⌉); VBRs by circuit
+/// (⌈circuits/5⌉); router interfaces by VBR (Filter RouterId, ⌈VBRs/5⌉); BGP groups, BGP
+/// networks and NQA probes by VBR (RouterId takes one value: one call per VBR); BGP peers by
+/// VBR, only for VBRs with groups; DescribeVbrHa per attached VBR and a route-table listing
+/// per VBR with router interfaces (no listing exists); one CEN health-check listing per
+/// region with attached VBRs; TR VBR attachments per (CEN, TR region) pair, ⌈n/100⌉ token
+/// pages of all of that pair's attachments; one route-table listing per transit router
+/// reached; per route table of those, propagations and TR routes (the table id is required:
+/// max(1, ⌈n/100⌉) each); associations, the cheaper of one call per attachment and one per
+/// route table; TR-bound IPsec by id (one call each) and their TR attachments by id;
+/// gateway-bound IPsec by id and one DescribeVpnGateway per gateway. Not counted (so the
+/// minimum can only be lower than the API's true one): hosted connections, ECR and Basic
+/// CEN children, prefix lists, MACsec keys.
+fn small_minimum(w: &World, targets: &Targets) -> (u64, BTreeMap<(String, &'static str), u64>) {
+    let r = reach(w, targets);
+    let mut out: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
+    out.insert(("global".into(), "sts"), 1);
+    let mut count: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
+    let mut add = |region: &str, kind: &'static str, k: usize| {
+        *count.entry((region.to_string(), kind)).or_default() += k;
+    };
+    for p in &w.physical_connections {
+        add(&p.value.region, "circuits", 1);
+    }
+    for v in &w.virtual_border_routers {
+        add(&v.value.region, "vbrs", 1);
+    }
+    for x in &w.router_interfaces {
+        add(&x.value.region, "router_interfaces", 1);
+    }
+    for g in &w.bgp_groups {
+        add(&g.value.region, "bgp_groups", 1);
+        add(&g.value.region, "bgp_peers", g.value.peers.len());
+    }
+    for c in &w.vpn_connections {
+        let kind = if c.value.vpn_gateway.is_some() {
+            "vpn_connections"
+        } else {
+            "vpn_attachments"
+        };
+        add(&c.value.region, kind, 1);
+    }
+    let vbr_region: HashMap<&str, &str> = w
+        .virtual_border_routers
+        .iter()
+        .map(|v| (v.value.id.as_str(), v.value.region.as_str()))
+        .collect();
+    for b in &w.bgp_networks {
+        if let Some(r) = vbr_region.get(b.value.vbr.as_str()) {
+            add(r, "bgp_networks", 1);
+        }
+    }
+    for q in &w.nqas {
+        if let Some(r) = vbr_region.get(q.value.vbr.as_str()) {
+            add(r, "nqas", 1);
+        }
+    }
+    let region_pages = |region: &str, kind: &'static str| {
+        count
+            .get(&(region.to_string(), kind))
+            .copied()
+            .unwrap_or(0)
+            .div_ceil(50)
+            .max(1) as u64
+    };
+    let mut put = |region: &str, kind: &'static str, n: u64| {
+        if n > 0 {
+            *out.entry((region.to_string(), kind)).or_default() += n;
+        }
+    };
+    let mut per_region: BTreeMap<&str, (usize, usize, usize, usize, usize, usize)> =
+        BTreeMap::new();
+    for p in w
+        .physical_connections
+        .iter()
+        .filter(|p| targets.circuits.contains(&p.value.id))
+    {
+        per_region.entry(p.value.region.as_str()).or_default().0 += 1;
+    }
+    let attached: std::collections::HashSet<&str> = w
+        .transit_router_attachments
+        .iter()
+        .filter_map(|a| a.value.vbr.as_deref())
+        .collect();
+    let with_ri: std::collections::HashSet<&str> = w
+        .router_interfaces
+        .iter()
+        .map(|x| x.value.vbr.as_str())
+        .collect();
+    let with_groups: std::collections::HashSet<&str> =
+        w.bgp_groups.iter().map(|g| g.value.vbr.as_str()).collect();
+    for v in &r.vbrs {
+        let e = per_region.entry(v.region.as_str()).or_default();
+        e.1 += 1;
+        e.2 += usize::from(attached.contains(v.id.as_str()));
+        e.3 += usize::from(with_ri.contains(v.id.as_str()));
+        e.4 += usize::from(with_groups.contains(v.id.as_str()));
+    }
+    for (region, (circuits, vbrs, att, ri, groups, _)) in &per_region {
+        let cheaper = |kind: &'static str, k: u64| k.min(region_pages(region, kind));
+        put(
+            region,
+            "circuits",
+            cheaper("circuits", circuits.div_ceil(5) as u64),
+        );
+        put(region, "vbrs", cheaper("vbrs", circuits.div_ceil(5) as u64));
+        if *vbrs > 0 {
+            put(
+                region,
+                "router_interfaces",
+                cheaper("router_interfaces", vbrs.div_ceil(5) as u64),
+            );
+            put(region, "bgp_groups", cheaper("bgp_groups", *vbrs as u64));
+            put(
+                region,
+                "bgp_networks",
+                cheaper("bgp_networks", *vbrs as u64),
+            );
+            put(region, "nqas", cheaper("nqas", *vbrs as u64));
+        }
+        put(region, "bgp_peers", cheaper("bgp_peers", *groups as u64));
+        put(region, "attached_vbrs", *att as u64);
+        put(region, "vbr_health_checks", u64::from(*att > 0));
+        put(region, "vbr_route_tables", *ri as u64);
+    }
+    for ((_, region), n) in &r.vbr_pairs {
+        put(region, "tr_vbr_attachments", n.div_ceil(100).max(1) as u64);
+    }
+    let tables: u64 = r.trs.values().map(|t| t.len() as u64).sum();
+    put("global", "route_tables", r.trs.len() as u64);
+    put(
+        "global",
+        "associations",
+        (r.attachments.len() as u64).min(tables),
+    );
+    for t in r.trs.values().flatten() {
+        let (p, e) = r.tables.get(t).copied().unwrap_or((0, 0));
+        put("global", "propagations", p.div_ceil(100).max(1) as u64);
+        put("global", "route_entries", e.div_ceil(100).max(1) as u64);
+    }
+    let mut gateways = std::collections::BTreeSet::new();
+    for c in w
+        .vpn_connections
+        .iter()
+        .filter(|c| targets.ipsec.contains(&c.value.id))
+    {
+        if let Some(g) = &c.value.vpn_gateway {
+            put(&c.value.region, "vpn_connections", 1);
+            if gateways.insert(g.clone()) {
+                put(&c.value.region, "vpn_gateways", 1);
+            }
+        } else {
+            put(&c.value.region, "vpn_attachments", 1);
+        }
+    }
+    let tr_vpn = r
+        .attachments
+        .iter()
+        .filter(|a| a.vpn_connection.is_some())
+        .count();
+    put("global", "tr_vpn_attachments", tr_vpn as u64);
+    // Per region, asking by id is never dearer than the whole region's pages.
+    for ((region, kind), n) in out.iter_mut() {
+        if matches!(*kind, "vpn_connections" | "vpn_attachments") {
+            *n = (*n).min(region_pages(region, kind));
+        }
+    }
+    (out.values().sum(), out)
+}
+
+// ---------------------------------------------------------------------------------------
+// A Terraform-style walk of the same graph (simulated)
+
+/// The poll times of Terraform's `StateChangeConf.WaitForState` (terraform-plugin-sdk v2
+/// `helper/resource/state.go`) as terraform-provider-alicloud configures it
+/// (`BuildStateConf(pending, target, timeout, delay, refresh)` sets `Delay: delay` and
+/// `MinTimeout: 3 * time.Second`; its resources pass `delay` = 5 s): the first refresh after
+/// `Delay`; then `wait` starts at 100 ms and doubles after every refresh, bounded below by
+/// MinTimeout and above by 10 s (no `PollInterval`): refreshes at 5, 8, 14, 24, 34, 44 ... s
+/// after the delete returned. Divided by `scale` like every timing of the scaled world.
+fn terraform_poll_offsets(scale: f64) -> impl Iterator<Item = f64> {
+    let mut at = 5.0;
+    let mut wait = 0.1f64;
+    std::iter::from_fn(move || {
+        let now = at;
+        wait = (wait * 2.0).clamp(3.0, 10.0);
+        at += wait;
+        Some(now / scale)
+    })
+}
+
+/// Wall time of a Terraform-style destroy walk of `g`, simulated (discrete events, no
+/// emulator): at most `parallelism` steps in flight (Terraform's `-parallelism`, default
+/// 10); a mutation takes one round trip (the world's latency); a wait step continues in the
+/// slot of the mutation of the same resource that made it ready (Terraform's Delete calls
+/// the API and then waits inside one graph node) and holds it until the first refresh at or
+/// after the transition ([`transition`]) has returned (+ one round trip). Ready steps start
+/// in the order they became ready. Rate limits are not simulated (10 calls in flight stay far
+/// below the scaled quotas). Returns (wall, calls).
+fn terraform_walk(g: &Graph, t: &Timings, scale: f64, parallelism: usize) -> (f64, u64) {
+    use std::cmp::Reverse;
+    use std::collections::{BinaryHeap, VecDeque};
+    let l = t.latency.0.as_secs_f64();
+    let n = g.steps.len();
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut left: Vec<usize> = vec![0; n];
+    for s in &g.steps {
+        left[s.id] = s.depends_on.len();
+        for d in &s.depends_on {
+            succ[*d].push(s.id);
+        }
+    }
+    let duration = |s: &Step| -> (f64, u64) {
+        if s.action != Action::Wait {
+            return (l, 1);
+        }
+        let d = transition(t, s).map_or(0.0, |d| d.as_secs_f64());
+        let mut polls = 0;
+        for at in terraform_poll_offsets(scale) {
+            polls += 1;
+            if at >= d {
+                return (at + l, polls);
+            }
+        }
+        unreachable!()
+    };
+    let key = |x: f64| (x * 1e9) as u64;
+    let mut ready: VecDeque<usize> = g
+        .steps
+        .iter()
+        .filter(|s| s.depends_on.is_empty())
+        .map(|s| s.id)
+        .collect();
+    let mut events: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
+    let mut free = parallelism.max(1);
+    let mut now = 0.0f64;
+    let mut calls = 0u64;
+    let mut done = 0usize;
+    let mut start = |id: usize, now: f64, events: &mut BinaryHeap<Reverse<(u64, usize)>>| {
+        let (d, c) = duration(&g.steps[id]);
+        calls += c;
+        events.push(Reverse((key(now + d), id)));
+    };
+    loop {
+        while free > 0
+            && let Some(id) = ready.pop_front()
+        {
+            free -= 1;
+            start(id, now, &mut events);
+        }
+        let Some(Reverse((at, id))) = events.pop() else {
+            break;
+        };
+        now = at as f64 / 1e9;
+        done += 1;
+        let s = &g.steps[id];
+        let mut slot_taken = false;
+        for u in &succ[id] {
+            left[*u] -= 1;
+            if left[*u] == 0 {
+                let su = &g.steps[*u];
+                if !slot_taken
+                    && s.action != Action::Wait
+                    && su.action == Action::Wait
+                    && su.kind == s.kind
+                    && su.resource == s.resource
+                {
+                    slot_taken = true;
+                    start(*u, now, &mut events);
+                } else {
+                    ready.push_back(*u);
+                }
+            }
+        }
+        if !slot_taken {
+            free += 1;
+        }
+    }
+    debug_assert_eq!(done, n);
+    (now, calls)
+}
+
+// ---------------------------------------------------------------------------------------
 // Lower bound of apply
 
 /// How long the emulator takes to complete what a wait step waits for.
@@ -557,26 +1235,60 @@ struct LowerBound {
     /// Longest path through the graph, each step costing [`step_cost`].
     critical_path: f64,
     /// Slowest (product, region, action) key of the executor's limiter: (n − burst) / rate,
-    /// with the limiter's burst (5 s of quota) and rate (quota × scale / 60 s).
+    /// with the limiter's burst (5 s of quota) and rate (quota × scale / 60 s). A diagnostic:
+    /// decom's own limiter cannot beat it, a client using the API's whole bucket can.
     rate_bound: f64,
     /// That key.
     rate_key: String,
     /// The same with the emulator's own bucket (burst = a full minute of scaled quota):
     /// what a client that used the API's whole burst could reach.
     rate_bound_api: f64,
+    /// The post-rate tail bound: max over the emulator's quota groups g of
+    /// (n_g − burst_g) / r_g + the shortest tail after a call of g (see [`lower_bound`]).
+    rate_tail_bound: f64,
+    /// The group of `rate_tail_bound`, its minimal calls and its shortest tail.
+    rate_tail_key: String,
+    /// The same with decom's limiter's burst (5 s of quota) instead of the API's bucket:
+    /// what a client with that limiter cannot beat (not a bound for every client).
+    rate_tail_bound_limiter: f64,
     /// Sum of step costs: with waits holding a parallelism slot (as in decom's executor and
     /// in Terraform), wall ≥ work / parallelism.
     work: f64,
     /// The steps of the critical path, in order.
     path: Vec<String>,
-    /// max(critical path, rate bound): the lower bound of the issue.
+    /// max(critical path, post-rate tail bound): the lower bound of the issue.
     bound: f64,
+    /// max(critical path, limiter's post-rate tail bound).
+    bound_limiter: f64,
     /// Minimum calls: one per mutating step + one per wait step.
     min_calls: u64,
     mutations: u64,
     waits: u64,
 }
 
+/// The lower bound of an apply of graph `g`: LB = max(critical path, post-rate tail bound).
+///
+/// - Critical path: the longest dependency chain, a mutation costing one round trip and a
+///   wait max(transition, round trip) ([`step_cost`]).
+/// - Post-rate tail bound. The emulator keeps one token bucket per (RegionId of the call,
+///   or `global`, action) holding a minute of quota (quota × scale), refilled at quota ×
+///   scale / 60 per second; a call without a token is refused. So however calls are
+///   scheduled, the k-th call of a group is sent no earlier than (k − burst) / rate. For
+///   each group g, n_g counts the calls any executor must make: one per mutation, and for
+///   the polls of waits one per 100 waits of a kind that can be listed (a listing poll can
+///   see up to a page of resources at once) or one per wait otherwise. The last of those n_g
+///   calls is sent no earlier than (n_g − burst_g) / r_g, and the step it completes still
+///   has its own round trip and the longest path of its successors ahead of it, at least
+///   the shortest such tail over the steps of g:
+///   LB_g = max(0, n_g − burst_g) / r_g + min over steps s of g (latency + down(s)),
+///   down(s) = the longest path (sum of [`step_cost`]) from a successor of s to the end.
+///   Failed or extra calls (retries, polls that see nothing done) only push calls later,
+///   so LB_g is a lower bound for every scheduler. Groups: Vpc calls carry `RegionId` =
+///   the step's region, so their group is (region, action); calls of other products are
+///   counted per action over all buckets they could fall in (every region and `global`:
+///   burst and rate multiplied by that number), which can only lower LB_g.
+/// - `bound_limiter` does the same with the executor limiter's burst (5 s of quota, keys
+///   of [`calls::limit_key`]): what decom, with its limiter, cannot beat.
 fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
     // Steps are numbered in execution order (by level), so every dependency comes first.
     assert!(
@@ -641,7 +1353,88 @@ fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
         }
         lb.rate_bound_api = lb.rate_bound_api.max(a);
     }
-    lb.bound = lb.critical_path.max(lb.rate_bound);
+    // --- Post-rate tails.
+    let l = t.latency.0.as_secs_f64();
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); g.steps.len()];
+    for s in &g.steps {
+        for d in &s.depends_on {
+            succ[*d].push(s.id);
+        }
+    }
+    // down[i]: the longest path from a successor of i to the end (0 without successors).
+    let mut down = vec![0.0f64; g.steps.len()];
+    for s in g.steps.iter().rev() {
+        down[s.id] = succ[s.id]
+            .iter()
+            .map(|u| step_cost(t, &g.steps[*u]) + down[*u])
+            .fold(0.0, f64::max);
+    }
+    let buckets_per_action = (worldgen::REGIONS.len() + 1) as f64;
+    // group → (buckets, mutations, waits of a listable kind, other waits, shortest tail)
+    type Group = (f64, u64, u64, u64, f64);
+    let mut api_groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    let mut limiter_groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for s in &g.steps {
+        let action = call_action(s).to_string();
+        let vpc = actions::lookup(&action).is_none_or(|a| a.product == Product::Vpc);
+        let (key, buckets) = if vpc {
+            ((s.region.clone(), action.clone()), 1.0)
+        } else {
+            (("*".to_string(), action.clone()), buckets_per_action)
+        };
+        let lk = calls::limit_key(s, &action);
+        let tail = l + down[s.id];
+        for (map, key, buckets) in [
+            (&mut api_groups, key, buckets),
+            (&mut limiter_groups, (lk.1, lk.2), 1.0),
+        ] {
+            let e = map.entry(key).or_insert((buckets, 0, 0, 0, f64::INFINITY));
+            if s.action != Action::Wait {
+                e.1 += 1;
+            } else if s.kind.spec().listable() {
+                e.2 += 1;
+            } else {
+                e.3 += 1;
+            }
+            e.4 = e.4.min(tail);
+        }
+    }
+    let tail_bound = |groups: &BTreeMap<(String, String), Group>, limiter: bool| {
+        let mut best = (0.0f64, String::new());
+        for ((region, action), (buckets, muts, listed, other, tail)) in groups {
+            let n = muts + listed.div_ceil(100) + other;
+            let per_minute = f64::from(actions::quota_per_minute(action)) * scale;
+            let rate = per_minute / 60.0;
+            let burst = if limiter {
+                (rate * 5.0).clamp(1.0, per_minute.max(1.0))
+            } else {
+                per_minute.max(1.0)
+            };
+            if (n as f64) <= burst * buckets {
+                // LB_g is then at most its tail, never above the critical path.
+                continue;
+            }
+            let v = (n as f64 - burst * buckets) / (rate * buckets) + tail;
+            if v > best.0 {
+                best = (
+                    v,
+                    format!(
+                        "{region} {action} ×{n} (burst {:.0}, {:.1}/s, tail {tail:.2} s)",
+                        burst * buckets,
+                        rate * buckets
+                    ),
+                );
+            }
+        }
+        best
+    };
+    (lb.rate_tail_bound, lb.rate_tail_key) = tail_bound(&api_groups, false);
+    if lb.rate_tail_key.is_empty() {
+        lb.rate_tail_key = "no group exceeds its burst".into();
+    }
+    lb.rate_tail_bound_limiter = tail_bound(&limiter_groups, true).0;
+    lb.bound = lb.critical_path.max(lb.rate_tail_bound);
+    lb.bound_limiter = lb.critical_path.max(lb.rate_tail_bound_limiter);
     lb
 }
 
@@ -668,6 +1461,24 @@ fn status_kib(field: &str) -> Option<u64> {
 /// Reset the peak RSS to the current RSS (Linux ≥ 4.0); false when not allowed.
 fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// User + system CPU seconds of this process (/proc/self/stat, at the usual 100 ticks per
+/// second); NaN where unreadable.
+fn cpu_secs() -> f64 {
+    let Ok(s) = std::fs::read_to_string("/proc/self/stat") else {
+        return f64::NAN;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = s.rsplit_once(')').map_or("", |x| x.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        f.get(i)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (tick(11) + tick(12)) / 100.0
 }
 
 fn mib(kib: Option<u64>) -> f64 {
@@ -765,6 +1576,8 @@ struct RunResult {
     min_calls: u64,
     client_calls: u64,
     peak_mib: f64,
+    /// CPU seconds of the whole process (client and emulator) during the run.
+    cpu_secs: f64,
     complete: bool,
     aborted: bool,
     steps: usize,
@@ -849,6 +1662,7 @@ async fn apply_run(
     let audit_before = served.emulator.audit().len();
     let requests_before = served.emulator.request_count();
     let peak_reset = reset_peak();
+    let cpu0 = cpu_secs();
     let t0 = Instant::now();
     // Event times (seconds since t0) of every step's start and finish.
     let recorder = tokio::spawn(async move {
@@ -869,6 +1683,7 @@ async fn apply_run(
     let run = exec::run(client.clone(), &graph, opts, &history, None, ev_tx, stop_rx);
     let report = tokio::time::timeout(limit, run).await.ok();
     let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu0;
     let requests = served.emulator.request_count() - requests_before;
     let peak = status_kib("VmHWM:");
     let (started, finished) = recorder.await.context("event recorder")?;
@@ -1002,12 +1817,14 @@ async fn apply_run(
     };
     let cratio = requests as f64 / min_calls.max(1) as f64;
     println!(
-        "  wall {wall:.2} s, lower bound {:.2} s (critical path {:.2} s, rate bound {:.2} s on {}; API-burst rate bound {:.2} s), ratio {ratio:.2}{}",
+        "  wall {wall:.2} s, lower bound {:.2} s (critical path {:.2} s, post-rate tail bound {:.2} s on {}; limiter's: rate bound {:.2} s on {}, with tail {:.2} s), ratio {ratio:.2}{}",
         lb.bound,
         lb.critical_path,
+        lb.rate_tail_bound,
+        lb.rate_tail_key,
         lb.rate_bound,
         lb.rate_key,
-        lb.rate_bound_api,
+        lb.rate_tail_bound_limiter,
         if aborted {
             format!(
                 "  — ABORTED after {} s: {finished_n} of {n} steps finished (at that pace the run would take ~{:.0} s)",
@@ -1035,6 +1852,7 @@ async fn apply_run(
             format!("{} mutations + {} waits", lb.mutations, lb.waits)
         }
     );
+    println!("  CPU {cpu:.1} s (user + system, whole process: client and emulator)");
     println!(
         "  peak memory {:.1} MiB (VmHWM{}; whole process, emulator included)",
         mib(peak),
@@ -1095,6 +1913,7 @@ async fn apply_run(
         min_calls,
         client_calls,
         peak_mib: mib(peak),
+        cpu_secs: cpu,
         complete,
         aborted,
         steps: n,
@@ -1137,16 +1956,170 @@ fn main() -> anyhow::Result<()> {
         "selectors" => true,
         other => bail!("--targets {other:?}: use ids or selectors"),
     };
-    let runs = parse_parallelism(&args.parallelism)?;
-    tokio::runtime::Builder::new_multi_thread()
+    let sizes: Vec<usize> = match &args.sizes {
+        None => vec![args.resources],
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(|x| {
+                x.replace('_', "")
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("--sizes: {x:?} is not a positive number"))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    if sizes.is_empty() {
+        bail!("--sizes: no size given");
+    }
+    let parallelism = args.parallelism.clone().unwrap_or_else(|| {
+        if args.sizes.is_some() {
+            "default".into()
+        } else {
+            "default,10,1".into()
+        }
+    });
+    let runs = parse_parallelism(&parallelism)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?
-        .block_on(bench(args, selectors, runs))
+        .build()?;
+    let mut docs = Vec::new();
+    let mut rows = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        if sizes.len() > 1 {
+            println!(
+                "{}=== size {size} ({} of {}) ===",
+                if i > 0 { "\n" } else { "" },
+                i + 1,
+                sizes.len()
+            );
+        }
+        let (doc, row) = rt.block_on(bench(&args, *size, selectors, &runs))?;
+        docs.push(doc);
+        rows.push(row);
+    }
+    print_summary(&args, &rows);
+    let path = args.json.clone().unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+            .join("bench.json")
+    });
+    // The first size's document keeps the keys of a single-size run; a sweep adds `sizes`
+    // (every size's document) and `summary` (one row per size).
+    let mut doc = docs.first().cloned().unwrap_or_else(|| json!({}));
+    if let Some(o) = doc.as_object_mut() {
+        o.insert("summary".into(), json!(rows));
+        if docs.len() > 1 {
+            o.insert("sizes".into(), json!(docs));
+        }
+    }
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }
 
-async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyhow::Result<()> {
-    let (shape, n_resources) = shape_for(args.seed, args.resources);
-    let world = make_world(&args, &shape);
+/// One line per size: the figures of issue 15.
+fn print_summary(args: &Args, rows: &[serde_json::Value]) {
+    let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    println!();
+    println!(
+        "summary (discovery at {} ms and quotas × 1; apply at {} ms and quotas × {}, first --parallelism value; Terraform walk simulated at parallelism {}):",
+        args.discovery_latency_ms, args.latency_ms, args.scale, args.terraform_parallelism
+    );
+    println!(
+        "{:>9} {:>8} {:>7} {:>8} {:>9} {:>11} {:>8} {:>8} {:>7} {:>9} {:>8} {:>8} {:>7}",
+        "resources",
+        "disc s",
+        "LB s",
+        "disc/LB",
+        "calls/min",
+        "10-id c/min",
+        "plan MiB",
+        "apply s",
+        "LB s",
+        "apply/LB",
+        "calls/min",
+        "CPU s",
+        "TF/LB"
+    );
+    for r in rows {
+        println!(
+            "{:>9} {:>8.2} {:>7.2} {:>8.2} {:>9.2} {:>11.2} {:>8.1} {:>8.2} {:>7.2} {:>9.2} {:>8.2} {:>8.1} {:>7.2}",
+            r["resources"].as_u64().unwrap_or(0),
+            f(r, "discovery_wall_secs"),
+            f(r, "discovery_lower_bound_secs"),
+            f(r, "discovery_wall_ratio"),
+            f(r, "discovery_calls_ratio"),
+            f(r, "small_plan_calls_ratio"),
+            f(r, "plan_peak_mib"),
+            f(r, "apply_wall_secs"),
+            f(r, "apply_lower_bound_secs"),
+            f(r, "apply_wall_ratio"),
+            f(r, "apply_calls_ratio"),
+            f(r, "apply_cpu_secs"),
+            f(r, "terraform_wall_ratio"),
+        );
+    }
+    println!(
+        "goals (issue 15): plan at 20,000 resources and 100 ms ≤ 10 s, at 2,000 ≤ 2 s; discovery calls ÷ minimum ≤ 1.10 at every size, 10-id plan included; apply wall ÷ LB ≤ 1.15, calls ÷ minimum ≤ 1.25"
+    );
+    for r in rows {
+        let n = r["resources"].as_u64().unwrap_or(0);
+        let wall = f(r, "discovery_wall_secs");
+        let limit = if n >= 20_000 {
+            Some(10.0)
+        } else if n >= 2_000 {
+            Some(2.0)
+        } else {
+            None
+        };
+        let verdict = |ok: bool| if ok { "MET" } else { "MISSED" };
+        let mut parts = Vec::new();
+        if let Some(l) = limit
+            && !wall.is_nan()
+        {
+            parts.push(format!("plan {wall:.2} s ≤ {l} s {}", verdict(wall <= l)));
+        }
+        for (k, what) in [
+            ("discovery_calls_ratio", "discovery calls/min"),
+            ("small_plan_calls_ratio", "10-id calls/min"),
+        ] {
+            let v = f(r, k);
+            if !v.is_nan() {
+                parts.push(format!("{what} {v:.2} ≤ 1.10 {}", verdict(v <= 1.10)));
+            }
+        }
+        let w = f(r, "apply_wall_ratio");
+        let c = f(r, "apply_calls_ratio");
+        if !w.is_nan() {
+            parts.push(format!(
+                "apply wall/LB {w:.2} ≤ 1.15 {}",
+                verdict(w <= 1.15)
+            ));
+            parts.push(format!(
+                "apply calls/min {c:.2} ≤ 1.25 {}",
+                verdict(c <= 1.25)
+            ));
+        }
+        println!("  {n}: {}", parts.join("; "));
+    }
+}
+
+async fn bench(
+    args: &Args,
+    resources: usize,
+    selectors: bool,
+    runs: &[(String, usize)],
+) -> anyhow::Result<(serde_json::Value, serde_json::Value)> {
+    let (shape, n_resources) = shape_for(args.seed, resources);
+    let world = make_world(args, &shape);
     let t = world.timings.clone();
     println!(
         "decom benchmark — seed {}, time scale {}×, {} worker threads, {} CPUs",
@@ -1269,7 +2242,7 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
         .filter(|s| s.action == Action::Wait)
         .count();
     println!(
-        "graph: {steps} steps ({} mutations, {waits} waits), {} levels; lower bound {:.2} s = max(critical path {:.2} s, rate bound {:.2} s)",
+        "graph: {steps} steps ({} mutations, {waits} waits), {} levels; lower bound {:.2} s = max(critical path {:.2} s, post-rate tail bound {:.2} s on {}); limiter's rate bound {:.2} s, with tail {:.2} s",
         steps - waits,
         d.graph
             .steps
@@ -1279,7 +2252,10 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
             .map_or(0, |l| l + 1),
         lb.bound,
         lb.critical_path,
-        lb.rate_bound
+        lb.rate_tail_bound,
+        lb.rate_tail_key,
+        lb.rate_bound,
+        lb.rate_tail_bound_limiter
     );
     println!("  critical path: {}", lb.path.join(" → "));
     if let Some(path) = &args.dump_graph {
@@ -1288,11 +2264,36 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
         println!("  graph written to {}", path.display());
     }
 
+    let (tf_wall, tf_calls) = terraform_walk(&d.graph, &t, args.scale, args.terraform_parallelism);
+    println!(
+        "Terraform-style walk of this graph (simulated: parallelism {}, each delete + wait holds its slot, refreshes {} s after the delete): {tf_wall:.2} s ({:.2} × LB), {tf_calls} calls",
+        args.terraform_parallelism,
+        terraform_poll_offsets(args.scale)
+            .take(5)
+            .map(|x| format!("{x:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        tf_wall / lb.bound
+    );
+
+    // --- Discovery at a cloud round trip with the documented quotas, on a fresh world.
+    let cloud = if args.discovery_latency_ms > 0 {
+        Some(discovery_at_rtt(args, &shape, args.discovery_latency_ms).await?)
+    } else {
+        None
+    };
+
     // --- Apply runs, each on a fresh world.
     let mut results = Vec::new();
-    for (label, p) in &runs {
+    for (label, p) in runs {
         println!("apply, parallelism {label}:");
-        let r = apply_run(&args, &shape, &plan, label, *p, Some(steps)).await?;
+        let r = apply_run(args, &shape, &plan, label, *p, Some(steps)).await?;
+        println!(
+            "  next to it, the simulated Terraform-style walk: {tf_wall:.2} s, {:.2} × LB (decom {:.2} s, {:.2} × LB)",
+            tf_wall / r.lb.bound,
+            r.wall,
+            r.wall / r.lb.bound
+        );
         results.push(r);
     }
 
@@ -1347,12 +2348,6 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
             if c <= 1.25 { "MET" } else { "MISSED" }
         );
     }
-    let path = args.json.clone().unwrap_or_else(|| {
-        std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
-            .join("bench.json")
-    });
     let doc = json!({
         "format_version": 1,
         "seed": args.seed,
@@ -1384,7 +2379,7 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
         "runs": results.iter().map(|r| json!({
             "parallelism": r.parallelism,
             "label": r.label,
-            "options": describe_options(&options(&args, r.parallelism)),
+            "options": describe_options(&options(args, r.parallelism)),
             "wall_secs": r.wall,
             "lower_bound_secs": r.lb.bound,
             "critical_path_secs": r.lb.critical_path,
@@ -1405,13 +2400,159 @@ async fn bench(args: Args, selectors: bool, runs: Vec<(String, usize)>) -> anyho
             "outcomes": r.counts,
             "details": r.details,
         })).collect::<Vec<_>>(),
-        "issue_targets": { "wall_ratio_max": 1.15, "calls_ratio_max": 1.25 },
+        "issue_targets": { "wall_ratio_max": 1.15, "calls_ratio_max": 1.25,
+                           "discovery_calls_ratio_max": 1.10,
+                           "plan_wall_secs_max": { "2000": 2.0, "20000": 10.0 } },
+        "lower_bound": { "bound_secs": lb.bound, "critical_path_secs": lb.critical_path,
+                         "rate_tail_bound_secs": lb.rate_tail_bound, "rate_tail_group": lb.rate_tail_key,
+                         "limiter_bound_secs": lb.bound_limiter,
+                         "limiter_rate_tail_bound_secs": lb.rate_tail_bound_limiter },
+        "terraform_walk": { "parallelism": args.terraform_parallelism, "wall_secs": tf_wall,
+                            "calls": tf_calls, "wall_ratio": tf_wall / lb.bound,
+                            "poll_offsets_secs": terraform_poll_offsets(args.scale).take(6).collect::<Vec<_>>() },
+        "discovery_at_rtt": cloud.as_ref().map(|c| c.json.clone()),
     });
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    let first = results.first();
+    let nan = f64::NAN;
+    let row = json!({
+        "resources": n_resources,
+        "discovery_wall_secs": cloud.as_ref().map_or(nan, |c| c.wall),
+        "discovery_lower_bound_secs": cloud.as_ref().map_or(nan, |c| c.lb),
+        "discovery_wall_ratio": cloud.as_ref().map_or(nan, |c| c.wall / c.lb),
+        "discovery_calls": cloud.as_ref().map_or(0, |c| c.calls),
+        "discovery_minimum": min,
+        "discovery_calls_ratio": cloud.as_ref().map_or(d.calls as f64, |c| c.calls as f64) / min as f64,
+        "small_plan_calls": cloud.as_ref().map_or(0, |c| c.small_calls),
+        "small_plan_minimum": cloud.as_ref().map_or(0, |c| c.small_min),
+        "small_plan_calls_ratio": cloud.as_ref().map_or(nan, |c| c.small_calls as f64 / c.small_min as f64),
+        "plan_peak_mib": cloud.as_ref().map_or(mib(disc_peak), |c| c.peak_mib),
+        "apply_parallelism": first.map(|r| r.label.clone()),
+        "apply_wall_secs": first.map_or(nan, |r| r.wall),
+        "apply_lower_bound_secs": first.map_or(nan, |r| r.lb.bound),
+        "apply_wall_ratio": first.map_or(nan, |r| r.wall / r.lb.bound),
+        "apply_calls_ratio": first.map_or(nan, |r| r.calls as f64 / r.min_calls.max(1) as f64),
+        "apply_cpu_secs": first.map_or(nan, |r| r.cpu_secs),
+        "apply_aborted": first.is_some_and(|r| r.aborted),
+        "terraform_wall_secs": tf_wall,
+        "terraform_wall_ratio": tf_wall / lb.bound,
+    });
+    Ok((doc, row))
+}
+
+/// The discovery measurement at a cloud round trip.
+struct CloudDiscovery {
+    wall: f64,
+    calls: u64,
+    lb: f64,
+    peak_mib: f64,
+    small_calls: u64,
+    small_min: u64,
+    json: serde_json::Value,
+}
+
+/// Discovery of the full plan (by id) and of a small plan on a fresh world whose latency is
+/// `latency_ms` and whose quotas are the documented ones: wall against LB = max(chain ×
+/// round trip, rate bound) ([`discovery_chain`], [`discovery_rate_bound`] over the calls of
+/// [`discovery_minimum`]), calls against the minimum; the small plan's calls against
+/// [`small_minimum`].
+async fn discovery_at_rtt(
+    args: &Args,
+    shape: &Shape,
+    latency_ms: u64,
+) -> anyhow::Result<CloudDiscovery> {
+    let w = cloud_world(args, shape, latency_ms);
+    let rtt = latency_ms as f64 / 1000.0;
+    let plan = decom::plan::parse("<bench plan>", &plan_text(&w, false))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (min, per_kind) = discovery_minimum(&w);
+    let (chain, chain_what) = discovery_chain(&w, &Targets::all(&w));
+    let (rate, rate_what) = discovery_rate_bound(&full_minimum_calls(&per_kind), 1.0);
+    let lb = (chain as f64 * rtt).max(rate);
+    let small = Targets::small(&w, args.small_plan);
+    let small_plan = decom::plan::parse("<bench plan>", &targets_plan_text(&w, &small))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (small_min, small_by) = small_minimum(&w, &small);
+    let (small_chain, small_chain_what) = discovery_chain(&w, &small);
+    let (small_rate, _) = discovery_rate_bound(&small_by, 1.0);
+    let small_lb = (small_chain as f64 * rtt).max(small_rate);
+    let served = serve(w).await?;
+    let reset = reset_peak();
+    let d = discover(&served, &plan).await?;
+    let peak = status_kib("VmHWM:");
+    let s = discover(&served, &small_plan).await?;
+    served.stop().await;
+    println!(
+        "discovery at {latency_ms} ms round trip, quotas × 1 (fresh world): {:.2} s, lower bound {lb:.2} s = max(chain {chain} × {rtt} s, rate bound {rate:.2} s on {rate_what}), ratio {:.2}; {} calls, minimum {min}, ratio {:.2}; peak memory {:.1} MiB{}",
+        d.secs,
+        d.secs / lb,
+        d.calls,
+        d.calls as f64 / min as f64,
+        mib(peak),
+        if reset {
+            ""
+        } else {
+            " (VmHWM since process start)"
+        }
+    );
+    println!("  chain: {chain_what}");
+    println!(
+        "  {}-id plan ({} circuits, {} IPsec): {:.2} s, lower bound {small_lb:.2} s (chain {small_chain}: {small_chain_what}), ratio {:.2}; {} calls, minimum {small_min}, ratio {:.2}",
+        small.len(),
+        small.circuits.len(),
+        small.ipsec.len(),
+        s.secs,
+        s.secs / small_lb,
+        s.calls,
+        s.calls as f64 / small_min as f64
+    );
+    let by: Vec<String> = s
+        .by_action
+        .iter()
+        .map(|(a, n)| format!("{a} {n}"))
+        .collect();
+    println!("    calls by action: {}", by.join(", "));
+    let mins: Vec<String> = small_by
+        .iter()
+        .map(|((r, k), n)| format!("{r}/{k} {n}"))
+        .collect();
+    println!("    minimum: {}", mins.join(", "));
+    let json = json!({
+        "latency_ms": latency_ms,
+        "quota_scale": 1.0,
+        "wall_secs": d.secs,
+        "calls": d.calls,
+        "minimum": min,
+        "calls_ratio": d.calls as f64 / min as f64,
+        "lower_bound_secs": lb,
+        "chain_round_trips": chain,
+        "chain": chain_what,
+        "rate_bound_secs": rate,
+        "rate_bound_group": rate_what,
+        "wall_ratio": d.secs / lb,
+        "peak_mib": mib(peak),
+        "calls_by_action": d.by_action,
+        "small_plan": {
+            "ids": small.len(),
+            "circuits": small.circuits,
+            "ipsec": small.ipsec,
+            "wall_secs": s.secs,
+            "calls": s.calls,
+            "minimum": small_min,
+            "minimum_by_kind": small_by.iter().map(|((r, k), n)| (format!("{r}/{k}"), *n)).collect::<BTreeMap<_, _>>(),
+            "calls_ratio": s.calls as f64 / small_min as f64,
+            "lower_bound_secs": small_lb,
+            "chain_round_trips": small_chain,
+            "wall_ratio": s.secs / small_lb,
+            "calls_by_action": s.by_action,
+        },
+    });
+    Ok(CloudDiscovery {
+        wall: d.secs,
+        calls: d.calls,
+        lb,
+        peak_mib: mib(peak),
+        small_calls: s.calls,
+        small_min,
+        json,
+    })
 }
