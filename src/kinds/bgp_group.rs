@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use super::virtual_border_router::own_by_region;
 use super::{
-    Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, Listing, PollScope, StepSpec,
-    absent_ok, concurrently, fetched_by_ids, no_call, per_region,
+    Discovery, Kind, KindSpec, ListQuery, Listing, PollScope, StepSpec,
+    absent_ok, fetched_by_ids, no_call, per_region, region_or_parents,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -96,23 +96,20 @@ impl KindSpec for Spec {
         Box::pin(async move {
             // Every region at once: the whole region's groups, or each VBR's.
             let listed = per_region(cx, own_by_region(inv), |c, region, vbrs| async move {
-                if vbrs.len() > LIST_ALL_THRESHOLD {
-                    return vpc::describe_bgp_groups(&c, &region, &Default::default()).await;
-                }
-                Ok(concurrently(vbrs, move |vbr| {
-                    let (c, region) = (c.clone(), region.clone());
-                    async move {
+                region_or_parents(
+                    &c,
+                    &region,
+                    vbrs,
+                    |budget| vpc::describe_region_bgp_groups(&c, &region, budget),
+                    |c, region, vbr| async move {
                         let f = vpc::BgpGroupFilter {
                             router_id: Some(vbr),
                             ..Default::default()
                         };
                         vpc::describe_bgp_groups(&c, &region, &f).await
-                    }
-                })
-                .await?
-                .into_iter()
-                .flatten()
-                .collect())
+                    },
+                )
+                .await
             })
             .await?;
             for (region, vbrs, groups) in listed {

@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::virtual_border_router::own_by_region;
 use super::{
-    Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, Listing, PollScope, StepSpec, absent_ok,
-    concurrently, link, no_call, per_region,
+    Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, absent_ok, link, no_call,
+    per_region, region_or_parents,
 };
 use crate::api::ops::vpc_vbr;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -30,25 +30,25 @@ async fn networks(
     vbrs: Vec<String>,
 ) -> Result<Vec<vpc_vbr::BgpNetwork>, CallError> {
     let wanted: BTreeSet<String> = vbrs.iter().cloned().collect();
-    let all = if vbrs.len() > LIST_ALL_THRESHOLD {
-        absent_ok(vpc_vbr::describe_bgp_networks(c, region, None).await)?.unwrap_or_default()
-    } else {
-        let (c, reg) = (c.clone(), region.to_string());
-        concurrently(vbrs, move |vbr| {
-            let (c, region) = (c.clone(), reg.clone());
-            async move {
-                // Terraform reads `InvalidResource.NotFound` as "no networks".
-                match vpc_vbr::describe_bgp_networks(&c, &region, Some(&vbr)).await {
-                    Err(e) if e.code() == Some("InvalidResource.NotFound") => Ok(Vec::new()),
-                    other => absent_ok(other).map(Option::unwrap_or_default),
-                }
+    let all = region_or_parents(
+        c,
+        region,
+        vbrs,
+        |budget| async move {
+            Ok(
+                absent_ok(vpc_vbr::describe_region_bgp_networks(c, region, budget).await)?
+                    .unwrap_or(Some(Vec::new())),
+            )
+        },
+        |c: ReadClient, region: String, vbr: String| async move {
+            // Terraform reads `InvalidResource.NotFound` as "no networks".
+            match vpc_vbr::describe_bgp_networks(&c, &region, Some(&vbr)).await {
+                Err(e) if e.code() == Some("InvalidResource.NotFound") => Ok(Vec::new()),
+                other => absent_ok(other).map(Option::unwrap_or_default),
             }
-        })
-        .await?
-        .into_iter()
-        .flatten()
-        .collect()
-    };
+        },
+    )
+    .await?;
     Ok(all
         .into_iter()
         .filter(|n| wanted.contains(&n.router_id))

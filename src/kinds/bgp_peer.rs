@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::virtual_border_router::own_by_region;
 use super::{
     Discovery, Kind, KindSpec, LIST_ALL_THRESHOLD, ListQuery, Listing, PollScope, StepSpec,
-    absent_ok, concurrently, fetched_by_ids, no_call, per_region,
+    absent_ok, fetched_by_ids, no_call, per_region, region_or_parents,
 };
 use crate::api::ops::vpc;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -106,22 +106,26 @@ impl KindSpec for Spec {
             // Every region at once: the whole region's peers, or each VBR's.
             let listed = per_region(cx, asks, |c, region, (vbrs, with_groups)| async move {
                 if vbrs.len() > LIST_ALL_THRESHOLD {
-                    return vpc::describe_bgp_peers(&c, &region, &Default::default()).await;
+                    return Ok(
+                        vpc::describe_region_bgp_peers(&c, &region, usize::MAX)
+                            .await?
+                            .unwrap_or_default(),
+                    );
                 }
-                Ok(concurrently(with_groups, move |vbr| {
-                    let (c, region) = (c.clone(), region.clone());
-                    async move {
+                region_or_parents(
+                    &c,
+                    &region,
+                    with_groups,
+                    |budget| vpc::describe_region_bgp_peers(&c, &region, budget),
+                    |c, region, vbr| async move {
                         let f = vpc::BgpPeerFilter {
                             router_id: Some(vbr),
                             ..Default::default()
                         };
                         vpc::describe_bgp_peers(&c, &region, &f).await
-                    }
-                })
-                .await?
-                .into_iter()
-                .flatten()
-                .collect())
+                    },
+                )
+                .await
             })
             .await?;
             for (region, (vbrs, _), peers) in listed {

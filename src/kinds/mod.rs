@@ -600,6 +600,51 @@ where
     .await
 }
 
+/// The resources of a region that hang off `parents` (VBRs), in the fewest calls the API
+/// allows for kinds filtered by one parent per call: with more than [`LIST_ALL_THRESHOLD`]
+/// parents the region-wide listing (`wide(usize::MAX)`); with one parent its own call; in
+/// between, page 1 of the region-wide listing first (`wide(budget)`), kept when its
+/// `TotalCount` shows the whole listing takes fewer calls than one per parent, else one
+/// call per parent (`one(client, region, parent)`, concurrently). Items of other parents
+/// are the caller's to drop. Errors: the first failed call.
+pub async fn region_or_parents<T, W, WFut, O, OFut>(
+    c: &ReadClient,
+    region: &str,
+    parents: Vec<String>,
+    wide: W,
+    one: O,
+) -> Result<Vec<T>, CallError>
+where
+    T: Send + 'static,
+    W: FnOnce(usize) -> WFut,
+    WFut: std::future::Future<Output = Result<Option<Vec<T>>, CallError>>,
+    O: Fn(ReadClient, String, String) -> OFut + Send + Sync + 'static,
+    OFut: std::future::Future<Output = Result<Vec<T>, CallError>> + Send + 'static,
+{
+    let n = parents.len();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if n > 1 {
+        let budget = if n > LIST_ALL_THRESHOLD {
+            usize::MAX
+        } else {
+            n - 1
+        };
+        if let Some(all) = wide(budget).await? {
+            return Ok(all);
+        }
+    }
+    let (c, region) = (c.clone(), region.to_string());
+    Ok(
+        concurrently(parents, move |p| one(c.clone(), region.clone(), p))
+            .await?
+            .into_iter()
+            .flatten()
+            .collect(),
+    )
+}
+
 /// Treat `*.NotFound` as "no such resource".
 pub fn absent_ok<T>(r: Result<T, CallError>) -> Result<Option<T>, CallError> {
     match r {

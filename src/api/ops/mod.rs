@@ -164,6 +164,20 @@ pub async fn all_pages<T: DeserializeOwned>(
     req: &ApiRequest,
     items: &[&str],
 ) -> Result<Vec<T>, CallError> {
+    Ok(pages_within(client, req, items, usize::MAX)
+        .await?
+        .unwrap_or_default())
+}
+
+/// [`all_pages`], unless page 1's `TotalCount` implies more than `budget` calls in all:
+/// then `None` after that one call (the caller asks another way, per parent). Errors:
+/// [`all_pages`]'.
+pub async fn pages_within<T: DeserializeOwned>(
+    client: &ReadClient,
+    req: &ApiRequest,
+    items: &[&str],
+    budget: usize,
+) -> Result<Option<Vec<T>>, CallError> {
     let paged = |page: usize| {
         req.clone()
             .param("PageNumber", page.to_string())
@@ -174,6 +188,9 @@ pub async fn all_pages<T: DeserializeOwned>(
     // Page 1, and with TotalCount the pages it implies, concurrently.
     let first = client.call(&paged(1)).await?;
     let total = count_field(&first, "TotalCount");
+    if total.is_some_and(|t| t.div_ceil(PAGE_SIZE) > budget) {
+        return Ok(None);
+    }
     let mut bodies = vec![first];
     if let Some(total) = total {
         let last = total.div_ceil(PAGE_SIZE).clamp(1, MAX_PAGES);
@@ -218,7 +235,7 @@ pub async fn all_pages<T: DeserializeOwned>(
         let empty = batch.is_empty();
         all.extend(batch);
         if empty {
-            return Ok(all);
+            return Ok(Some(all));
         }
     }
     loop {
@@ -227,10 +244,10 @@ pub async fn all_pages<T: DeserializeOwned>(
             None => false,
         };
         if got_all {
-            return Ok(all);
+            return Ok(Some(all));
         }
         if total.is_none() && all.len() < page * PAGE_SIZE {
-            return Ok(all);
+            return Ok(Some(all));
         }
         page += 1;
         if page > MAX_PAGES {
@@ -241,7 +258,7 @@ pub async fn all_pages<T: DeserializeOwned>(
         let got = batch.len();
         all.extend(batch);
         if got == 0 || (total.is_none() && got < PAGE_SIZE) {
-            return Ok(all);
+            return Ok(Some(all));
         }
     }
     Err(paging_error(
@@ -712,6 +729,29 @@ mod tests {
             })
             .collect();
         assert_eq!(pages, ["1", "2", "3", "4"]);
+    }
+
+    #[tokio::test]
+    async fn a_listing_over_its_budget_stops_after_page_one() {
+        let req = ApiRequest::new(Product::Vpc, "DescribeThings").region("r");
+        // 500 items = 10 pages > a budget of 3: one call, then None.
+        let script = Script::new(vec![ok(&page(Some(500), 0..50))]);
+        let got: Option<Vec<Item>> = pages_within(&script.reader(), &req, &["Set", "Type"], 3)
+            .await
+            .unwrap();
+        assert!(got.is_none());
+        assert_eq!(script.seen().len(), 1);
+        // 120 items = 3 pages, within a budget of 3: every item.
+        let script = Script::new(vec![
+            ok(&page(Some(120), 0..50)),
+            ok(&page(Some(120), 50..100)),
+            ok(&page(Some(120), 100..120)),
+        ]);
+        let got: Option<Vec<Item>> = pages_within(&script.reader(), &req, &["Set", "Type"], 3)
+            .await
+            .unwrap();
+        assert_eq!(got.map(|v| v.len()), Some(120));
+        assert_eq!(script.seen().len(), 3);
     }
 
     #[tokio::test]

@@ -560,6 +560,17 @@ pub async fn describe_bgp_groups(
     all_pages(c, &req, &["BgpGroups", "BgpGroup"]).await
 }
 
+/// Every BGP group of `region` ([`describe_bgp_groups`] without a filter), unless the
+/// listing takes more than `budget` calls (`None`, after one call; [`super::pages_within`]).
+pub async fn describe_region_bgp_groups(
+    c: &ReadClient,
+    region: &str,
+    budget: usize,
+) -> Result<Option<Vec<BgpGroup>>, CallError> {
+    let req = vpc("DescribeBgpGroups", region);
+    super::pages_within(c, &req, &["BgpGroups", "BgpGroup"], budget).await
+}
+
 /// A BGP peer in a BGP group (`BgpPeers.BgpPeer[]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
@@ -607,6 +618,17 @@ pub async fn describe_bgp_peers(
         .opt_param("BgpGroupId", filter.bgp_group_id.as_deref())
         .opt_param("BgpPeerId", filter.bgp_peer_id.as_deref());
     all_pages(c, &req, &["BgpPeers", "BgpPeer"]).await
+}
+
+/// Every BGP peer of `region` ([`describe_bgp_peers`] without a filter), unless the listing
+/// takes more than `budget` calls (`None`, after one call; [`super::pages_within`]).
+pub async fn describe_region_bgp_peers(
+    c: &ReadClient,
+    region: &str,
+    budget: usize,
+) -> Result<Option<Vec<BgpPeer>>, CallError> {
+    let req = vpc("DescribeBgpPeers", region);
+    super::pages_within(c, &req, &["BgpPeers", "BgpPeer"], budget).await
 }
 
 /// `DeleteBgpPeer`. Returns the RequestId.

@@ -165,6 +165,18 @@ pub async fn describe_bgp_networks(
     all_pages(c, &req, &["BgpNetworks", "BgpNetwork"]).await
 }
 
+/// Every BGP network of `region` ([`describe_bgp_networks`] without a VBR), unless the
+/// listing takes more than `budget` calls (`None`, after one call;
+/// [`super::pages_within`]).
+pub async fn describe_region_bgp_networks(
+    c: &ReadClient,
+    region: &str,
+    budget: usize,
+) -> Result<Option<Vec<BgpNetwork>>, CallError> {
+    let req = vpc("DescribeBgpNetworks", region);
+    super::pages_within(c, &req, &["BgpNetworks", "BgpNetwork"], budget).await
+}
+
 /// `DeleteBgpNetwork` (asynchronous in practice: Terraform polls until it is gone). Returns
 /// the RequestId.
 pub async fn delete_bgp_network(
