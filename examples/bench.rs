@@ -40,8 +40,8 @@
 //!    `--timeout` is dropped and reported as aborted (its ratios then count finished steps).
 //! 5. A table, also written as JSON to `target/bench.json`.
 //!
-//! Targets of the issue, for the default parallelism: wall ≤ 1.15 × lower bound, calls ≤
-//! 1.25 × minimum. The benchmark reports whether they are met; it never fails because of them.
+//! Targets of the issue, for the default parallelism: wall ≤ 1.10 × lower bound, calls ≤
+//! 1.0 × minimum. The benchmark reports whether they are met; it never fails because of them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -2124,12 +2124,12 @@ fn print_summary(args: &Args, rows: &[serde_json::Value]) {
         let c = f(r, "apply_calls_ratio");
         if !w.is_nan() {
             parts.push(format!(
-                "apply wall/LB {w:.2} ≤ 1.15 {}",
-                verdict(w <= 1.15)
+                "apply wall/LB {w:.2} ≤ 1.10 {}",
+                verdict(w <= 1.10)
             ));
             parts.push(format!(
-                "apply calls/min {c:.2} ≤ 1.25 {}",
-                verdict(c <= 1.25)
+                "apply calls/min {c:.2} ≤ 1.0 {}",
+                verdict(c <= 1.0)
             ));
         }
         println!("  {n}: {}", parts.join("; "));
@@ -2366,10 +2366,10 @@ async fn bench(
         let w = r.wall / r.lb.bound;
         let c = r.calls as f64 / r.lb.min_calls as f64;
         println!(
-            "targets (parallelism {}): wall/LB {w:.2} ≤ 1.15 {}; calls/min {c:.2} ≤ 1.25 {}",
+            "targets (parallelism {}): wall/LB {w:.2} ≤ 1.10 {}; calls/min {c:.2} ≤ 1.0 {}",
             r.label,
-            if w <= 1.15 { "MET" } else { "MISSED" },
-            if c <= 1.25 { "MET" } else { "MISSED" }
+            if w <= 1.10 { "MET" } else { "MISSED" },
+            if c <= 1.0 { "MET" } else { "MISSED" }
         );
     }
     let doc = json!({
@@ -2424,7 +2424,7 @@ async fn bench(
             "outcomes": r.counts,
             "details": r.details,
         })).collect::<Vec<_>>(),
-        "issue_targets": { "wall_ratio_max": 1.15, "calls_ratio_max": 1.25,
+        "issue_targets": { "wall_ratio_max": 1.10, "calls_ratio_max": 1.0,
                            "discovery_calls_ratio_max": 1.10,
                            "plan_wall_secs_max": { "2000": 2.0, "20000": 10.0 } },
         "lower_bound": { "bound_secs": lb.bound, "critical_path_secs": lb.critical_path,

@@ -307,7 +307,13 @@ struct Inner {
     /// The adaptive slow-down of calls the API throttled (keys it never throttled are not
     /// paced).
     pace: crate::exec::limiter::Limiter,
+    /// Requests in flight at once, whatever fans them out ([`MAX_IN_FLIGHT`]).
+    in_flight: tokio::sync::Semaphore,
 }
+
+/// The most requests one client has in flight at once (discovery's waves, regions, parents
+/// and pages all fan out; this bounds the sockets and the burst the API sees).
+pub const MAX_IN_FLIGHT: usize = 128;
 
 /// A client that can only read: every mutating action is refused before anything is sent.
 /// This is what `plan`, `graph` and discovery hold.
@@ -373,6 +379,7 @@ impl ReadClient {
                 config,
                 counts: Mutex::new(BTreeMap::new()),
                 pace: crate::exec::limiter::Limiter::new(1.0, Default::default()),
+                in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
             }),
         }
     }
@@ -449,7 +456,10 @@ impl ReadClient {
             if let Some(pace) = pace {
                 pace.acquire_if_slowed(&key).await;
             }
-            let result = self.attempt(req, signing, attempt).await;
+            let result = {
+                let _slot = self.inner.in_flight.acquire().await.expect("never closed");
+                self.attempt(req, signing, attempt).await
+            };
             let err = match result {
                 Ok(v) => {
                     if let Some(pace) = pace {

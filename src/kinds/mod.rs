@@ -293,6 +293,45 @@ impl<V> PerRegion<V> {
             .await
             .cloned()
     }
+
+    /// The region's listing when it was fetched before or `fetch()` gives it (`Some`), else
+    /// `None` (`fetch` found it over its budget: nothing is kept, a later reader tries
+    /// again). Errors: `fetch`'s.
+    pub async fn get_within<F, Fut>(
+        &self,
+        region: &str,
+        fetch: F,
+    ) -> Result<Option<Arc<V>>, CallError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<V>, CallError>>,
+    {
+        enum Miss {
+            Over,
+            Failed(CallError),
+        }
+        let cell = self
+            .cells
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(region.to_string())
+            .or_default()
+            .clone();
+        let got = cell
+            .get_or_try_init(|| async {
+                match fetch().await {
+                    Ok(Some(v)) => Ok(Arc::new(v)),
+                    Ok(None) => Err(Miss::Over),
+                    Err(e) => Err(Miss::Failed(e)),
+                }
+            })
+            .await;
+        match got {
+            Ok(v) => Ok(Some(v.clone())),
+            Err(Miss::Over) => Ok(None),
+            Err(Miss::Failed(e)) => Err(e),
+        }
+    }
 }
 
 /// Everything decom knows about one kind of resource. See the module docs for the shape.
@@ -341,6 +380,18 @@ pub trait KindSpec: Send + Sync {
         _ids: Vec<String>,
     ) -> BoxFuture<'a, Result<Vec<Resource>, DiscoverError>> {
         Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// For kinds looked up one id at a time ([`fetched_by_ids`]): true when the region-wide
+    /// listing ([`KindSpec::list`]) takes at most `calls` calls; it may make the first of
+    /// them to find out (keeping what it fetched for the listing). Default: not known, false.
+    fn listing_within<'a>(
+        &'a self,
+        _cx: &'a Discovery,
+        _region: &'a str,
+        _calls: usize,
+    ) -> BoxFuture<'a, Result<bool, CallError>> {
+        Box::pin(async { Ok(false) })
     }
 
     /// Find the instances of this kind that block resources already in the inventory (or
@@ -604,8 +655,8 @@ where
 /// allows for kinds filtered by one parent per call: with more than [`LIST_ALL_THRESHOLD`]
 /// parents the region-wide listing (`wide(usize::MAX)`); with one parent its own call; in
 /// between, page 1 of the region-wide listing first (`wide(budget)`), kept when its
-/// `TotalCount` shows the whole listing takes fewer calls than one per parent, else one
-/// call per parent (`one(client, region, parent)`, concurrently). Items of other parents
+/// `TotalCount` shows the whole listing takes fewer calls than one per parent, else (or
+/// when the listing is refused for permissions) one call per parent (`one(client, region, parent)`, concurrently). Items of other parents
 /// are the caller's to drop. Errors: the first failed call.
 pub async fn region_or_parents<T, W, WFut, O, OFut>(
     c: &ReadClient,
@@ -645,6 +696,16 @@ where
     )
 }
 
+/// True for a refusal of the caller's permissions (HTTP 403, `Forbidden*`, the API's own
+/// misspelling `Forbbiden*`, `*NoPermission*`).
+pub fn is_permission_error(e: &CallError) -> bool {
+    let code = e.code().unwrap_or("");
+    e.api().is_some_and(|a| a.http_status == 403)
+        || code.starts_with("Forbidden")
+        || code.starts_with("Forbbiden")
+        || code.contains("NoPermission")
+}
+
 /// Treat `*.NotFound` as "no such resource".
 pub fn absent_ok<T>(r: Result<T, CallError>) -> Result<Option<T>, CallError> {
     match r {
@@ -673,8 +734,9 @@ pub async fn listed_by_ids(
         .collect())
 }
 
-/// By-id resolution for kinds the API looks up one id at a time: with many ids one paged
-/// listing of the region, else `one` per id, concurrently.
+/// By-id resolution for kinds the API looks up one id at a time: with many ids, or when the
+/// kind's region-wide listing takes fewer calls than the ids ([`KindSpec::listing_within`]),
+/// one paged listing of the region, else `one` per id, concurrently.
 pub async fn fetched_by_ids<F, Fut>(
     spec: &dyn KindSpec,
     cx: &Discovery,
@@ -686,7 +748,9 @@ where
     F: Fn(ReadClient, String, String) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Vec<Resource>, CallError>> + Send + 'static,
 {
-    if ids.len() > LIST_ALL_THRESHOLD {
+    let region_wide = ids.len() > LIST_ALL_THRESHOLD
+        || (ids.len() > 1 && spec.listing_within(cx, q.region, ids.len() - 1).await?);
+    if region_wide {
         let wanted: BTreeSet<String> = ids.into_iter().collect();
         return Ok(spec
             .list(cx, ListQuery { ids: &[], ..q })
@@ -765,6 +829,22 @@ mod tests {
                 assert!(reads.contains(h), "{k} must read {h}");
             }
         }
+    }
+
+    #[test]
+    fn route_entries_declare_the_prefix_list_associations_they_read_and_note() {
+        // transit_router_route_entry::discover reads prefix-list associations and notes the
+        // routes they generate on them (`note_route`).
+        let s = Kind::TransitRouterRouteEntry.spec();
+        assert!(
+            s.discovered_from()
+                .unwrap()
+                .contains(&Kind::TransitRouterPrefixListAssociation)
+        );
+        assert!(
+            s.completes()
+                .contains(&Kind::TransitRouterPrefixListAssociation)
+        );
     }
 
     #[test]

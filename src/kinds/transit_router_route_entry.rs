@@ -156,11 +156,11 @@ impl KindSpec for Spec {
     }
 
     fn discovered_from(&self) -> Option<&'static [Kind]> {
-        Some(&[Kind::TransitRouterVbrAttachment, Kind::TransitRouterVpnAttachment, Kind::RouteTableAssociation, Kind::RouteTablePropagation])
+        Some(&[Kind::TransitRouterVbrAttachment, Kind::TransitRouterVpnAttachment, Kind::RouteTableAssociation, Kind::RouteTablePropagation, Kind::TransitRouterPrefixListAssociation])
     }
 
     fn completes(&self) -> &'static [Kind] {
-        &[Kind::TransitRouterVbrAttachment, Kind::TransitRouterVpnAttachment, Kind::RouteTableAssociation, Kind::RouteTablePropagation]
+        &[Kind::TransitRouterVbrAttachment, Kind::TransitRouterVpnAttachment, Kind::RouteTableAssociation, Kind::RouteTablePropagation, Kind::TransitRouterPrefixListAssociation]
     }
 
     fn snapshot(

@@ -146,7 +146,7 @@ impl KindSpec for Spec {
                     };
                     match cbn::list_transit_router_vbr_attachments(&c, &q).await {
                         Ok(list) => Ok((cen, region, vbrs, Ok(list))),
-                        Err(e) if is_permission_error(&e) => {
+                        Err(e) if super::is_permission_error(&e) => {
                             let code = e.code().unwrap_or("Forbidden").to_string();
                             Ok((cen, region, vbrs, Err(code)))
                         }
@@ -309,14 +309,4 @@ impl KindSpec for Spec {
             cbn::list_transit_router_vbr_attachments(c, &q).await
         }))
     }
-}
-
-/// A listing refused because the caller may not see the CEN (another account's): HTTP 403
-/// or a `Forbidden*` / `NoPermission*` code (the real code is not documented).
-fn is_permission_error(e: &CallError) -> bool {
-    let code = e.code().unwrap_or("");
-    e.api().is_some_and(|a| a.http_status == 403)
-        || code.starts_with("Forbidden")
-        || code.starts_with("Forbbiden")
-        || code.contains("NoPermission")
 }

@@ -115,6 +115,21 @@ pub async fn region_connections(
         .await
 }
 
+/// [`region_connections`], unless the listing takes more than `budget` calls (`None`, after
+/// its first call; nothing is kept). Errors: the listing's.
+pub async fn region_connections_within(
+    cx: &Discovery,
+    region: &str,
+    budget: usize,
+) -> Result<Option<std::sync::Arc<Vec<vpc::VpnConnection>>>, CallError> {
+    let all = vpc::VpnConnectionFilter::default();
+    cx.vpn_connections
+        .get_within(region, || {
+            vpc::describe_vpn_connections_within(&cx.client, region, &all, budget)
+        })
+        .await
+}
+
 /// A TR-bound connection from DescribeVpnAttachments (which has no `State`: `attached`).
 pub fn attachment_resource(region: &str, a: &vpc::VpnAttachment) -> Resource {
     let mut r = Resource::new(Kind::VpnAttachment, &a.instance_id, region);
@@ -190,6 +205,22 @@ impl KindSpec for Spec {
                 out.insert(r.id.clone(), r);
             }
             Ok(out.into_values().collect())
+        })
+    }
+
+    /// The region's connections (shared with the gateway-bound kind) within all but one of
+    /// the calls, and one page of DescribeVpnAttachments.
+    fn listing_within<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        region: &'a str,
+        calls: usize,
+    ) -> BoxFuture<'a, Result<bool, CallError>> {
+        Box::pin(async move {
+            Ok(calls >= 2
+                && region_connections_within(cx, region, calls - 1)
+                    .await?
+                    .is_some())
         })
     }
 

@@ -81,6 +81,22 @@ impl KindSpec for Spec {
         })
     }
 
+    /// The region's connections (shared with the TR-bound kind) within `calls` calls.
+    fn listing_within<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        region: &'a str,
+        calls: usize,
+    ) -> BoxFuture<'a, Result<bool, CallError>> {
+        Box::pin(async move {
+            Ok(
+                super::vpn_attachment::region_connections_within(cx, region, calls)
+                    .await?
+                    .is_some(),
+            )
+        })
+    }
+
     fn find_by_ids<'a>(
         &'a self,
         cx: &'a Discovery,

@@ -170,7 +170,8 @@ pub async fn all_pages<T: DeserializeOwned>(
 }
 
 /// [`all_pages`], unless page 1's `TotalCount` implies more than `budget` calls in all:
-/// then `None` after that one call (the caller asks another way, per parent). Errors:
+/// then `None` after that one call (the caller asks another way, per parent). An answer
+/// without `TotalCount` cannot be judged: every page is read, as by [`all_pages`]. Errors:
 /// [`all_pages`]'.
 pub async fn pages_within<T: DeserializeOwned>(
     client: &ReadClient,

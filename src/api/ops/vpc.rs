@@ -779,11 +779,26 @@ pub async fn describe_vpn_connections(
     region: &str,
     filter: &VpnConnectionFilter,
 ) -> Result<Vec<VpnConnection>, CallError> {
+    Ok(
+        describe_vpn_connections_within(c, region, filter, usize::MAX)
+            .await?
+            .unwrap_or_default(),
+    )
+}
+
+/// [`describe_vpn_connections`], unless the listing takes more than `budget` calls (`None`,
+/// after one call; [`super::pages_within`]).
+pub async fn describe_vpn_connections_within(
+    c: &ReadClient,
+    region: &str,
+    filter: &VpnConnectionFilter,
+    budget: usize,
+) -> Result<Option<Vec<VpnConnection>>, CallError> {
     let req = vpc("DescribeVpnConnections", region)
         .opt_param("VpnGatewayId", filter.vpn_gateway_id.as_deref())
         .opt_param("CustomerGatewayId", filter.customer_gateway_id.as_deref())
         .opt_param("VpnConnectionId", filter.vpn_connection_id.as_deref());
-    all_pages(c, &req, &["VpnConnections", "VpnConnection"]).await
+    super::pages_within(c, &req, &["VpnConnections", "VpnConnection"], budget).await
 }
 
 /// A VPN gateway (the flat `DescribeVpnGateway` body).
