@@ -34,7 +34,15 @@ struct Bucket {
     queue: BTreeMap<(Reverse<u64>, u64), Arc<Notify>>,
     /// Arrival counter (FIFO among equal priorities).
     seq: u64,
+    /// When the rate was last halved: the answers of calls already in flight then say
+    /// nothing new, so the rate halves at most once per [`HALVING_WINDOW`].
+    halved_at: Option<Instant>,
 }
+
+/// Throttling answers within this long of the last halving do not halve the rate again
+/// (the calls sent before the halving answer all at once; multiplicative decrease once
+/// per round of answers, as in TCP's congestion control).
+const HALVING_WINDOW: Duration = Duration::from_secs(1);
 
 impl Bucket {
     fn refill(&mut self, now: Instant) {
@@ -119,6 +127,7 @@ impl Limiter {
             last: now,
             queue: BTreeMap::new(),
             seq: 0,
+            halved_at: None,
         }
     }
 
@@ -212,11 +221,16 @@ impl Limiter {
         }
     }
 
-    /// The API answered with throttling: halve this key's rate and drop its burst.
+    /// The API answered with throttling: halve this key's rate (at most once per
+    /// [`HALVING_WINDOW`]) and drop its burst.
     pub fn throttled(&self, key: &LimitKey) {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = buckets.get_mut(key) {
-            b.rate = (b.rate / 2.0).max(MIN_RATE);
+            let now = Instant::now();
+            if b.halved_at.is_none_or(|t| now.duration_since(t) >= HALVING_WINDOW) {
+                b.rate = (b.rate / 2.0).max(MIN_RATE);
+                b.halved_at = Some(now);
+            }
             b.tokens = b.tokens.min(0.0);
         }
     }
@@ -282,7 +296,13 @@ mod tests {
             l.succeeded(&k);
         }
         assert_eq!(l.rate(&k), Some(1.0), "recovers to, never above, the quota");
+        // Answers of calls in flight together halve it once; a second later, again.
         for _ in 0..20 {
+            l.throttled(&k);
+        }
+        assert_eq!(l.rate(&k), Some(0.5), "one halving per round of answers");
+        for _ in 0..20 {
+            tokio::time::advance(HALVING_WINDOW).await;
             l.throttled(&k);
         }
         assert_eq!(l.rate(&k), Some(MIN_RATE));
