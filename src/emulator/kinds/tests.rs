@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::{KINDS, operations};
 use crate::api::actions::{ACTIONS, Access};
 use crate::emulator::world::World;
+use serde_json::Value;
 
 /// The world file's top-level keys, read from the loader's own "unknown field" message.
 fn world_keys() -> BTreeSet<String> {
@@ -161,4 +162,61 @@ fn required_parameters_match_the_api_contract() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Page N of a filtered listing, served one page at a time, holds the items (and the
+/// `TotalCount`) of the same slice of the whole listing.
+#[test]
+fn pages_of_a_filtered_listing_cut_the_whole_listing() {
+    use crate::emulator::ops::{Ctx, lookup};
+    use crate::emulator::state::State;
+    use crate::emulator::worldgen;
+
+    let shape = worldgen::Shape {
+        circuits: 40,
+        ..worldgen::Shape::default()
+    };
+    let world = worldgen::instant(worldgen::generate(3, &shape));
+    let mut st = State::new(&world);
+    let region = worldgen::REGIONS[0];
+    let op = lookup(crate::api::Product::Vpc, "DescribeVirtualBorderRouters").unwrap();
+    let mut call = |st: &mut State, extra: &[(&str, &str)]| {
+        let mut params: Vec<(String, String)> = vec![("RegionId".into(), region.into())];
+        params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let ctx = Ctx {
+            params: &params,
+            now: tokio::time::Instant::now(),
+            required: op.required,
+        };
+        (op.handler)(st, &ctx).unwrap()
+    };
+    let filter = [("Filter.1.Key", "Status"), ("Filter.1.Value.1", "active")];
+    let mut all = filter.to_vec();
+    all.push(("PageSize", "50"));
+    let whole = call(&mut st, &all);
+    let items = whole["VirtualBorderRouterSet"]["VirtualBorderRouterType"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let total = whole["TotalCount"].as_u64().unwrap() as usize;
+    assert!(total > 7 && total <= 50, "{total} active VBRs");
+    assert_eq!(items.len(), total);
+    for number in 1..=total.div_ceil(7) + 1 {
+        let n = number.to_string();
+        let mut p = filter.to_vec();
+        p.extend([("PageSize", "7"), ("PageNumber", n.as_str())]);
+        let page = call(&mut st, &p);
+        assert_eq!(page["TotalCount"].as_u64(), Some(total as u64));
+        let want: Vec<Value> = items
+            .iter()
+            .skip((number - 1) * 7)
+            .take(7)
+            .cloned()
+            .collect();
+        assert_eq!(
+            page["VirtualBorderRouterSet"]["VirtualBorderRouterType"],
+            Value::Array(want),
+            "page {number}"
+        );
+    }
 }

@@ -578,10 +578,10 @@ fn list_attachments(st: &State, ctx: &Ctx<'_>, kind: &str) -> Res {
                 .map(|(c, t)| (c.as_str(), t.region.as_str()))
                 .unwrap_or(("", ""));
             cen.is_none_or(|x| x == c) && region.is_none_or(|x| x == r)
-        })
-        .map(|a| attachment_json(st, a))
-        .collect();
-    Ok(token_paged(items, page, "TransitRouterAttachments"))
+        });
+    Ok(token_paged(items, page, "TransitRouterAttachments", |a| {
+        attachment_json(st, a)
+    }))
 }
 
 fn list_vbr_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
@@ -623,12 +623,7 @@ fn list_links(st: &State, ctx: &Ctx<'_>, propagations: bool) -> Res {
         ));
     }
     let items = links(st, propagations)
-        .filter(|(a, t, _)| vtb.is_none_or(|x| x == *t) && att.is_none_or(|x| x == a.spec.id))
-        .map(|(a, t, s)| {
-            json!({ "TransitRouterAttachmentId": a.spec.id, "TransitRouterRouteTableId": t, "Status": s,
-                    "ResourceType": a.resource_type(), "ResourceId": a.resource_id() })
-        })
-        .collect();
+        .filter(|(a, t, _)| vtb.is_none_or(|x| x == *t) && att.is_none_or(|x| x == a.spec.id));
     Ok(token_paged(
         items,
         page,
@@ -636,6 +631,10 @@ fn list_links(st: &State, ctx: &Ctx<'_>, propagations: bool) -> Res {
             "TransitRouterPropagations"
         } else {
             "TransitRouterAssociations"
+        },
+        |(a, t, s)| {
+            json!({ "TransitRouterAttachmentId": a.spec.id, "TransitRouterRouteTableId": t, "Status": s,
+                    "ResourceType": a.resource_type(), "ResourceId": a.resource_id() })
         },
     ))
 }
@@ -723,9 +722,8 @@ fn list_route_entries(st: &mut State, ctx: &Ctx<'_>) -> Res {
                 || r["TransitRouterRouteEntryId"]
                     .as_str()
                     .is_some_and(|id| ids.contains(&id))
-        })
-        .collect();
-    Ok(token_paged(items, page, "TransitRouterRouteEntries"))
+        });
+    Ok(token_paged(items, page, "TransitRouterRouteEntries", |r| r))
 }
 
 fn list_route_tables(st: &mut State, ctx: &Ctx<'_>) -> Res {
@@ -765,13 +763,16 @@ fn list_route_tables(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .iter()
         .filter(|(id, _)| tr.is_none_or(|t| t == id.as_str()))
         .flat_map(|(_, (_, router))| router.route_tables.iter().enumerate())
-        .filter(|(_, vtb)| only.is_empty() || only.contains(&vtb.as_str()))
-        .map(|(i, vtb)| {
+        .filter(|(_, vtb)| only.is_empty() || only.contains(&vtb.as_str()));
+    Ok(token_paged(
+        items,
+        page,
+        "TransitRouterRouteTables",
+        |(i, vtb)| {
             json!({ "TransitRouterRouteTableId": vtb, "TransitRouterRouteTableType": if i == 0 { "System" } else { "Custom" },
                     "TransitRouterRouteTableStatus": "Active", "TransitRouterRouteTableName": "", "CreateTime": CREATED })
-        })
-        .collect();
-    Ok(token_paged(items, page, "TransitRouterRouteTables"))
+        },
+    ))
 }
 
 fn attachment_lookup(st: &State, ctx: &Ctx<'_>, kind: Option<&str>) -> Result<String, Fail> {

@@ -244,14 +244,13 @@ fn describe_vbrs(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .filter(|v| {
             pass(&f, "VbrId", &v.id) && pass(&f, "PhysicalConnectionId", &v.physical_connection)
         })
-        .filter(|v| pass(&f, "Status", &v.status) && pass(&f, "Name", &v.name))
-        .map(|v| vbr_json(st, v))
-        .collect();
+        .filter(|v| pass(&f, "Status", &v.status) && pass(&f, "Name", &v.name));
     Ok(paged(
         items,
         page,
         "VirtualBorderRouterSet",
         "VirtualBorderRouterType",
+        |v| vbr_json(st, v),
     ))
 }
 
@@ -262,21 +261,18 @@ fn describe_vbrs_for_pc(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let items = st
         .vbrs
         .values()
-        .filter(|v| {
-            v.physical_connection == pc || v.associated_physical_connections.contains(&pc)
-        })
-        .filter(|v| pass(&f, "VbrId", &v.id) && pass(&f, "Status", &v.status))
-        .map(|v| {
-            json!({ "VbrId": v.id, "VbrOwnerUid": st.vbr_owner(v).parse::<u64>().unwrap_or(0), "Status": v.status,
-                    "CreationTime": CREATED, "ActivationTime": CREATED, "VlanId": v.vlan_id, "CircuitCode": "",
-                    "Type": "pconnVBR" })
-        })
-        .collect();
+        .filter(|v| v.physical_connection == pc || v.associated_physical_connections.contains(&pc))
+        .filter(|v| pass(&f, "VbrId", &v.id) && pass(&f, "Status", &v.status));
     Ok(paged(
         items,
         page,
         "VirtualBorderRouterForPhysicalConnectionSet",
         "VirtualBorderRouterForPhysicalConnectionType",
+        |v| {
+            json!({ "VbrId": v.id, "VbrOwnerUid": st.vbr_owner(v).parse::<u64>().unwrap_or(0), "Status": v.status,
+                    "CreationTime": CREATED, "ActivationTime": CREATED, "VlanId": v.vlan_id, "CircuitCode": "",
+                    "Type": "pconnVBR" })
+        },
     ))
 }
 

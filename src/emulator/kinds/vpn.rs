@@ -339,10 +339,10 @@ fn describe_vpn_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .vpn_connections
         .values()
         .filter(|c| c.region == region && only.is_none_or(|id| id == c.id))
-        .filter(|c| gw.is_none_or(|g| c.vpn_gateway.as_deref() == Some(g)))
-        .map(|c| vco_json(st, c, false))
-        .collect();
-    Ok(paged(items, page, "VpnConnections", "VpnConnection"))
+        .filter(|c| gw.is_none_or(|g| c.vpn_gateway.as_deref() == Some(g)));
+    Ok(paged(items, page, "VpnConnections", "VpnConnection", |c| {
+        vco_json(st, c, false)
+    }))
 }
 
 fn describe_vpn_gateway(st: &mut State, ctx: &Ctx<'_>) -> Res {
