@@ -241,7 +241,7 @@ pub(crate) fn token_paged<T>(
 
 /// How many `items` there are, and the rendering of the `size` of them from position `start`
 /// (the others are never rendered).
-fn page_of<T>(
+pub(crate) fn page_of<T>(
     items: impl IntoIterator<Item = T>,
     start: usize,
     size: usize,

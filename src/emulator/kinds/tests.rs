@@ -164,59 +164,116 @@ fn required_parameters_match_the_api_contract() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
+/// Calls the read-only `action` of `product` on `st` with `RegionId` and `extra` parameters.
+fn call(
+    st: &mut crate::emulator::state::State,
+    product: crate::api::Product,
+    action: &str,
+    extra: &[(&str, &str)],
+) -> Value {
+    let op = crate::emulator::ops::lookup(product, action).unwrap();
+    let mut params: Vec<(String, String)> = vec![(
+        "RegionId".into(),
+        crate::emulator::worldgen::REGIONS[0].into(),
+    )];
+    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let ctx = crate::emulator::ops::Ctx {
+        params: &params,
+        now: tokio::time::Instant::now(),
+        required: op.required,
+    };
+    (op.handler)(st, &ctx).unwrap()
+}
+
+/// A world with a few dozen of each listed kind.
+fn paging_world() -> crate::emulator::state::State {
+    use crate::emulator::worldgen;
+    let shape = worldgen::Shape {
+        circuits: 40,
+        tr_ipsec: 40,
+        ..worldgen::Shape::default()
+    };
+    crate::emulator::state::State::new(&worldgen::instant(worldgen::generate(3, &shape)))
+}
+
 /// Page N of a filtered listing, served one page at a time, holds the items (and the
 /// `TotalCount`) of the same slice of the whole listing.
 #[test]
 fn pages_of_a_filtered_listing_cut_the_whole_listing() {
-    use crate::emulator::ops::{Ctx, lookup};
-    use crate::emulator::state::State;
-    use crate::emulator::worldgen;
+    use crate::api::Product::Vpc;
+    let mut st = paging_world();
+    let cases: [(&str, &[(&str, &str)], &[&str]); 3] = [
+        (
+            "DescribeVirtualBorderRouters",
+            &[("Filter.1.Key", "Status"), ("Filter.1.Value.1", "active")],
+            &["VirtualBorderRouterSet", "VirtualBorderRouterType"],
+        ),
+        (
+            "DescribeVpnConnections",
+            &[],
+            &["VpnConnections", "VpnConnection"],
+        ),
+        ("DescribeVpnAttachments", &[], &["VpnAttachments"]),
+    ];
+    for (action, filter, path) in cases {
+        let list = |v: &Value| path.iter().fold(v.clone(), |v, k| v[k].clone());
+        let mut all = filter.to_vec();
+        all.push(("PageSize", "50"));
+        let whole = call(&mut st, Vpc, action, &all);
+        let items = list(&whole).as_array().unwrap().clone();
+        let total = whole["TotalCount"].as_u64().unwrap() as usize;
+        assert!(total > 7 && total <= 50, "{action}: {total} items");
+        assert_eq!(items.len(), total);
+        for number in 1..=total.div_ceil(7) + 1 {
+            let n = number.to_string();
+            let mut p = filter.to_vec();
+            p.extend([("PageSize", "7"), ("PageNumber", n.as_str())]);
+            let page = call(&mut st, Vpc, action, &p);
+            assert_eq!(page["TotalCount"].as_u64(), Some(total as u64));
+            let want: Vec<Value> = items
+                .iter()
+                .skip((number - 1) * 7)
+                .take(7)
+                .cloned()
+                .collect();
+            assert_eq!(list(&page), Value::Array(want), "{action} page {number}");
+        }
+    }
+}
 
-    let shape = worldgen::Shape {
-        circuits: 40,
-        ..worldgen::Shape::default()
-    };
-    let world = worldgen::instant(worldgen::generate(3, &shape));
-    let mut st = State::new(&world);
-    let region = worldgen::REGIONS[0];
-    let op = lookup(crate::api::Product::Vpc, "DescribeVirtualBorderRouters").unwrap();
-    let mut call = |st: &mut State, extra: &[(&str, &str)]| {
-        let mut params: Vec<(String, String)> = vec![("RegionId".into(), region.into())];
-        params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let ctx = Ctx {
-            params: &params,
-            now: tokio::time::Instant::now(),
-            required: op.required,
-        };
-        (op.handler)(st, &ctx).unwrap()
-    };
-    let filter = [("Filter.1.Key", "Status"), ("Filter.1.Value.1", "active")];
-    let mut all = filter.to_vec();
-    all.push(("PageSize", "50"));
-    let whole = call(&mut st, &all);
-    let items = whole["VirtualBorderRouterSet"]["VirtualBorderRouterType"]
+/// DescribeVpnAttachments lists the TR-bound connections with an attachment (not deleted),
+/// each with the transit router of its first attachment, as `attachment_of_vpn` finds it.
+#[test]
+fn vpn_attachments_name_the_transit_router_of_each_connection() {
+    let mut st = paging_world();
+    let region = crate::emulator::worldgen::REGIONS[0];
+    let want: Vec<(String, String)> = st
+        .vpn_connections
+        .values()
+        .filter(|c| c.region == region && st.is_tr_bound(c))
+        .filter(|c| c.state.as_deref() != Some("deleted"))
+        .filter_map(|c| {
+            let a = st.attachment_of_vpn(&c.id)?;
+            Some((c.id.clone(), a.spec.transit_router.clone()))
+        })
+        .collect();
+    assert!(want.len() > 7);
+    let got = call(
+        &mut st,
+        crate::api::Product::Vpc,
+        "DescribeVpnAttachments",
+        &[("PageSize", "50")],
+    );
+    let got: Vec<(String, String)> = got["VpnAttachments"]
         .as_array()
         .unwrap()
-        .clone();
-    let total = whole["TotalCount"].as_u64().unwrap() as usize;
-    assert!(total > 7 && total <= 50, "{total} active VBRs");
-    assert_eq!(items.len(), total);
-    for number in 1..=total.div_ceil(7) + 1 {
-        let n = number.to_string();
-        let mut p = filter.to_vec();
-        p.extend([("PageSize", "7"), ("PageNumber", n.as_str())]);
-        let page = call(&mut st, &p);
-        assert_eq!(page["TotalCount"].as_u64(), Some(total as u64));
-        let want: Vec<Value> = items
-            .iter()
-            .skip((number - 1) * 7)
-            .take(7)
-            .cloned()
-            .collect();
-        assert_eq!(
-            page["VirtualBorderRouterSet"]["VirtualBorderRouterType"],
-            Value::Array(want),
-            "page {number}"
-        );
-    }
+        .iter()
+        .map(|a| {
+            (
+                a["InstanceId"].as_str().unwrap().to_string(),
+                a["TransitRouterId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
 }

@@ -4,13 +4,15 @@
 //! VPN attachment is gone). Serves DescribeVpnAttachments, DescribeVpnConnection(s) and
 //! DescribeVpnGateway.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
-use crate::emulator::ops::{Ctx, Fail, Operation, Res, fail, paged, region_checked};
+use crate::emulator::ops::{Ctx, Fail, Operation, Res, fail, page_of, paged, region_checked};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
@@ -294,29 +296,41 @@ fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let region = region_checked(st, ctx)?;
     let (number, size) = ctx.page()?;
     let only = ctx.get("VpnConnectionId");
-    let items: Vec<Value> = st
+    // The transit-router attachment of each IPsec connection, looked up once per request
+    // (not once per connection).
+    let attachment: HashMap<&str, &str> = st
+        .attachments
+        .values()
+        .filter_map(|a| {
+            Some((
+                a.spec.vpn_connection.as_deref()?,
+                a.spec.transit_router.as_str(),
+            ))
+        })
+        .rev()
+        .collect();
+    let items = st
         .vpn_connections
         .values()
         // Documented scope: connections bound to a transit router (an unbound one is not
         // listed; `deleted` ones neither).
         .filter(|c| c.region == region && st.is_tr_bound(c) && only.is_none_or(|id| id == c.id))
-        .filter(|c| st.attachment_of_vpn(&c.id).is_some() && c.state.as_deref() != Some("deleted"))
-        .map(|c| {
-            let tr = st.attachment_of_vpn(&c.id).map(|a| a.spec.transit_router.clone()).unwrap_or_default();
-            let tr_name = st.trs.get(&tr).map(|(_, t)| t.name.clone()).unwrap_or_default();
-            json!({ "InstanceId": c.id, "Name": c.name, "Description": "", "AttachType": "CEN",
-                    "TransitRouterId": tr, "TransitRouterName": tr_name, "CrossAccountAuthorized": false,
-                    // `Tag` is a system-tag string, `Tags` the tag list (SDK model).
-                    "Tag": "VpnEnableBgp",
-                    "Tags": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() })
-        })
-        .collect();
-    let total = items.len();
-    let page: Vec<Value> = items
-        .into_iter()
-        .skip((number - 1) * size)
-        .take(size)
-        .collect();
+        .filter_map(|c| {
+            let tr = *attachment.get(c.id.as_str())?;
+            (c.state.as_deref() != Some("deleted")).then_some((c, tr))
+        });
+    let (total, page) = page_of(items, (number - 1).saturating_mul(size), size, |(c, tr)| {
+        let tr_name = st
+            .trs
+            .get(tr)
+            .map(|(_, t)| t.name.clone())
+            .unwrap_or_default();
+        json!({ "InstanceId": c.id, "Name": c.name, "Description": "", "AttachType": "CEN",
+                "TransitRouterId": tr, "TransitRouterName": tr_name, "CrossAccountAuthorized": false,
+                // `Tag` is a system-tag string, `Tags` the tag list (SDK model).
+                "Tag": "VpnEnableBgp",
+                "Tags": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() })
+    });
     Ok(
         json!({ "PageNumber": number, "PageSize": size, "TotalCount": total, "VpnAttachments": page }),
     )
