@@ -277,3 +277,44 @@ fn vpn_attachments_name_the_transit_router_of_each_connection() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// The attachment index answers what a scan of every attachment did, before and after
+/// attachments go.
+#[test]
+fn the_attachment_index_answers_like_a_scan() {
+    let mut st = paging_world();
+    let check = |st: &crate::emulator::state::State| {
+        for v in st.vbrs.keys() {
+            let indexed: Vec<&str> = st
+                .attachments_of_vbr(v)
+                .map(|a| a.spec.id.as_str())
+                .collect();
+            let scanned: Vec<&str> = st
+                .attachments
+                .values()
+                .filter(|a| a.spec.vbr.as_deref() == Some(v.as_str()))
+                .map(|a| a.spec.id.as_str())
+                .collect();
+            assert_eq!(indexed, scanned, "{v}");
+        }
+        for c in st.vpn_connections.keys() {
+            let scanned = st
+                .attachments
+                .values()
+                .find(|a| a.spec.vpn_connection.as_deref() == Some(c.as_str()));
+            assert_eq!(
+                st.attachment_of_vpn(c).map(|a| &a.spec.id),
+                scanned.map(|a| &a.spec.id),
+                "{c}"
+            );
+        }
+    };
+    check(&st);
+    assert!(st.attachments.len() > 20);
+    let ids: Vec<String> = st.attachments.keys().step_by(2).cloned().collect();
+    for id in ids {
+        assert!(st.remove_attachment(&id).is_some());
+        assert!(st.remove_attachment(&id).is_none());
+    }
+    check(&st);
+}

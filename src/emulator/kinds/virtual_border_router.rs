@@ -182,9 +182,7 @@ fn vbr_json(st: &State, v: &VirtualBorderRouter) -> Value {
         .map(|p| p.status.clone())
         .unwrap_or_default();
     let mut cens: Vec<Value> = st
-        .attachments
-        .values()
-        .filter(|a| a.spec.vbr.as_deref() == Some(v.id.as_str()))
+        .attachments_of_vbr(&v.id)
         .filter_map(|a| st.trs.get(&a.spec.transit_router))
         .map(|(cen, _)| {
             let owner = st.cen_owners.get(cen).cloned().flatten().unwrap_or_else(|| st.account_id.clone());
@@ -342,11 +340,7 @@ fn delete_vbr(st: &mut State, ctx: &Ctx<'_>) -> Res {
     // Open question 3 (alibaba-api.md §13): the code for a VBR still attached to a transit
     // router is not documented; we answer with the documented `InvalidStatus.NotAllowed`
     // ("The virtual border has been associated ...") until the attachment is gone.
-    if st
-        .attachments
-        .values()
-        .any(|a| a.spec.vbr.as_deref() == Some(id.as_str()))
-    {
+    if st.attachments_of_vbr(&id).next().is_some() {
         return Err(fail(
             400,
             "InvalidStatus.NotAllowed",

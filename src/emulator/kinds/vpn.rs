@@ -4,8 +4,6 @@
 //! VPN attachment is gone). Serves DescribeVpnAttachments, DescribeVpnConnection(s) and
 //! DescribeVpnGateway.
 
-use std::collections::HashMap;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -296,19 +294,6 @@ fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let region = region_checked(st, ctx)?;
     let (number, size) = ctx.page()?;
     let only = ctx.get("VpnConnectionId");
-    // The transit-router attachment of each IPsec connection, looked up once per request
-    // (not once per connection).
-    let attachment: HashMap<&str, &str> = st
-        .attachments
-        .values()
-        .filter_map(|a| {
-            Some((
-                a.spec.vpn_connection.as_deref()?,
-                a.spec.transit_router.as_str(),
-            ))
-        })
-        .rev()
-        .collect();
     let items = st
         .vpn_connections
         .values()
@@ -316,7 +301,7 @@ fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
         // listed; `deleted` ones neither).
         .filter(|c| c.region == region && st.is_tr_bound(c) && only.is_none_or(|id| id == c.id))
         .filter_map(|c| {
-            let tr = *attachment.get(c.id.as_str())?;
+            let tr = st.attachment_of_vpn(&c.id)?.spec.transit_router.as_str();
             (c.state.as_deref() != Some("deleted")).then_some((c, tr))
         });
     let (total, page) = page_of(items, (number - 1).saturating_mul(size), size, |(c, tr)| {
