@@ -288,7 +288,7 @@ pub fn human(graph: &Graph, color: bool) -> String {
             lines.push(format!("{} {}", p.red("-"), resource_line(e)));
             let steps: Vec<&Step> = e.steps.iter().filter_map(|id| step(graph, *id)).collect();
             if steps.is_empty() {
-                lines.push("    (no steps)".to_string());
+                lines.push("    (no steps)");
             }
             for (n, s) in steps.iter().enumerate() {
                 let line = format!(

@@ -202,7 +202,9 @@ fn paging_world() -> crate::emulator::state::State {
 fn pages_of_a_filtered_listing_cut_the_whole_listing() {
     use crate::api::Product::Vpc;
     let mut st = paging_world();
-    let cases: [(&str, &[(&str, &str)], &[&str]); 3] = [
+    // (action, filter parameters, path to the listed items)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case<'_>; 3] = [
         (
             "DescribeVirtualBorderRouters",
             &[("Filter.1.Key", "Status"), ("Filter.1.Value.1", "active")],
