@@ -825,6 +825,9 @@ pub async fn preview(
         calls = client.call_counts().values().sum::<u64>(),
         "discovery done"
     );
+    // The client (with `--emulator`, the whole emulated world) is not needed to build the
+    // graph: freed before, so the two never take memory together.
+    drop(client);
     let graph = crate::graph::build(&plan, &inventory)?;
     tracing::info!(
         steps = graph.steps.len(),
@@ -889,25 +892,21 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
         .unwrap_or_default();
         graph.settle_empty_selectors(&history.matched, |k, id| history.deleted(k, id));
     }
-    let text = match args.output {
-        OutputFormat::Human => crate::render::human(&graph, use_color()),
-        OutputFormat::Json => serde_json::to_string_pretty(&crate::render::json(&graph))?,
-        OutputFormat::Markdown => crate::render::markdown(&graph),
-    };
-    crate::progress::emit(&text);
+    // Only the account is needed from here on: the inventory goes before the output is made.
+    let account = inventory.account.clone();
+    drop(inventory);
+    match args.output {
+        OutputFormat::Human => crate::progress::emit(&crate::render::human(&graph, use_color())),
+        OutputFormat::Json => crate::progress::emit_json(&crate::render::json_doc(&graph))?,
+        OutputFormat::Markdown => crate::progress::emit(&crate::render::markdown(&graph)),
+    }
     if let Some(out) = &args.out {
-        let saved = crate::saved::SavedPlan {
-            format_version: crate::saved::VERSION as u32,
-            saved_at: jiff::Timestamp::now().to_string(),
-            plan_file: args.plan.display().to_string(),
-            plan_source: crate::input::read_text(&args.plan)
-                .with_context(|| format!("cannot read {}", args.plan.display()))?,
-            account: plan.account.clone().or(inventory.account.clone()),
-            endpoint: endpoint_label(global),
-            graph: graph.clone(),
-        };
+        let saved_at = jiff::Timestamp::now().to_string();
+        let plan_file = args.plan.display().to_string();
+        let plan_source = crate::input::read_text(&args.plan)
+            .with_context(|| format!("cannot read {}", args.plan.display()))?;
         // The embedded text must be the plan that was checked.
-        if crate::plan::parse(&saved.plan_file, &saved.plan_source)
+        if crate::plan::parse(&plan_file, &plan_source)
             .map(|p| p.fingerprint != plan.fingerprint)
             .unwrap_or(true)
         {
@@ -916,8 +915,18 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
                 args.plan.display()
             );
         }
-        std::fs::write(out, serde_json::to_string_pretty(&saved)?)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        let endpoint = endpoint_label(global);
+        crate::saved::SavedPlanRef {
+            format_version: crate::saved::VERSION as u32,
+            saved_at: &saved_at,
+            plan_file: &plan_file,
+            plan_source: &plan_source,
+            account: plan.account.as_deref().or(account.as_deref()),
+            endpoint: &endpoint,
+            graph: &graph,
+        }
+        .write(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!(
             "saved the plan to {} (show it with: decom show {}; apply it with: decom apply {})",
             out.display(),
@@ -925,7 +934,7 @@ async fn plan_command(global: &GlobalArgs, args: PlanArgs) -> anyhow::Result<u8>
             out.display()
         );
     }
-    if let (Some(want), Some(have)) = (&plan.account, &inventory.account)
+    if let (Some(want), Some(have)) = (&plan.account, &account)
         && want != have
     {
         eprintln!(
@@ -1074,12 +1083,11 @@ fn show_command(args: ShowArgs) -> anyhow::Result<u8> {
         );
     }
     let (_, saved) = crate::saved::SavedPlan::parse(path, &text)?;
-    let out = match args.output {
-        OutputFormat::Human => saved.show_human(path, use_color()),
-        OutputFormat::Json => serde_json::to_string_pretty(&saved.show_json())?,
-        OutputFormat::Markdown => saved.show_markdown(path),
-    };
-    crate::progress::emit(&out);
+    match args.output {
+        OutputFormat::Human => crate::progress::emit(&saved.show_human(path, use_color())),
+        OutputFormat::Json => crate::progress::emit_json(&saved.show_json())?,
+        OutputFormat::Markdown => crate::progress::emit(&saved.show_markdown(path)),
+    }
     Ok(exit::SUCCESS)
 }
 

@@ -135,6 +135,23 @@ pub fn emit(text: &str) {
     let _ = writeln!(out, "{}", text.trim_end()).and_then(|()| out.flush());
 }
 
+/// Write `value` to stdout as pretty JSON and a newline, serialized through a buffer as it
+/// is written (no copy of the document in memory), ignoring a closed pipe like [`emit`]: the
+/// bytes are those of `emit(&serde_json::to_string_pretty(value)?)`. Only an error of the
+/// value itself (not of stdout) is returned.
+pub fn emit_json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    match serde_json::to_writer_pretty(&mut out, value) {
+        Ok(()) => {}
+        // stdout went away (`| head -1`): like `emit`, not an error.
+        Err(e) if e.is_io() => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let _ = out.write_all(b"\n").and_then(|()| out.flush());
+    Ok(())
+}
+
 /// A step in flight.
 #[derive(Debug, Clone)]
 struct Running {

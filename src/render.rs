@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::graph::{Disposition, Entry, Graph, Step};
 use crate::model::{Action, Kind};
@@ -272,7 +272,7 @@ fn resource_line(e: &Entry) -> String {
 /// waits for another resource says so (`(after delete vbr-1)`).
 pub fn human(graph: &Graph, color: bool) -> String {
     let p = Paint(color);
-    let mut lines: Vec<String> = Vec::new();
+    let mut lines = Lines::default();
     lines.push(p.bold(&format!(
         "Plan: {} (fingerprint {})",
         clean(&graph.plan),
@@ -288,7 +288,7 @@ pub fn human(graph: &Graph, color: bool) -> String {
             lines.push(format!("{} {}", p.red("-"), resource_line(e)));
             let steps: Vec<&Step> = e.steps.iter().filter_map(|id| step(graph, *id)).collect();
             if steps.is_empty() {
-                lines.push("    (no steps)".to_string());
+                lines.push("    (no steps)");
             }
             for (n, s) in steps.iter().enumerate() {
                 let line = format!(
@@ -386,9 +386,25 @@ pub fn human(graph: &Graph, color: bool) -> String {
     if let Some(r) = refusal(graph) {
         lines.push(p.bold_red(&r));
     }
-    let mut out = lines.join("\n");
-    out.push('\n');
-    out
+    lines.0
+}
+
+/// A text being rendered line by line, written into one string as the lines come (each
+/// followed by a newline) rather than kept as a vector of lines joined at the end.
+#[derive(Debug, Default)]
+struct Lines(String);
+
+impl Lines {
+    fn push(&mut self, line: impl AsRef<str>) {
+        self.0.push_str(line.as_ref());
+        self.0.push('\n');
+    }
+
+    fn extend(&mut self, lines: impl IntoIterator<Item = String>) {
+        for l in lines {
+            self.push(l);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -454,82 +470,218 @@ pub fn human(graph: &Graph, color: bool) -> String {
 ///
 /// Fields are only added within a format version; removing or changing one bumps it.
 pub fn json(graph: &Graph) -> Value {
+    serde_json::to_value(json_doc(graph)).expect("the plan document serializes")
+}
+
+/// The [`json`] document as a view borrowing `graph`: serialize it straight into a writer
+/// (`serde_json::to_writer_pretty`) and no copy of the document is ever held in memory. It
+/// writes exactly the bytes `serde_json::to_string_pretty(&json(graph))` would: every object
+/// lists its keys in the sorted order a [`Value`] map has.
+pub fn json_doc(graph: &Graph) -> JsonDoc<'_> {
     let c = graph.counts();
-    json!({
-        "format_version": FORMAT_VERSION,
-        "plan": graph.plan,
-        "plan_fingerprint": graph.plan_fingerprint,
-        "summary": {
-            "destroy": c.changes,
-            "changes": c.changes,
-            "already_gone": c.already_gone,
-            "blocked": c.blocked,
-            "kept": c.kept,
-            "matched_nothing": c.matched_nothing,
-            "deletions": c.deletions,
-            "steps": c.steps,
-            "max_deletions": graph.max_deletions,
-            "over_blast_radius": graph.over_blast_radius(),
+    JsonDoc {
+        format_version: FORMAT_VERSION,
+        plan: &graph.plan,
+        plan_fingerprint: &graph.plan_fingerprint,
+        rails: JsonRails {
+            account: graph.rails.account.as_deref(),
+            cascade: graph.rails.cascade,
+            max_deletions: graph.max_deletions,
+            on_blocked: Shown(&graph.rails.on_blocked),
+            window: graph.rails.window.as_ref().map(|w| JsonWindow {
+                not_after: &w.not_after,
+                not_before: &w.not_before,
+            }),
         },
-        "rails": {
-            "account": graph.rails.account,
-            "window": graph.rails.window.as_ref().map(|w| json!({
-                "not_before": w.not_before,
-                "not_after": w.not_after,
-            })),
-            "cascade": graph.rails.cascade,
-            "on_blocked": graph.rails.on_blocked.to_string(),
-            "max_deletions": graph.max_deletions,
+        resources: Each(&graph.entries),
+        saved: None,
+        steps: Each(&graph.steps),
+        summary: JsonSummary {
+            already_gone: c.already_gone,
+            blocked: c.blocked,
+            changes: c.changes,
+            deletions: c.deletions,
+            destroy: c.changes,
+            kept: c.kept,
+            matched_nothing: c.matched_nothing,
+            max_deletions: graph.max_deletions,
+            over_blast_radius: graph.over_blast_radius(),
+            steps: c.steps,
         },
-        "steps": graph.steps.iter().map(step_json).collect::<Vec<_>>(),
-        "resources": graph.entries.iter().map(entry_json).collect::<Vec<_>>(),
-    })
+    }
 }
 
-fn step_json(s: &Step) -> Value {
-    json!({
-        "id": s.id,
-        "kind": s.kind.plan_name(),
-        "resource": s.resource,
-        "region": s.region,
-        "action": s.action.to_string(),
-        "api": s.api,
-        "until": s.until,
-        "reason": s.reason,
-        "depends_on": s.depends_on,
-        "client_token": s.client_token,
-        "level": s.level,
-        "state": s.state,
-    })
+/// The plan document of [`json`], borrowed from a graph ([`json_doc`]). Fields are in the
+/// sorted order of the keys (a [`Value`] map's order), so the bytes match [`json`]'s.
+#[derive(Debug, serde::Serialize)]
+pub struct JsonDoc<'g> {
+    format_version: u32,
+    plan: &'g str,
+    plan_fingerprint: &'g str,
+    rails: JsonRails<'g>,
+    resources: Each<'g, Entry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    saved: Option<JsonSaved<'g>>,
+    steps: Each<'g, Step>,
+    summary: JsonSummary,
 }
 
-fn entry_json(e: &Entry) -> Value {
-    let mut v = json!({
-        "kind": e.kind.plan_name(),
-        "id": e.id,
-        "region": e.region,
-        "name": e.name,
-        "status": e.status,
-        "disposition": match e.disposition {
+impl<'g> JsonDoc<'g> {
+    /// The document of `decom show --output json`: with its `saved` object.
+    pub fn with_saved(mut self, saved: JsonSaved<'g>) -> JsonDoc<'g> {
+        self.saved = Some(saved);
+        self
+    }
+}
+
+/// The `saved` object `decom show --output json` adds to the plan document: where the
+/// saved plan came from (keys in sorted order, as in a [`Value`] map).
+#[derive(Debug, serde::Serialize)]
+pub struct JsonSaved<'a> {
+    /// The account the plan is for.
+    pub account: Option<&'a str>,
+    /// The endpoint it was planned against.
+    pub endpoint: &'a str,
+    /// The saved-plan format version.
+    pub format_version: u32,
+    /// The plan file it came from.
+    pub plan_file: &'a str,
+    /// When it was saved.
+    pub saved_at: &'a str,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct JsonRails<'g> {
+    account: Option<&'g str>,
+    cascade: bool,
+    max_deletions: Option<u32>,
+    on_blocked: Shown<'g, crate::plan::OnBlocked>,
+    window: Option<JsonWindow<'g>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct JsonWindow<'g> {
+    not_after: &'g str,
+    not_before: &'g str,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct JsonSummary {
+    already_gone: usize,
+    blocked: usize,
+    changes: usize,
+    deletions: usize,
+    destroy: usize,
+    kept: usize,
+    matched_nothing: usize,
+    max_deletions: Option<u32>,
+    over_blast_radius: bool,
+    steps: usize,
+}
+
+/// A value serialized as its `Display` text (no `String` allocated).
+#[derive(Debug)]
+struct Shown<'a, T>(&'a T);
+
+impl<T: std::fmt::Display> serde::Serialize for Shown<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
+    }
+}
+
+/// A slice of steps or entries serialized as the array of their JSON views, one at a time.
+#[derive(Debug)]
+struct Each<'g, T>(&'g [T]);
+
+impl serde::Serialize for Each<'_, Step> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(step_json))
+    }
+}
+
+impl serde::Serialize for Each<'_, Entry> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(entry_json))
+    }
+}
+
+/// One step of the JSON document (keys in sorted order).
+#[derive(Debug, serde::Serialize)]
+struct StepJson<'g> {
+    action: Shown<'g, Action>,
+    api: &'g str,
+    client_token: Option<&'g str>,
+    depends_on: &'g [usize],
+    id: usize,
+    kind: &'static str,
+    level: usize,
+    reason: &'g str,
+    region: &'g str,
+    resource: &'g str,
+    state: &'g str,
+    until: Option<&'g str>,
+}
+
+fn step_json(s: &Step) -> StepJson<'_> {
+    StepJson {
+        action: Shown(&s.action),
+        api: &s.api,
+        client_token: s.client_token.as_deref(),
+        depends_on: &s.depends_on,
+        id: s.id,
+        kind: s.kind.plan_name(),
+        level: s.level,
+        reason: &s.reason,
+        region: &s.region,
+        resource: &s.resource,
+        state: &s.state,
+        until: s.until.as_deref(),
+    }
+}
+
+/// One resource of the JSON document (keys in sorted order; `note`, `owner` and `why` only
+/// when there is one).
+#[derive(Debug, serde::Serialize)]
+struct EntryJson<'g> {
+    disposition: &'static str,
+    id: &'g str,
+    kind: &'static str,
+    name: &'g str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'g str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'g str>,
+    reason: &'g str,
+    region: &'g str,
+    status: &'g str,
+    steps: &'g [usize],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<&'g str>,
+}
+
+fn entry_json(e: &Entry) -> EntryJson<'_> {
+    EntryJson {
+        disposition: match e.disposition {
             Disposition::Destroy => "destroy",
             Disposition::AlreadyGone => "already_gone",
             Disposition::Blocked { .. } => "blocked",
             Disposition::Kept { .. } => "kept",
             Disposition::MatchedNothing => "matched_nothing",
         },
-        "reason": e.reason,
-        "steps": e.steps,
-    });
-    if let Some(owner) = &e.owner {
-        v["owner"] = Value::String(owner.clone());
+        id: &e.id,
+        kind: e.kind.plan_name(),
+        name: &e.name,
+        note: e.note.as_deref(),
+        owner: e.owner.as_deref(),
+        reason: &e.reason,
+        region: &e.region,
+        status: &e.status,
+        steps: &e.steps,
+        why: match &e.disposition {
+            Disposition::Blocked { why } | Disposition::Kept { why } => Some(why),
+            _ => None,
+        },
     }
-    if let Disposition::Blocked { why } | Disposition::Kept { why } = &e.disposition {
-        v["why"] = Value::String(why.clone());
-    }
-    if let Some(n) = &e.note {
-        v["note"] = Value::String(n.clone());
-    }
-    v
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1106,6 +1258,120 @@ mod tests {
         let out = human(&g, false);
         assert!(!out.contains('\x1b'));
         assert!(out.contains("(evil\\u{1b}[2Jname\\nnext)"));
+    }
+
+    /// The plan document as it was built before it was streamed: a `json!` tree.
+    fn reference_json(graph: &Graph) -> Value {
+        use serde_json::json;
+        let c = graph.counts();
+        let steps: Vec<Value> = graph
+            .steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.id, "kind": s.kind.plan_name(), "resource": s.resource,
+                    "region": s.region, "action": s.action.to_string(), "api": s.api,
+                    "until": s.until, "reason": s.reason, "depends_on": s.depends_on,
+                    "client_token": s.client_token, "level": s.level, "state": s.state,
+                })
+            })
+            .collect();
+        let entries: Vec<Value> = graph
+            .entries
+            .iter()
+            .map(|e| {
+                let mut v = json!({
+                    "kind": e.kind.plan_name(), "id": e.id, "region": e.region, "name": e.name,
+                    "status": e.status,
+                    "disposition": match e.disposition {
+                        Disposition::Destroy => "destroy",
+                        Disposition::AlreadyGone => "already_gone",
+                        Disposition::Blocked { .. } => "blocked",
+                        Disposition::Kept { .. } => "kept",
+                        Disposition::MatchedNothing => "matched_nothing",
+                    },
+                    "reason": e.reason, "steps": e.steps,
+                });
+                if let Some(owner) = &e.owner {
+                    v["owner"] = Value::String(owner.clone());
+                }
+                if let Disposition::Blocked { why } | Disposition::Kept { why } = &e.disposition {
+                    v["why"] = Value::String(why.clone());
+                }
+                if let Some(n) = &e.note {
+                    v["note"] = Value::String(n.clone());
+                }
+                v
+            })
+            .collect();
+        json!({
+            "format_version": FORMAT_VERSION,
+            "plan": graph.plan,
+            "plan_fingerprint": graph.plan_fingerprint,
+            "summary": {
+                "destroy": c.changes, "changes": c.changes, "already_gone": c.already_gone,
+                "blocked": c.blocked, "kept": c.kept, "matched_nothing": c.matched_nothing,
+                "deletions": c.deletions, "steps": c.steps,
+                "max_deletions": graph.max_deletions,
+                "over_blast_radius": graph.over_blast_radius(),
+            },
+            "rails": {
+                "account": graph.rails.account,
+                "window": graph.rails.window.as_ref().map(|w| json!({
+                    "not_before": w.not_before, "not_after": w.not_after,
+                })),
+                "cascade": graph.rails.cascade,
+                "on_blocked": graph.rails.on_blocked.to_string(),
+                "max_deletions": graph.max_deletions,
+            },
+            "steps": steps,
+            "resources": entries,
+        })
+    }
+
+    #[test]
+    fn streamed_json_is_byte_identical_to_the_value_document() {
+        let plain = sample();
+        // Every optional field set: window, account, a kept and a matched-nothing entry,
+        // a note, no blast-radius limit.
+        let mut full = sample();
+        full.rails = crate::graph::Rails {
+            account: Some("1234567890123456".into()),
+            window: Some(crate::graph::WindowSpan {
+                not_before: "2026-01-01T00:00:00Z".into(),
+                not_after: "2026-01-01T04:00:00Z".into(),
+            }),
+            cascade: true,
+            on_blocked: crate::plan::OnBlocked::Skip,
+        };
+        full.max_deletions = None;
+        full.entries[0].note = Some("withdraws 3 routes \"quoted\"\n".into());
+        full.entries[2].disposition = Disposition::Kept {
+            why: "protected by tag env=prod".into(),
+        };
+        full.entries[3].disposition = Disposition::MatchedNothing;
+        for g in [plain, full] {
+            let want = serde_json::to_string_pretty(&reference_json(&g)).unwrap();
+            let streamed = serde_json::to_string_pretty(&json_doc(&g)).unwrap();
+            assert_eq!(streamed, want);
+            assert_eq!(serde_json::to_string_pretty(&json(&g)).unwrap(), want);
+            let saved = JsonSaved {
+                account: Some("1234567890123456"),
+                endpoint: "emulator:w.yaml",
+                format_version: 2,
+                plan_file: "p.yaml",
+                saved_at: "2026-01-01T00:00:00Z",
+            };
+            let mut v = reference_json(&g);
+            v["saved"] = serde_json::json!({
+                "format_version": 2, "saved_at": "2026-01-01T00:00:00Z", "plan_file": "p.yaml",
+                "account": "1234567890123456", "endpoint": "emulator:w.yaml",
+            });
+            assert_eq!(
+                serde_json::to_string_pretty(&json_doc(&g).with_saved(saved)).unwrap(),
+                serde_json::to_string_pretty(&v).unwrap()
+            );
+        }
     }
 
     #[test]

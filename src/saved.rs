@@ -45,6 +45,40 @@ pub struct SavedPlan {
     pub graph: Graph,
 }
 
+/// A saved plan borrowed from its parts, to write without copying the graph: it
+/// serializes exactly like the [`SavedPlan`] with the same fields (same names, same order).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SavedPlanRef<'a> {
+    /// See [`SavedPlan::format_version`].
+    pub format_version: u32,
+    /// See [`SavedPlan::saved_at`].
+    pub saved_at: &'a str,
+    /// See [`SavedPlan::plan_file`].
+    pub plan_file: &'a str,
+    /// See [`SavedPlan::plan_source`].
+    pub plan_source: &'a str,
+    /// See [`SavedPlan::account`].
+    pub account: Option<&'a str>,
+    /// See [`SavedPlan::endpoint`].
+    pub endpoint: &'a str,
+    /// See [`SavedPlan::graph`].
+    pub graph: &'a Graph,
+}
+
+impl SavedPlanRef<'_> {
+    /// Write the saved plan (pretty JSON) to `path`, created or truncated like
+    /// `std::fs::write` does, serialized through a buffer as it is written: no copy of the
+    /// document is held in memory.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let file = std::fs::File::create(path)?;
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, file);
+        serde_json::to_writer_pretty(&mut w, self)?;
+        w.flush()?;
+        Ok(())
+    }
+}
+
 /// What the endpoint of a run is called in saved plans and journal keys: the `--endpoint`
 /// URL, `emulator:<world file>` for an embedded emulator, `alibaba-cloud` for the real API.
 pub fn endpoint_label(endpoint: Option<&str>, emulator: Option<&Path>) -> String {
@@ -138,17 +172,15 @@ impl SavedPlan {
     }
 
     /// `decom show FILE --output json`: the plan document of `decom plan --output json`,
-    /// with a `saved` object.
-    pub fn show_json(&self) -> serde_json::Value {
-        let mut v = crate::render::json(&self.graph);
-        v["saved"] = serde_json::json!({
-            "format_version": self.format_version,
-            "saved_at": self.saved_at,
-            "plan_file": self.plan_file,
-            "account": self.account,
-            "endpoint": self.endpoint,
-        });
-        v
+    /// with a `saved` object; a view to serialize straight into a writer.
+    pub fn show_json(&self) -> crate::render::JsonDoc<'_> {
+        crate::render::json_doc(&self.graph).with_saved(crate::render::JsonSaved {
+            account: self.account.as_deref(),
+            endpoint: &self.endpoint,
+            format_version: self.format_version,
+            plan_file: &self.plan_file,
+            saved_at: &self.saved_at,
+        })
     }
 
     /// `decom show FILE --output markdown`.
@@ -201,4 +233,52 @@ pub fn staleness(saved: &Graph, live: &Graph) -> Vec<String> {
     }
     changes.dedup();
     changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_borrowed_saved_plan_writes_the_bytes_of_the_owned_one() {
+        let graph = Graph {
+            plan: "p".into(),
+            plan_fingerprint: "ab".repeat(32),
+            steps: vec![],
+            entries: vec![],
+            deletions: 0,
+            max_deletions: Some(3),
+            rails: Default::default(),
+        };
+        let owned = SavedPlan {
+            format_version: VERSION as u32,
+            saved_at: "2026-01-01T00:00:00Z".into(),
+            plan_file: "plans/p.yaml".into(),
+            plan_source: "version: 1\nname: \"p\"\n".into(),
+            account: None,
+            endpoint: "emulator:w.yaml".into(),
+            graph: graph.clone(),
+        };
+        let borrowed = SavedPlanRef {
+            format_version: owned.format_version,
+            saved_at: &owned.saved_at,
+            plan_file: &owned.plan_file,
+            plan_source: &owned.plan_source,
+            account: owned.account.as_deref(),
+            endpoint: &owned.endpoint,
+            graph: &graph,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("saved.json");
+        std::fs::write(
+            &path,
+            "a longer earlier content that must be truncated away",
+        )
+        .unwrap();
+        borrowed.write(&path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            serde_json::to_string_pretty(&owned).unwrap()
+        );
+    }
 }

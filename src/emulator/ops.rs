@@ -208,32 +208,54 @@ pub(crate) fn pass(filters: &BTreeMap<String, Vec<String>>, key: &str, value: &s
         .is_none_or(|vals| vals.is_empty() || vals.iter().any(|v| v == value))
 }
 
-/// One page of a page-number list, with its wrapper object.
-pub(crate) fn paged(
-    items: Vec<Value>,
+/// One page of a page-number list, with its wrapper object. `items` are the listing's
+/// matches in order, filtered but not rendered: only those on the requested page go through
+/// `render`, the others are only counted (`TotalCount`).
+pub(crate) fn paged<T>(
+    items: impl IntoIterator<Item = T>,
     (number, size): (usize, usize),
     outer: &str,
     inner: &str,
+    render: impl FnMut(T) -> Value,
 ) -> Value {
-    let total = items.len();
-    let page: Vec<Value> = items
-        .into_iter()
-        .skip((number - 1) * size)
-        .take(size)
-        .collect();
+    let (total, page) = page_of(items, (number - 1).saturating_mul(size), size, render);
     json!({ "PageNumber": number, "PageSize": size, "TotalCount": total, outer: { inner: page } })
 }
 
-/// One page of a token list (Cbn style: a flat array plus `NextToken`).
-pub(crate) fn token_paged(items: Vec<Value>, (start, max): (usize, usize), key: &str) -> Value {
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(start).take(max).collect();
-    let next = if start + max < total {
+/// One page of a token list (Cbn style: a flat array plus `NextToken`); `items` and `render`
+/// as in [`paged`].
+pub(crate) fn token_paged<T>(
+    items: impl IntoIterator<Item = T>,
+    (start, max): (usize, usize),
+    key: &str,
+    render: impl FnMut(T) -> Value,
+) -> Value {
+    let (total, page) = page_of(items, start, max, render);
+    let next = if start.saturating_add(max) < total {
         format!("nt-{}", start + max)
     } else {
         String::new()
     };
     json!({ "TotalCount": total, "MaxResults": max, "NextToken": next, key: page })
+}
+
+/// How many `items` there are, and the rendering of the `size` of them from position `start`
+/// (the others are never rendered).
+pub(crate) fn page_of<T>(
+    items: impl IntoIterator<Item = T>,
+    start: usize,
+    size: usize,
+    mut render: impl FnMut(T) -> Value,
+) -> (usize, Vec<Value>) {
+    let mut total = 0;
+    let mut page = Vec::new();
+    for item in items {
+        if total >= start && page.len() < size {
+            page.push(render(item));
+        }
+        total += 1;
+    }
+    (total, page)
 }
 
 /// The creation time every emulated resource reports.
@@ -322,4 +344,70 @@ pub fn lookup(product: Product, action: &str) -> Option<&'static Operation> {
         .iter()
         .find(|op| op.product == product)
         .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The paging of a page-number list as it was before pages were rendered lazily: every
+    /// match rendered, then the page cut out.
+    fn eager_paged(items: Vec<Value>, (number, size): (usize, usize)) -> Value {
+        let total = items.len();
+        let page: Vec<Value> = items
+            .into_iter()
+            .skip((number - 1) * size)
+            .take(size)
+            .collect();
+        json!({ "PageNumber": number, "PageSize": size, "TotalCount": total, "Set": { "Item": page } })
+    }
+
+    fn eager_token_paged(items: Vec<Value>, (start, max): (usize, usize)) -> Value {
+        let total = items.len();
+        let page: Vec<Value> = items.into_iter().skip(start).take(max).collect();
+        let next = if start + max < total {
+            format!("nt-{}", start + max)
+        } else {
+            String::new()
+        };
+        json!({ "TotalCount": total, "MaxResults": max, "NextToken": next, "Items": page })
+    }
+
+    #[test]
+    fn a_page_renders_only_its_items_and_answers_what_the_eager_listing_did() {
+        // A filtered listing: the multiples of 3 below 100 (34 matches).
+        let matches = || (0..100).filter(|n| n % 3 == 0);
+        let render = |n: i32| json!({ "Id": format!("id-{n}") });
+        for size in [1, 5, 10, 34, 50] {
+            for number in 1..=9 {
+                let mut rendered = 0;
+                let lazy = paged(matches(), (number, size), "Set", "Item", |n| {
+                    rendered += 1;
+                    render(n)
+                });
+                assert_eq!(
+                    lazy,
+                    eager_paged(matches().map(render).collect(), (number, size)),
+                    "page {number} of size {size}"
+                );
+                assert_eq!(lazy["TotalCount"], 34);
+                assert!(rendered <= size, "{rendered} rendered for a page of {size}");
+            }
+        }
+        for max in [1, 7, 20, 100] {
+            for start in [0, 1, 13, 33, 34, 35, 200] {
+                let mut rendered = 0;
+                let lazy = token_paged(matches(), (start, max), "Items", |n| {
+                    rendered += 1;
+                    render(n)
+                });
+                assert_eq!(
+                    lazy,
+                    eager_token_paged(matches().map(render).collect(), (start, max)),
+                    "from {start}, {max} at most"
+                );
+                assert!(rendered <= max);
+            }
+        }
+    }
 }

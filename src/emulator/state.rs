@@ -41,8 +41,12 @@ pub struct State {
     pub cens: BTreeMap<String, String>,
     /// Transit routers with their CEN id.
     pub trs: BTreeMap<String, (String, TransitRouter)>,
-    /// TR attachments.
+    /// TR attachments. Seeded, then only removed, with [`State::remove_attachment`], which
+    /// keeps `attachments_by_resource` in step.
     pub attachments: BTreeMap<String, Attachment>,
+    /// The ids of the TR attachments of each attached resource (VBR or IPsec connection id):
+    /// the index of [`State::attachments_of_vbr`] and [`State::attachment_of_vpn`].
+    pub attachments_by_resource: BTreeMap<String, BTreeSet<String>>,
     /// Custom TR route entries.
     pub route_entries: BTreeMap<String, TrRouteEntry>,
     /// VPN gateways.
@@ -86,6 +90,7 @@ impl fmt::Debug for State {
             .field("cens", &self.cens)
             .field("trs", &self.trs)
             .field("attachments", &self.attachments)
+            .field("attachments_by_resource", &self.attachments_by_resource)
             .field("route_entries", &self.route_entries)
             .field("gateways", &self.gateways)
             .field("vpn_connections", &self.vpn_connections)

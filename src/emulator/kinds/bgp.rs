@@ -118,17 +118,14 @@ fn describe_bgp_groups(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let page = ctx.page()?;
     let router = ctx.get("RouterId");
     let group = ctx.get("BgpGroupId");
-    let items = st
-        .bgp_groups
-        .values()
-        .filter(|g| g.region == region && router.is_none_or(|r| r == g.vbr) && group.is_none_or(|x| x == g.id))
-        .map(|g| {
-            json!({ "BgpGroupId": g.id, "Name": g.name, "RouterId": g.vbr, "PeerAsn": g.peer_asn.to_string(),
+    let items = st.bgp_groups.values().filter(|g| {
+        g.region == region && router.is_none_or(|r| r == g.vbr) && group.is_none_or(|x| x == g.id)
+    });
+    Ok(paged(items, page, "BgpGroups", "BgpGroup", |g| {
+        json!({ "BgpGroupId": g.id, "Name": g.name, "RouterId": g.vbr, "PeerAsn": g.peer_asn.to_string(),
                     "LocalAsn": "45104", "Status": g.status, "RegionId": g.region, "IsFake": "false",
                     "Hold": "180", "Keepalive": "60", "IpVersion": "IPV4" })
-        })
-        .collect();
-    Ok(paged(items, page, "BgpGroups", "BgpGroup"))
+    }))
 }
 
 fn describe_bgp_peers(st: &mut State, ctx: &Ctx<'_>) -> Res {
@@ -140,16 +137,18 @@ fn describe_bgp_peers(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let items = st
         .bgp_groups
         .values()
-        .filter(|g| g.region == region && router.is_none_or(|r| r == g.vbr) && group.is_none_or(|x| x == g.id))
+        .filter(|g| {
+            g.region == region
+                && router.is_none_or(|r| r == g.vbr)
+                && group.is_none_or(|x| x == g.id)
+        })
         .flat_map(|g| g.peers.iter().map(move |p| (g, p)))
-        .filter(|(_, p)| peer.is_none_or(|x| x == p.id))
-        .map(|(g, p)| {
-            json!({ "BgpPeerId": p.id, "BgpGroupId": g.id, "RouterId": g.vbr, "PeerIpAddress": p.peer_ip,
+        .filter(|(_, p)| peer.is_none_or(|x| x == p.id));
+    Ok(paged(items, page, "BgpPeers", "BgpPeer", |(g, p)| {
+        json!({ "BgpPeerId": p.id, "BgpGroupId": g.id, "RouterId": g.vbr, "PeerIpAddress": p.peer_ip,
                     "PeerAsn": g.peer_asn.to_string(), "Status": p.status, "BgpStatus": "Established",
                     "RegionId": g.region })
-        })
-        .collect();
-    Ok(paged(items, page, "BgpPeers", "BgpPeer"))
+    }))
 }
 
 fn delete_bgp_peer(st: &mut State, ctx: &Ctx<'_>) -> Res {

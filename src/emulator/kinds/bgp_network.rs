@@ -99,10 +99,14 @@ fn describe_networks(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .bgp_networks
         .values()
         .filter(|n| st.vbrs.get(&n.vbr).is_some_and(|v| v.region == region))
-        .filter(|n| router.is_none_or(|r| r == n.vbr))
-        .map(|n| json!({ "DstCidrBlock": n.destination, "RouterId": n.vbr, "Status": n.status, "VpcId": "" }))
-        .collect();
-    Ok(paged(items, page, "BgpNetworks", "BgpNetwork"))
+        .filter(|n| router.is_none_or(|r| r == n.vbr));
+    Ok(paged(
+        items,
+        page,
+        "BgpNetworks",
+        "BgpNetwork",
+        |n| json!({ "DstCidrBlock": n.destination, "RouterId": n.vbr, "Status": n.status, "VpcId": "" }),
+    ))
 }
 
 fn delete_network(st: &mut State, ctx: &Ctx<'_>) -> Res {

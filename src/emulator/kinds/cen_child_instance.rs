@@ -150,10 +150,10 @@ fn describe_children(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .cen_children
         .values()
         .filter(|c| c.cen == cen && kind.is_none_or(|k| k == "VBR"))
-        .filter(|c| region.is_none_or(|r| st.vbrs.get(&c.vbr).is_some_and(|v| v.region == r)))
-        .map(|c| child_json(st, c))
-        .collect();
-    Ok(paged(items, page, "ChildInstances", "ChildInstance"))
+        .filter(|c| region.is_none_or(|r| st.vbrs.get(&c.vbr).is_some_and(|v| v.region == r)));
+    Ok(paged(items, page, "ChildInstances", "ChildInstance", |c| {
+        child_json(st, c)
+    }))
 }
 
 fn child_key(st: &State, ctx: &Ctx<'_>) -> Result<String, Fail> {

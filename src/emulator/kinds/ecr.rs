@@ -12,7 +12,7 @@
 //! owner check's code is not documented: `Forbidden.NoPermission` is this emulator's choice.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use tokio::time::Instant;
 
@@ -169,27 +169,25 @@ fn describe_children(st: &mut State, ctx: &Ctx<'_>) -> Res {
     }
     let want_type = ctx.get("ChildInstanceType");
     let want_id = ctx.get("ChildInstanceId");
-    let items: Vec<Value> = e
+    let items = e
         .vbrs
         .iter()
         .filter(|_| want_type.is_none_or(|t| t == "VBR"))
-        .filter(|c| want_id.is_none_or(|id| id == c.vbr))
-        .map(|c| {
-            let (region, vbr_owner) = st
-                .vbrs
-                .get(&c.vbr)
-                .map(|v| (v.region.clone(), st.vbr_owner(v).to_string()))
-                .unwrap_or_default();
-            json!({
-                "EcrId": e.id, "ChildInstanceId": c.vbr, "ChildInstanceType": "VBR",
-                "ChildInstanceRegionId": region, "ChildInstanceOwnerId": num(&vbr_owner),
-                "OwnerId": num(&owner), "RegionId": region, "Status": c.status,
-                "AssociationId": format!("ecr-assoc-{}", c.vbr.trim_start_matches("vbr-")),
-                "Description": "", "GmtCreate": CREATED, "GmtModified": CREATED,
-            })
+        .filter(|c| want_id.is_none_or(|id| id == c.vbr));
+    let mut body = token_paged(items, page, "ChildInstanceList", |c| {
+        let (region, vbr_owner) = st
+            .vbrs
+            .get(&c.vbr)
+            .map(|v| (v.region.clone(), st.vbr_owner(v).to_string()))
+            .unwrap_or_default();
+        json!({
+            "EcrId": e.id, "ChildInstanceId": c.vbr, "ChildInstanceType": "VBR",
+            "ChildInstanceRegionId": region, "ChildInstanceOwnerId": num(&vbr_owner),
+            "OwnerId": num(&owner), "RegionId": region, "Status": c.status,
+            "AssociationId": format!("ecr-assoc-{}", c.vbr.trim_start_matches("vbr-")),
+            "Description": "", "GmtCreate": CREATED, "GmtModified": CREATED,
         })
-        .collect();
-    let mut body = token_paged(items, page, "ChildInstanceList");
+    });
     body["Success"] = json!(true);
     body["HttpStatusCode"] = json!(200);
     Ok(body)

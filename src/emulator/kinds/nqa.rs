@@ -85,10 +85,14 @@ fn describe_nqas(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .values()
         .filter(|n| region_of(st, n) == region)
         .filter(|n| ctx.get("RouterId").is_none_or(|r| r == n.vbr))
-        .filter(|n| ctx.get("NqaId").is_none_or(|id| id == n.id))
-        .map(|n| json!({ "NqaId": n.id, "RegionId": region, "Status": n.status, "RouterId": n.vbr, "DestinationIp": n.destination_ip }))
-        .collect();
-    Ok(paged(items, page, "Nqas", "Nqa"))
+        .filter(|n| ctx.get("NqaId").is_none_or(|id| id == n.id));
+    Ok(paged(
+        items,
+        page,
+        "Nqas",
+        "Nqa",
+        |n| json!({ "NqaId": n.id, "RegionId": region, "Status": n.status, "RouterId": n.vbr, "DestinationIp": n.destination_ip }),
+    ))
 }
 
 fn delete_nqa(st: &mut State, ctx: &Ctx<'_>) -> Res {

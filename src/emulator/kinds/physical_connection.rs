@@ -315,14 +315,13 @@ fn describe_pcs(st: &mut State, ctx: &Ctx<'_>) -> Res {
         })
         .filter(|p| {
             pass(&f, "LineOperator", &p.line_operator) && pass(&f, "AccessPointId", &p.access_point)
-        })
-        .map(|p| pc_json(st, p))
-        .collect();
+        });
     Ok(paged(
         items,
         page,
         "PhysicalConnectionSet",
         "PhysicalConnectionType",
+        |p| pc_json(st, p),
     ))
 }
 
@@ -541,22 +540,20 @@ fn list_virtual_physical_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .values()
         .filter(|h| h.region == region && h.parent_owner.is_none())
         .filter_map(|h| Some((h, h.parent_physical_connection.as_deref()?)))
-        .filter(|(_, p)| parent.is_none_or(|x| x == *p))
-        .map(|(h, p)| {
-            json!({
-                "PhysicalConnectionId": h.id, "ParentPhysicalConnectionId": p,
-                "ParentPhysicalConnectionAliUid": st.account_id,
-                "AliUid": h.owner.clone().unwrap_or_else(|| st.account_id.clone()),
-                "Status": h.status, "VirtualPhysicalConnectionStatus": h.vpconn_status,
-                "BusinessStatus": "Normal", "Name": h.name, "VlanId": "0", "Spec": "50M",
-                "ProductType": "VirtualPhysicalConnection", "OrderMode": "PayByVirtualPhysicalConnectionOwner",
-                "AccessPointId": h.access_point, "LineOperator": h.line_operator, "CreationTime": CREATED,
-                "Tags": h.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
-            })
-        })
-        .collect::<Vec<Value>>();
+        .filter(|(_, p)| parent.is_none_or(|x| x == *p));
     // The contract's body: `Count` (this page), `TotalCount`, `NextToken`; no `MaxResults`.
-    let mut body = token_paged(items, page, "VirtualPhysicalConnections");
+    let mut body = token_paged(items, page, "VirtualPhysicalConnections", |(h, p)| {
+        json!({
+            "PhysicalConnectionId": h.id, "ParentPhysicalConnectionId": p,
+            "ParentPhysicalConnectionAliUid": st.account_id,
+            "AliUid": h.owner.clone().unwrap_or_else(|| st.account_id.clone()),
+            "Status": h.status, "VirtualPhysicalConnectionStatus": h.vpconn_status,
+            "BusinessStatus": "Normal", "Name": h.name, "VlanId": "0", "Spec": "50M",
+            "ProductType": "VirtualPhysicalConnection", "OrderMode": "PayByVirtualPhysicalConnectionOwner",
+            "AccessPointId": h.access_point, "LineOperator": h.line_operator, "CreationTime": CREATED,
+            "Tags": h.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>(),
+        })
+    });
     if let Some(o) = body.as_object_mut() {
         o.remove("MaxResults");
         let n = o["VirtualPhysicalConnections"]

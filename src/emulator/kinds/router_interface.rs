@@ -128,21 +128,24 @@ fn describe_ris(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .ris
         .values()
         .filter(|r| r.region == region)
-        .filter(|r| pass(&f, "RouterInterfaceId", &r.id) && pass(&f, "RouterId", &r.vbr) && pass(&f, "RouterType", "VBR"))
-        .filter(|r| pass(&f, "Status", &r.status) && pass(&f, "Name", &r.name))
-        .map(|r| {
-            json!({ "RouterInterfaceId": r.id, "RouterId": r.vbr, "RouterType": "VBR", "Role": "InitiatingSide",
-                    "Status": r.status, "ChargeType": if r.charge_type == "PrePaid" { "PrePaid" } else { "AfterPay" },
-                    "BusinessStatus": if r.financial_locked { "FinancialLocked" } else { "Normal" },
-                    "OppositeRouterId": r.opposite_router, "OppositeRouterType": "VRouter", "Name": r.name,
-                    "CreationTime": CREATED, "Spec": "Large.2" })
+        .filter(|r| {
+            pass(&f, "RouterInterfaceId", &r.id)
+                && pass(&f, "RouterId", &r.vbr)
+                && pass(&f, "RouterType", "VBR")
         })
-        .collect();
+        .filter(|r| pass(&f, "Status", &r.status) && pass(&f, "Name", &r.name));
     Ok(paged(
         items,
         page,
         "RouterInterfaceSet",
         "RouterInterfaceType",
+        |r| {
+            json!({ "RouterInterfaceId": r.id, "RouterId": r.vbr, "RouterType": "VBR", "Role": "InitiatingSide",
+                    "Status": r.status, "ChargeType": if r.charge_type == "PrePaid" { "PrePaid" } else { "AfterPay" },
+                    "BusinessStatus": if r.financial_locked { "FinancialLocked" } else { "Normal" },
+                    "OppositeRouterId": r.opposite_router, "OppositeRouterType": "VRouter", "Name": r.name,
+                    "CreationTime": CREATED, "Spec": "Large.2" })
+        },
     ))
 }
 

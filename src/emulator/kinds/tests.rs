@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use super::{KINDS, operations};
 use crate::api::actions::{ACTIONS, Access};
 use crate::emulator::world::World;
+use serde_json::Value;
 
 /// The world file's top-level keys, read from the loader's own "unknown field" message.
 fn world_keys() -> BTreeSet<String> {
@@ -161,4 +162,161 @@ fn required_parameters_match_the_api_contract() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Calls the read-only `action` of `product` on `st` with `RegionId` and `extra` parameters.
+fn call(
+    st: &mut crate::emulator::state::State,
+    product: crate::api::Product,
+    action: &str,
+    extra: &[(&str, &str)],
+) -> Value {
+    let op = crate::emulator::ops::lookup(product, action).unwrap();
+    let mut params: Vec<(String, String)> = vec![(
+        "RegionId".into(),
+        crate::emulator::worldgen::REGIONS[0].into(),
+    )];
+    params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let ctx = crate::emulator::ops::Ctx {
+        params: &params,
+        now: tokio::time::Instant::now(),
+        required: op.required,
+    };
+    (op.handler)(st, &ctx).unwrap()
+}
+
+/// A world with a few dozen of each listed kind.
+fn paging_world() -> crate::emulator::state::State {
+    use crate::emulator::worldgen;
+    let shape = worldgen::Shape {
+        circuits: 40,
+        tr_ipsec: 40,
+        ..worldgen::Shape::default()
+    };
+    crate::emulator::state::State::new(&worldgen::instant(worldgen::generate(3, &shape)))
+}
+
+/// Page N of a filtered listing, served one page at a time, holds the items (and the
+/// `TotalCount`) of the same slice of the whole listing.
+#[test]
+fn pages_of_a_filtered_listing_cut_the_whole_listing() {
+    use crate::api::Product::Vpc;
+    let mut st = paging_world();
+    // (action, filter parameters, path to the listed items)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case<'_>; 3] = [
+        (
+            "DescribeVirtualBorderRouters",
+            &[("Filter.1.Key", "Status"), ("Filter.1.Value.1", "active")],
+            &["VirtualBorderRouterSet", "VirtualBorderRouterType"],
+        ),
+        (
+            "DescribeVpnConnections",
+            &[],
+            &["VpnConnections", "VpnConnection"],
+        ),
+        ("DescribeVpnAttachments", &[], &["VpnAttachments"]),
+    ];
+    for (action, filter, path) in cases {
+        let list = |v: &Value| path.iter().fold(v.clone(), |v, k| v[k].clone());
+        let mut all = filter.to_vec();
+        all.push(("PageSize", "50"));
+        let whole = call(&mut st, Vpc, action, &all);
+        let items = list(&whole).as_array().unwrap().clone();
+        let total = whole["TotalCount"].as_u64().unwrap() as usize;
+        assert!(total > 7 && total <= 50, "{action}: {total} items");
+        assert_eq!(items.len(), total);
+        for number in 1..=total.div_ceil(7) + 1 {
+            let n = number.to_string();
+            let mut p = filter.to_vec();
+            p.extend([("PageSize", "7"), ("PageNumber", n.as_str())]);
+            let page = call(&mut st, Vpc, action, &p);
+            assert_eq!(page["TotalCount"].as_u64(), Some(total as u64));
+            let want: Vec<Value> = items
+                .iter()
+                .skip((number - 1) * 7)
+                .take(7)
+                .cloned()
+                .collect();
+            assert_eq!(list(&page), Value::Array(want), "{action} page {number}");
+        }
+    }
+}
+
+/// DescribeVpnAttachments lists the TR-bound connections with an attachment (not deleted),
+/// each with the transit router of its first attachment, as `attachment_of_vpn` finds it.
+#[test]
+fn vpn_attachments_name_the_transit_router_of_each_connection() {
+    let mut st = paging_world();
+    let region = crate::emulator::worldgen::REGIONS[0];
+    let want: Vec<(String, String)> = st
+        .vpn_connections
+        .values()
+        .filter(|c| c.region == region && st.is_tr_bound(c))
+        .filter(|c| c.state.as_deref() != Some("deleted"))
+        .filter_map(|c| {
+            let a = st.attachment_of_vpn(&c.id)?;
+            Some((c.id.clone(), a.spec.transit_router.clone()))
+        })
+        .collect();
+    assert!(want.len() > 7);
+    let got = call(
+        &mut st,
+        crate::api::Product::Vpc,
+        "DescribeVpnAttachments",
+        &[("PageSize", "50")],
+    );
+    let got: Vec<(String, String)> = got["VpnAttachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["InstanceId"].as_str().unwrap().to_string(),
+                a["TransitRouterId"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
+/// The attachment index answers what a scan of every attachment did, before and after
+/// attachments go.
+#[test]
+fn the_attachment_index_answers_like_a_scan() {
+    let mut st = paging_world();
+    let check = |st: &crate::emulator::state::State| {
+        for v in st.vbrs.keys() {
+            let indexed: Vec<&str> = st
+                .attachments_of_vbr(v)
+                .map(|a| a.spec.id.as_str())
+                .collect();
+            let scanned: Vec<&str> = st
+                .attachments
+                .values()
+                .filter(|a| a.spec.vbr.as_deref() == Some(v.as_str()))
+                .map(|a| a.spec.id.as_str())
+                .collect();
+            assert_eq!(indexed, scanned, "{v}");
+        }
+        for c in st.vpn_connections.keys() {
+            let scanned = st
+                .attachments
+                .values()
+                .find(|a| a.spec.vpn_connection.as_deref() == Some(c.as_str()));
+            assert_eq!(
+                st.attachment_of_vpn(c).map(|a| &a.spec.id),
+                scanned.map(|a| &a.spec.id),
+                "{c}"
+            );
+        }
+    };
+    check(&st);
+    assert!(st.attachments.len() > 20);
+    let ids: Vec<String> = st.attachments.keys().step_by(2).cloned().collect();
+    for id in ids {
+        assert!(st.remove_attachment(&id).is_some());
+        assert!(st.remove_attachment(&id).is_none());
+    }
+    check(&st);
 }

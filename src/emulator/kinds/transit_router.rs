@@ -5,7 +5,7 @@
 //! DisablePropagation (`Dissociating`/`Disabling` → gone), DeleteTransitRouterRouteEntry and
 //! DeleteTransitRouterVbr/VpnAttachment (`Detaching` → gone, with `Force`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
@@ -204,11 +204,12 @@ impl EmulatedKind for Kind {
                 )
             })
             .collect();
+        st.index_attachments();
         st.route_entries = by_id(&world.transit_router_route_entries, |e| &e.id);
         let at = now + st.timings.detach_attachment.0;
         for id in ids_in(&st.attachments, |a| &a.spec.status, "Detaching") {
             st.schedule(at, move |st| {
-                st.attachments.remove(&id);
+                st.remove_attachment(&id);
             });
         }
         for propagation in [false, true] {
@@ -495,11 +496,65 @@ impl State {
             .is_some_and(|o| o.as_deref().is_some_and(|o| o != self.account_id))
     }
 
-    /// The TR attachment of an IPsec connection, if it has one.
+    /// The TR attachment of an IPsec connection, if it has one (the first by id).
     pub fn attachment_of_vpn(&self, vco: &str) -> Option<&Attachment> {
-        self.attachments
-            .values()
+        self.indexed_attachments(vco)
             .find(|a| a.spec.vpn_connection.as_deref() == Some(vco))
+    }
+
+    /// The TR attachments of a VBR, by id.
+    pub fn attachments_of_vbr<'a>(&'a self, vbr: &'a str) -> impl Iterator<Item = &'a Attachment> {
+        self.indexed_attachments(vbr)
+            .filter(move |a| a.spec.vbr.as_deref() == Some(vbr))
+    }
+
+    /// The attachments `attachments_by_resource` lists for `resource`, by id.
+    fn indexed_attachments<'a>(&'a self, resource: &str) -> impl Iterator<Item = &'a Attachment> {
+        debug_assert_eq!(
+            self.attachments_by_resource
+                .values()
+                .map(BTreeSet::len)
+                .sum::<usize>(),
+            self.attachments
+                .values()
+                .map(|a| usize::from(a.spec.vbr.is_some())
+                    + usize::from(a.spec.vpn_connection.is_some()))
+                .sum::<usize>(),
+            "attachments_by_resource is out of step with attachments"
+        );
+        self.attachments_by_resource
+            .get(resource)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.attachments.get(id))
+    }
+
+    /// (Re)build `attachments_by_resource` from `attachments`.
+    pub fn index_attachments(&mut self) {
+        let mut index: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for a in self.attachments.values() {
+            for r in [&a.spec.vbr, &a.spec.vpn_connection].into_iter().flatten() {
+                index
+                    .entry(r.clone())
+                    .or_default()
+                    .insert(a.spec.id.clone());
+            }
+        }
+        self.attachments_by_resource = index;
+    }
+
+    /// Remove an attachment, and its entries in `attachments_by_resource`.
+    pub fn remove_attachment(&mut self, id: &str) -> Option<Attachment> {
+        let a = self.attachments.remove(id)?;
+        for r in [&a.spec.vbr, &a.spec.vpn_connection].into_iter().flatten() {
+            if let Some(ids) = self.attachments_by_resource.get_mut(r) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.attachments_by_resource.remove(r);
+                }
+            }
+        }
+        Some(a)
     }
 }
 
@@ -578,10 +633,10 @@ fn list_attachments(st: &State, ctx: &Ctx<'_>, kind: &str) -> Res {
                 .map(|(c, t)| (c.as_str(), t.region.as_str()))
                 .unwrap_or(("", ""));
             cen.is_none_or(|x| x == c) && region.is_none_or(|x| x == r)
-        })
-        .map(|a| attachment_json(st, a))
-        .collect();
-    Ok(token_paged(items, page, "TransitRouterAttachments"))
+        });
+    Ok(token_paged(items, page, "TransitRouterAttachments", |a| {
+        attachment_json(st, a)
+    }))
 }
 
 fn list_vbr_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
@@ -623,12 +678,7 @@ fn list_links(st: &State, ctx: &Ctx<'_>, propagations: bool) -> Res {
         ));
     }
     let items = links(st, propagations)
-        .filter(|(a, t, _)| vtb.is_none_or(|x| x == *t) && att.is_none_or(|x| x == a.spec.id))
-        .map(|(a, t, s)| {
-            json!({ "TransitRouterAttachmentId": a.spec.id, "TransitRouterRouteTableId": t, "Status": s,
-                    "ResourceType": a.resource_type(), "ResourceId": a.resource_id() })
-        })
-        .collect();
+        .filter(|(a, t, _)| vtb.is_none_or(|x| x == *t) && att.is_none_or(|x| x == a.spec.id));
     Ok(token_paged(
         items,
         page,
@@ -636,6 +686,10 @@ fn list_links(st: &State, ctx: &Ctx<'_>, propagations: bool) -> Res {
             "TransitRouterPropagations"
         } else {
             "TransitRouterAssociations"
+        },
+        |(a, t, s)| {
+            json!({ "TransitRouterAttachmentId": a.spec.id, "TransitRouterRouteTableId": t, "Status": s,
+                    "ResourceType": a.resource_type(), "ResourceId": a.resource_id() })
         },
     ))
 }
@@ -723,9 +777,8 @@ fn list_route_entries(st: &mut State, ctx: &Ctx<'_>) -> Res {
                 || r["TransitRouterRouteEntryId"]
                     .as_str()
                     .is_some_and(|id| ids.contains(&id))
-        })
-        .collect();
-    Ok(token_paged(items, page, "TransitRouterRouteEntries"))
+        });
+    Ok(token_paged(items, page, "TransitRouterRouteEntries", |r| r))
 }
 
 fn list_route_tables(st: &mut State, ctx: &Ctx<'_>) -> Res {
@@ -765,13 +818,16 @@ fn list_route_tables(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .iter()
         .filter(|(id, _)| tr.is_none_or(|t| t == id.as_str()))
         .flat_map(|(_, (_, router))| router.route_tables.iter().enumerate())
-        .filter(|(_, vtb)| only.is_empty() || only.contains(&vtb.as_str()))
-        .map(|(i, vtb)| {
+        .filter(|(_, vtb)| only.is_empty() || only.contains(&vtb.as_str()));
+    Ok(token_paged(
+        items,
+        page,
+        "TransitRouterRouteTables",
+        |(i, vtb)| {
             json!({ "TransitRouterRouteTableId": vtb, "TransitRouterRouteTableType": if i == 0 { "System" } else { "Custom" },
                     "TransitRouterRouteTableStatus": "Active", "TransitRouterRouteTableName": "", "CreateTime": CREATED })
-        })
-        .collect();
-    Ok(token_paged(items, page, "TransitRouterRouteTables"))
+        },
+    ))
 }
 
 fn attachment_lookup(st: &State, ctx: &Ctx<'_>, kind: Option<&str>) -> Result<String, Fail> {
@@ -1016,7 +1072,7 @@ fn delete_attachment(st: &mut State, ctx: &Ctx<'_>, kind: &str) -> Res {
     }
     a.spec.status = "Detaching".into();
     st.schedule(ctx.now + delay, move |st| {
-        st.attachments.remove(&id);
+        st.remove_attachment(&id);
     });
     Ok(json!({}))
 }

@@ -258,15 +258,19 @@ fn describe_health_checks(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .health_checks
         .values()
         .filter(|h| vbr_region(st, &h.vbr) == region)
-        .filter(|h| cen.is_none_or(|c| c == h.cen) && vbr.is_none_or(|v| v == h.vbr))
-        .map(|h| {
+        .filter(|h| cen.is_none_or(|c| c == h.cen) && vbr.is_none_or(|v| v == h.vbr));
+    Ok(paged(
+        items,
+        page,
+        "VbrHealthChecks",
+        "VbrHealthCheck",
+        |h| {
             json!({ "CenId": h.cen, "VbrInstanceId": h.vbr, "VbrInstanceRegionId": region,
                     "HealthCheckSourceIp": "", "HealthCheckTargetIp": h.target_ip,
                     "HealthCheckInterval": 2, "HealthyThreshold": 8, "HealthCheckOnly": false,
                     "Description": "" })
-        })
-        .collect();
-    Ok(paged(items, page, "VbrHealthChecks", "VbrHealthCheck"))
+        },
+    ))
 }
 
 fn disable_health_check(st: &mut State, ctx: &Ctx<'_>) -> Res {

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use super::EmulatedKind;
 use super::virtual_border_router::route_table_of;
 use crate::api::Product::Vpc;
-use crate::emulator::ops::{Ctx, Operation, Res, fail, region_checked};
+use crate::emulator::ops::{Ctx, Operation, Res, fail, page_of, region_checked};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, World};
 
@@ -187,7 +187,7 @@ fn describe_routes(st: &mut State, ctx: &Ctx<'_>) -> Res {
             })?,
     };
     let kind = ctx.get("RouteEntryType");
-    let items: Vec<Value> = st
+    let items = st
         .vbr_routes
         .values()
         .filter(|r| r.vbr == vbr && kind.is_none_or(|k| k == "Custom"))
@@ -196,12 +196,9 @@ fn describe_routes(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .filter(|r| {
             ctx.get("DestinationCidrBlock")
                 .is_none_or(|d| d == r.destination)
-        })
-        .map(|r| route_json(st, r))
-        .collect();
-    let total = items.len();
-    let page: Vec<Value> = items.into_iter().skip(start).take(max).collect();
-    let next = if start + max < total {
+        });
+    let (total, page) = page_of(items, start, max, |r| route_json(st, r));
+    let next = if start.saturating_add(max) < total {
         format!("nt-{}", start + max)
     } else {
         String::new()

@@ -182,9 +182,7 @@ fn vbr_json(st: &State, v: &VirtualBorderRouter) -> Value {
         .map(|p| p.status.clone())
         .unwrap_or_default();
     let mut cens: Vec<Value> = st
-        .attachments
-        .values()
-        .filter(|a| a.spec.vbr.as_deref() == Some(v.id.as_str()))
+        .attachments_of_vbr(&v.id)
         .filter_map(|a| st.trs.get(&a.spec.transit_router))
         .map(|(cen, _)| {
             let owner = st.cen_owners.get(cen).cloned().flatten().unwrap_or_else(|| st.account_id.clone());
@@ -244,14 +242,13 @@ fn describe_vbrs(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .filter(|v| {
             pass(&f, "VbrId", &v.id) && pass(&f, "PhysicalConnectionId", &v.physical_connection)
         })
-        .filter(|v| pass(&f, "Status", &v.status) && pass(&f, "Name", &v.name))
-        .map(|v| vbr_json(st, v))
-        .collect();
+        .filter(|v| pass(&f, "Status", &v.status) && pass(&f, "Name", &v.name));
     Ok(paged(
         items,
         page,
         "VirtualBorderRouterSet",
         "VirtualBorderRouterType",
+        |v| vbr_json(st, v),
     ))
 }
 
@@ -262,21 +259,18 @@ fn describe_vbrs_for_pc(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let items = st
         .vbrs
         .values()
-        .filter(|v| {
-            v.physical_connection == pc || v.associated_physical_connections.contains(&pc)
-        })
-        .filter(|v| pass(&f, "VbrId", &v.id) && pass(&f, "Status", &v.status))
-        .map(|v| {
-            json!({ "VbrId": v.id, "VbrOwnerUid": st.vbr_owner(v).parse::<u64>().unwrap_or(0), "Status": v.status,
-                    "CreationTime": CREATED, "ActivationTime": CREATED, "VlanId": v.vlan_id, "CircuitCode": "",
-                    "Type": "pconnVBR" })
-        })
-        .collect();
+        .filter(|v| v.physical_connection == pc || v.associated_physical_connections.contains(&pc))
+        .filter(|v| pass(&f, "VbrId", &v.id) && pass(&f, "Status", &v.status));
     Ok(paged(
         items,
         page,
         "VirtualBorderRouterForPhysicalConnectionSet",
         "VirtualBorderRouterForPhysicalConnectionType",
+        |v| {
+            json!({ "VbrId": v.id, "VbrOwnerUid": st.vbr_owner(v).parse::<u64>().unwrap_or(0), "Status": v.status,
+                    "CreationTime": CREATED, "ActivationTime": CREATED, "VlanId": v.vlan_id, "CircuitCode": "",
+                    "Type": "pconnVBR" })
+        },
     ))
 }
 
@@ -346,11 +340,7 @@ fn delete_vbr(st: &mut State, ctx: &Ctx<'_>) -> Res {
     // Open question 3 (alibaba-api.md §13): the code for a VBR still attached to a transit
     // router is not documented; we answer with the documented `InvalidStatus.NotAllowed`
     // ("The virtual border has been associated ...") until the attachment is gone.
-    if st
-        .attachments
-        .values()
-        .any(|a| a.spec.vbr.as_deref() == Some(id.as_str()))
-    {
+    if st.attachments_of_vbr(&id).next().is_some() {
         return Err(fail(
             400,
             "InvalidStatus.NotAllowed",

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::{EmulatedKind, by_id, ids_in};
 use crate::api::Product::Vpc;
-use crate::emulator::ops::{Ctx, Fail, Operation, Res, fail, paged, region_checked};
+use crate::emulator::ops::{Ctx, Fail, Operation, Res, fail, page_of, paged, region_checked};
 use crate::emulator::state::State;
 use crate::emulator::world::{Checker, Tags, World};
 
@@ -294,29 +294,28 @@ fn describe_vpn_attachments(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let region = region_checked(st, ctx)?;
     let (number, size) = ctx.page()?;
     let only = ctx.get("VpnConnectionId");
-    let items: Vec<Value> = st
+    let items = st
         .vpn_connections
         .values()
         // Documented scope: connections bound to a transit router (an unbound one is not
         // listed; `deleted` ones neither).
         .filter(|c| c.region == region && st.is_tr_bound(c) && only.is_none_or(|id| id == c.id))
-        .filter(|c| st.attachment_of_vpn(&c.id).is_some() && c.state.as_deref() != Some("deleted"))
-        .map(|c| {
-            let tr = st.attachment_of_vpn(&c.id).map(|a| a.spec.transit_router.clone()).unwrap_or_default();
-            let tr_name = st.trs.get(&tr).map(|(_, t)| t.name.clone()).unwrap_or_default();
-            json!({ "InstanceId": c.id, "Name": c.name, "Description": "", "AttachType": "CEN",
-                    "TransitRouterId": tr, "TransitRouterName": tr_name, "CrossAccountAuthorized": false,
-                    // `Tag` is a system-tag string, `Tags` the tag list (SDK model).
-                    "Tag": "VpnEnableBgp",
-                    "Tags": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() })
-        })
-        .collect();
-    let total = items.len();
-    let page: Vec<Value> = items
-        .into_iter()
-        .skip((number - 1) * size)
-        .take(size)
-        .collect();
+        .filter_map(|c| {
+            let tr = st.attachment_of_vpn(&c.id)?.spec.transit_router.as_str();
+            (c.state.as_deref() != Some("deleted")).then_some((c, tr))
+        });
+    let (total, page) = page_of(items, (number - 1).saturating_mul(size), size, |(c, tr)| {
+        let tr_name = st
+            .trs
+            .get(tr)
+            .map(|(_, t)| t.name.clone())
+            .unwrap_or_default();
+        json!({ "InstanceId": c.id, "Name": c.name, "Description": "", "AttachType": "CEN",
+                "TransitRouterId": tr, "TransitRouterName": tr_name, "CrossAccountAuthorized": false,
+                // `Tag` is a system-tag string, `Tags` the tag list (SDK model).
+                "Tag": "VpnEnableBgp",
+                "Tags": c.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect::<Vec<_>>() })
+    });
     Ok(
         json!({ "PageNumber": number, "PageSize": size, "TotalCount": total, "VpnAttachments": page }),
     )
@@ -339,10 +338,10 @@ fn describe_vpn_connections(st: &mut State, ctx: &Ctx<'_>) -> Res {
         .vpn_connections
         .values()
         .filter(|c| c.region == region && only.is_none_or(|id| id == c.id))
-        .filter(|c| gw.is_none_or(|g| c.vpn_gateway.as_deref() == Some(g)))
-        .map(|c| vco_json(st, c, false))
-        .collect();
-    Ok(paged(items, page, "VpnConnections", "VpnConnection"))
+        .filter(|c| gw.is_none_or(|g| c.vpn_gateway.as_deref() == Some(g)));
+    Ok(paged(items, page, "VpnConnections", "VpnConnection", |c| {
+        vco_json(st, c, false)
+    }))
 }
 
 fn describe_vpn_gateway(st: &mut State, ctx: &Ctx<'_>) -> Res {
