@@ -227,7 +227,9 @@ impl Limiter {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = buckets.get_mut(key) {
             let now = Instant::now();
-            if b.halved_at.is_none_or(|t| now.duration_since(t) >= HALVING_WINDOW) {
+            if b.halved_at
+                .is_none_or(|t| now.duration_since(t) >= HALVING_WINDOW)
+            {
                 b.rate = (b.rate / 2.0).max(MIN_RATE);
                 b.halved_at = Some(now);
             }
