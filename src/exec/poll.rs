@@ -241,7 +241,8 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
 ///
 /// A listing of more than one page is not a snapshot: items deleted while it is read shift
 /// later items onto pages already read. So an id missing from a long listing is confirmed
-/// with a query by id before it counts as gone.
+/// before it counts as gone: with a query by id, or — when more ids are missing than the
+/// listing has pages — with a second walk of the scope (fewer calls).
 async fn probe_scope(
     ctx: &Ctx,
     scope: &Scope,
@@ -271,7 +272,20 @@ async fn probe_scope(
             .filter(|id| !out.contains_key(*id))
             .cloned()
             .collect();
-        if !absent.is_empty() {
+        let pages = listed.div_ceil(crate::api::ops::PAGE_SIZE);
+        if absent.len() > pages {
+            // Cheaper than a query per id: one more walk of the scope. An id absent from
+            // both walks is gone (a shift hides an item only while items before it vanish
+            // between the reads of two pages, and it would have to happen in both walks; a
+            // resource wrongly taken for gone makes the next call meet its blocker code,
+            // which is retried while the run removes the cause).
+            let (again, _) = query(&ctx.client, scope, None, false).await?;
+            for id in absent {
+                if let Some(state) = again.get(&id) {
+                    out.insert(id, state.clone());
+                }
+            }
+        } else if !absent.is_empty() {
             let (found, _) = query(&ctx.client, scope, Some(&absent), true).await?;
             out.extend(found);
         }
