@@ -1612,7 +1612,10 @@ struct RunResult {
 
 fn options(args: &Args, parallelism: usize) -> Options {
     let t = timings(args.latency_ms);
-    // The shortest transition: the first poll of any wait cannot usefully come earlier.
+    // The first poll: at the shortest transition (no wait can usefully be polled earlier),
+    // but not before 500 ms, the transition of most removal waits (VBRs, VBR routes, BGP
+    // networks, failover groups, health checks, prefix lists): the few 300-ms waits (BGP,
+    // MACsec) are not worth the extra young-phase polls of every other wait.
     let shortest = [
         t.deactivate_router_interface.0,
         t.dissociate.0,
@@ -1621,13 +1624,26 @@ fn options(args: &Args, parallelism: usize) -> Options {
         t.detach_attachment.0,
         t.cancel_physical_connection.0,
         t.terminate_physical_connection.0,
+        t.delete_route_entry.0,
+        t.delete_prefix_list_association.0,
+        t.unassociate_physical_connection.0,
+        t.detach_ecr_child.0,
+        t.detach_cen_child.0,
+        t.delete_vbr_route_entry.0,
+        t.delete_bgp_network.0,
+        t.delete_vbr.0,
+        t.delete_router_interface.0,
+        t.delete_bgp.0,
+        t.delete_vbr_ha.0,
+        t.disable_health_check.0,
+        t.disassociate_macsec_key.0,
     ]
     .into_iter()
     .min()
     .unwrap_or(Duration::from_millis(500));
     Options {
         parallelism,
-        poll_initial: shortest,
+        poll_initial: shortest.max(Duration::from_millis(500)),
         poll_max: Duration::from_secs(3),
         retry_initial: shortest,
         retry_max: Duration::from_secs(3),
