@@ -1546,7 +1546,7 @@ async fn apply_run(
             if rehearsal.is_some() {
                 v["rehearsal"] = serde_json::json!(true);
             }
-            crate::progress::emit(&v.to_string());
+            crate::progress::emit_json_line(&v)?;
             *reported = true;
         }
         OutputFormat::Markdown => {

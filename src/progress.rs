@@ -140,9 +140,20 @@ pub fn emit(text: &str) {
 /// bytes are those of `emit(&serde_json::to_string_pretty(value)?)`. Only an error of the
 /// value itself (not of stdout) is returned.
 pub fn emit_json<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<()> {
+    emit_with(|out| serde_json::to_writer_pretty(out, value))
+}
+
+/// [`emit_json`] on one line (compact JSON, as `emit(&serde_json::to_string(value)?)`).
+pub fn emit_json_line<T: serde::Serialize + ?Sized>(value: &T) -> serde_json::Result<()> {
+    emit_with(|out| serde_json::to_writer(out, value))
+}
+
+fn emit_with(
+    write: impl FnOnce(&mut dyn std::io::Write) -> serde_json::Result<()>,
+) -> serde_json::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
-    match serde_json::to_writer_pretty(&mut out, value) {
+    match write(&mut out) {
         Ok(()) => {}
         // stdout went away (`| head -1`): like `emit`, not an error.
         Err(e) if e.is_io() => return Ok(()),

@@ -97,20 +97,15 @@ pub fn looks_saved(text: &str) -> bool {
 impl SavedPlan {
     /// Parse a saved plan's text and check its embedded plan against its graph.
     pub fn parse(path: &Path, text: &str) -> anyhow::Result<(crate::plan::Plan, SavedPlan)> {
-        let not_saved = || format!("{} is not a saved plan (decom plan --out)", path.display());
-        let value: serde_json::Value = serde_json::from_str(text).with_context(not_saved)?;
-        match value
-            .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-        {
-            Some(VERSION) => {}
-            Some(v) => bail!(
-                "{} is a saved plan of format_version {v}; this decom reads format_version {VERSION}: plan again with this version",
-                path.display()
-            ),
-            None => bail!("{}: no format_version", not_saved()),
-        }
-        let saved: SavedPlan = serde_json::from_value(value).with_context(not_saved)?;
+        // Straight into the struct: no JSON tree of the whole file beside it. Anything else
+        // (another version, a malformed file) takes the path below, for its exact message.
+        let direct = serde_json::from_str::<SavedPlan>(text)
+            .ok()
+            .filter(|s| u64::from(s.format_version) == VERSION);
+        let saved = match direct {
+            Some(saved) => saved,
+            None => Self::parse_value(path, text)?,
+        };
         let plan = crate::plan::parse(&saved.plan_file, &saved.plan_source).map_err(|e| {
             anyhow::anyhow!(
                 "{}: the plan it embeds no longer passes this decom's checks: plan again\n{e}",
@@ -126,6 +121,25 @@ impl SavedPlan {
             );
         }
         Ok((plan, saved))
+    }
+
+    /// A saved plan through a JSON tree, with the version checked first: the messages for
+    /// a file that is not a saved plan, or of another version.
+    fn parse_value(path: &Path, text: &str) -> anyhow::Result<SavedPlan> {
+        let not_saved = || format!("{} is not a saved plan (decom plan --out)", path.display());
+        let value: serde_json::Value = serde_json::from_str(text).with_context(not_saved)?;
+        match value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+        {
+            Some(VERSION) => {}
+            Some(v) => bail!(
+                "{} is a saved plan of format_version {v}; this decom reads format_version {VERSION}: plan again with this version",
+                path.display()
+            ),
+            None => bail!("{}: no format_version", not_saved()),
+        }
+        serde_json::from_value(value).with_context(not_saved)
     }
 
     /// The lines `decom show` prints above the preview.

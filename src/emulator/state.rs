@@ -63,8 +63,11 @@ pub struct State {
     pub ecrs: BTreeMap<String, ExpressConnectRouter>,
     /// Basic-Edition CEN children, by `<cen>/<vbr>`.
     pub cen_children: BTreeMap<String, CenChildInstance>,
-    /// Custom routes of VBR route tables.
+    /// Custom routes of VBR route tables. Seeded, then only removed, with
+    /// [`State::remove_vbr_route`], which keeps `vbr_routes_by_vbr` in step.
     pub vbr_routes: BTreeMap<String, VbrRouteEntry>,
+    /// The ids of the custom routes of each VBR: the index of [`State::vbr_routes_of`].
+    pub vbr_routes_by_vbr: BTreeMap<String, BTreeSet<String>>,
     /// BGP networks, by `<vbr>/<cidr>`.
     pub bgp_networks: BTreeMap<String, BgpNetwork>,
     /// NQA probes.
@@ -99,6 +102,7 @@ impl fmt::Debug for State {
             .field("ecrs", &self.ecrs)
             .field("cen_children", &self.cen_children)
             .field("vbr_routes", &self.vbr_routes)
+            .field("vbr_routes_by_vbr", &self.vbr_routes_by_vbr)
             .field("bgp_networks", &self.bgp_networks)
             .field("nqas", &self.nqas)
             .field("vbr_has", &self.vbr_has)

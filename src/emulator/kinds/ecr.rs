@@ -219,11 +219,7 @@ fn detach_child(st: &mut State, ctx: &Ctx<'_>) -> Res {
             "The ECR is being changed by another request; try again later.",
         ));
     }
-    if st
-        .vbr_routes
-        .values()
-        .any(|r| r.vbr == vbr && r.status == "Deleting")
-    {
+    if st.vbr_routes_of(&vbr).any(|r| r.status == "Deleting") {
         return Err(fail(
             400,
             "OperationDenied.VbrHasRouteEntryInMiddleStatus",

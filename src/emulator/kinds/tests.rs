@@ -320,3 +320,73 @@ fn the_attachment_index_answers_like_a_scan() {
     }
     check(&st);
 }
+
+/// The route index answers what a scan of every VBR route did, before and after routes go.
+#[test]
+fn the_vbr_route_index_answers_like_a_scan() {
+    let mut st = paging_world();
+    let check = |st: &crate::emulator::state::State| {
+        for v in st.vbrs.keys() {
+            let indexed: Vec<&str> = st.vbr_routes_of(v).map(|r| r.id.as_str()).collect();
+            let scanned: Vec<&str> = st
+                .vbr_routes
+                .values()
+                .filter(|r| r.vbr == *v)
+                .map(|r| r.id.as_str())
+                .collect();
+            assert_eq!(indexed, scanned, "{v}");
+        }
+    };
+    check(&st);
+    assert!(!st.vbr_routes.is_empty());
+    let ids: Vec<String> = st.vbr_routes.keys().step_by(2).cloned().collect();
+    for id in ids {
+        assert!(st.remove_vbr_route(&id).is_some());
+        assert!(st.remove_vbr_route(&id).is_none());
+    }
+    check(&st);
+}
+
+/// DescribeVirtualBorderRouters filtered by ids (looked up, not scanned) answers the VBRs of
+/// the region and account with those ids, in id order, each once.
+#[test]
+fn vbrs_named_by_id_are_listed_like_a_scan_finds_them() {
+    let mut st = paging_world();
+    let region = crate::emulator::worldgen::REGIONS[0];
+    let all: Vec<String> = st.vbrs.keys().cloned().collect();
+    // Every third VBR (both regions), in reverse, one twice, and one that does not exist.
+    let mut named: Vec<String> = all.iter().step_by(3).rev().cloned().collect();
+    named.push(named[0].clone());
+    named.push("vbr-nonexistent".into());
+    let named = &named[..5];
+    let keys: Vec<String> = (1..=named.len())
+        .map(|i| format!("Filter.1.Value.{i}"))
+        .collect();
+    let mut params: Vec<(&str, &str)> = vec![("Filter.1.Key", "VbrId"), ("PageSize", "50")];
+    params.extend(
+        keys.iter()
+            .map(String::as_str)
+            .zip(named.iter().map(String::as_str)),
+    );
+    let got = call(
+        &mut st,
+        crate::api::Product::Vpc,
+        "DescribeVirtualBorderRouters",
+        &params,
+    );
+    let got: Vec<&str> = got["VirtualBorderRouterSet"]["VirtualBorderRouterType"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["VbrId"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = st
+        .vbrs
+        .values()
+        .filter(|v| v.region == region && v.owner.is_none())
+        .filter(|v| named.contains(&v.id))
+        .map(|v| v.id.as_str())
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+}

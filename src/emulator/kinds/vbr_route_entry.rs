@@ -9,6 +9,8 @@
 //! route table id is derived from its id (`vtb-<suffix>`, as DescribeVirtualBorderRouters
 //! reports it).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -67,6 +69,7 @@ impl EmulatedKind for Kind {
     /// those states through calls.
     fn seed(&self, world: &World, st: &mut State, now: Instant) {
         st.vbr_routes = super::by_id(&world.vbr_route_entries, |r| &r.id);
+        st.index_vbr_routes();
         let at = now + st.timings.delete_vbr_route_entry.0;
         let seeded: Vec<(String, String)> = st
             .vbr_routes
@@ -81,7 +84,7 @@ impl EmulatedKind for Kind {
                     }
                 }),
                 "Deleting" => st.schedule(at, move |st| {
-                    st.vbr_routes.remove(&id);
+                    st.remove_vbr_route(&id);
                 }),
                 _ => {}
             }
@@ -156,6 +159,47 @@ fn vbr_of_table(
         })
 }
 
+impl State {
+    /// The custom routes of a VBR's route table, by id.
+    pub fn vbr_routes_of<'a>(&'a self, vbr: &'a str) -> impl Iterator<Item = &'a VbrRouteEntry> {
+        debug_assert_eq!(
+            self.vbr_routes_by_vbr
+                .values()
+                .map(BTreeSet::len)
+                .sum::<usize>(),
+            self.vbr_routes.len(),
+            "vbr_routes_by_vbr is out of step with vbr_routes"
+        );
+        self.vbr_routes_by_vbr
+            .get(vbr)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.vbr_routes.get(id))
+            .filter(move |r| r.vbr == vbr)
+    }
+
+    /// (Re)build `vbr_routes_by_vbr` from `vbr_routes`.
+    pub fn index_vbr_routes(&mut self) {
+        let mut index: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for r in self.vbr_routes.values() {
+            index.entry(r.vbr.clone()).or_default().insert(r.id.clone());
+        }
+        self.vbr_routes_by_vbr = index;
+    }
+
+    /// Remove a custom route, and its entry in `vbr_routes_by_vbr`.
+    pub fn remove_vbr_route(&mut self, id: &str) -> Option<VbrRouteEntry> {
+        let r = self.vbr_routes.remove(id)?;
+        if let Some(ids) = self.vbr_routes_by_vbr.get_mut(&r.vbr) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.vbr_routes_by_vbr.remove(&r.vbr);
+            }
+        }
+        Some(r)
+    }
+}
+
 fn describe_routes(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let vtb = ctx.req("RouteTableId")?;
     let vbr = vbr_of_table(st, ctx, vtb)?;
@@ -188,9 +232,8 @@ fn describe_routes(st: &mut State, ctx: &Ctx<'_>) -> Res {
     };
     let kind = ctx.get("RouteEntryType");
     let items = st
-        .vbr_routes
-        .values()
-        .filter(|r| r.vbr == vbr && kind.is_none_or(|k| k == "Custom"))
+        .vbr_routes_of(&vbr)
+        .filter(|_| kind.is_none_or(|k| k == "Custom"))
         .filter(|r| ctx.get("RouteEntryId").is_none_or(|id| id == r.id))
         .filter(|r| ctx.get("NextHopId").is_none_or(|h| h == r.next_hop))
         .filter(|r| {
@@ -247,11 +290,7 @@ fn delete_route(st: &mut State, ctx: &Ctx<'_>) -> Res {
         ));
     }
     let vbr = r.vbr.clone();
-    if st
-        .vbr_routes
-        .values()
-        .any(|o| o.vbr == vbr && o.status == "Deleting")
-    {
+    if st.vbr_routes_of(&vbr).any(|o| o.status == "Deleting") {
         return Err(fail(
             400,
             "OperationConflict",
@@ -263,7 +302,7 @@ fn delete_route(st: &mut State, ctx: &Ctx<'_>) -> Res {
         r.status = "Deleting".into();
     }
     st.schedule(ctx.now + delay, move |st| {
-        st.vbr_routes.remove(&id);
+        st.remove_vbr_route(&id);
     });
     Ok(json!({}))
 }

@@ -3,6 +3,8 @@
 //! `active → terminating → terminated` transition. A VBR's deletion is blocked by the router
 //! interfaces, BGP groups and TR attachments on it; a VBR blocks its circuit.
 
+use std::collections::BTreeSet;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -234,9 +236,17 @@ fn describe_vbrs(st: &mut State, ctx: &Ctx<'_>) -> Res {
     let page = ctx.page()?;
     let f = ctx.filters()?;
     let cross = ctx.flag("IncludeCrossAccountVbr");
-    let items = st
-        .vbrs
-        .values()
+    // Named by id (discovery asks for a few at a time): only those are looked at, in the
+    // listing's (id) order; otherwise every VBR.
+    let named: Option<BTreeSet<&str>> = f
+        .get("VbrId")
+        .filter(|ids| !ids.is_empty())
+        .map(|ids| ids.iter().map(String::as_str).collect());
+    let candidates: Box<dyn Iterator<Item = &VirtualBorderRouter>> = match &named {
+        Some(ids) => Box::new(ids.iter().filter_map(|id| st.vbrs.get(*id))),
+        None => Box::new(st.vbrs.values()),
+    };
+    let items = candidates
         .filter(|v| v.region == region)
         .filter(|v| cross || st.vbr_owner(v) == st.account_id)
         .filter(|v| {
