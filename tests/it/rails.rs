@@ -107,9 +107,13 @@ fn the_window_holds_for_the_whole_run() {
         let line = p.lines().find(|l| l.contains("not_after")).unwrap();
         line.split_once(": ").unwrap().1.trim().parse().unwrap()
     };
+    // The audit time is when the emulator received the call: decom checks the window just
+    // before sending, so a call checked at the last instant may arrive a moment later on a
+    // loaded machine (a tolerance of 1 s, far below the 8-s detach it must not start).
+    let tolerance = jiff::SignedDuration::from_secs(1);
     for e in served.audit() {
         let t: jiff::Timestamp = e["time"].as_str().unwrap().parse().unwrap();
-        assert!(t <= end, "{e} after {end}");
+        assert!(t <= end + tolerance, "{e} after {end}");
     }
 }
 
