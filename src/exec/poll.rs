@@ -47,7 +47,9 @@ pub struct Watch {
 }
 
 struct Entry {
-    step: Step,
+    /// Shared with every poll that covers it (a poll takes the pending steps without
+    /// copying them).
+    step: Arc<Step>,
     registered: Instant,
     due: Instant,
     interval: Duration,
@@ -82,7 +84,7 @@ impl Poller {
             let mut scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
             let st = scopes.entry(scope.clone()).or_default();
             st.entries.push(Entry {
-                step: step.clone(),
+                step: Arc::new(step.clone()),
                 registered: now,
                 due: now + ctx.opts.poll_initial,
                 interval: tick(&ctx.opts),
@@ -124,7 +126,7 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
             }
         };
         tokio::time::sleep_until(next).await;
-        let steps: Vec<Step> = {
+        let steps: Vec<Arc<Step>> = {
             let scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
             let Some(st) = scopes.get(&scope) else { return };
             st.entries.iter().map(|e| e.step.clone()).collect()
@@ -154,8 +156,9 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
         match result {
             Ok(states) => {
                 ctx.limiter.succeeded(&key);
+                let polled: std::collections::HashSet<usize> = steps.iter().map(|s| s.id).collect();
                 for e in &mut st.entries {
-                    if !steps.iter().any(|s| s.id == e.step.id) {
+                    if !polled.contains(&e.step.id) {
                         continue;
                     }
                     let state = states
@@ -246,7 +249,7 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
 async fn probe_scope(
     ctx: &Ctx,
     scope: &Scope,
-    steps: &[Step],
+    steps: &[Arc<Step>],
 ) -> Result<HashMap<String, String>, CallError> {
     if !scope.kind.spec().listable() {
         // Scopes of one resource (a VPN gateway's connections): the step's own probe; every
