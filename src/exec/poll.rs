@@ -245,7 +245,8 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
 /// A listing of more than one page is not a snapshot: items deleted while it is read shift
 /// later items onto pages already read. So an id missing from a long listing is confirmed
 /// before it counts as gone: with a query by id, or — when more ids are missing than the
-/// listing has pages — with a second walk of the scope (fewer calls).
+/// listing has pages — with a second walk of the scope, which confirms them when it lists
+/// the same items as the first (else the ids it does not list either are queried by id).
 async fn probe_scope(
     ctx: &Ctx,
     scope: &Scope,
@@ -276,20 +277,24 @@ async fn probe_scope(
             .cloned()
             .collect();
         let pages = listed.div_ceil(crate::api::ops::PAGE_SIZE);
-        if absent.len() > pages {
-            // Cheaper than a query per id: one more walk of the scope. An id absent from
-            // both walks is gone (a shift hides an item only while items before it vanish
-            // between the reads of two pages, and it would have to happen in both walks; a
-            // resource wrongly taken for gone makes the next call meet its blocker code,
-            // which is retried while the run removes the cause).
+        let mut unconfirmed = absent;
+        if unconfirmed.len() > pages {
+            // Cheaper than a query per id: one more walk of the scope. A walk misses an item
+            // only when an item read before it vanishes during the walk; that item is then
+            // missing from the second walk. So when both walks list the same items, the
+            // first was complete and the ids missing from it are gone.
             let (again, _) = query(&ctx.client, scope, None, false).await?;
-            for id in absent {
-                if let Some(state) = again.get(&id) {
-                    out.insert(id, state.clone());
+            let same = again.len() == out.len() && again.keys().all(|k| out.contains_key(k));
+            unconfirmed.retain(|id| match again.get(id) {
+                Some(state) => {
+                    out.insert(id.clone(), state.clone());
+                    false
                 }
-            }
-        } else if !absent.is_empty() {
-            let (found, _) = query(&ctx.client, scope, Some(&absent), true).await?;
+                None => !same,
+            });
+        }
+        if !unconfirmed.is_empty() {
+            let (found, _) = query(&ctx.client, scope, Some(&unconfirmed), true).await?;
             out.extend(found);
         }
     }
