@@ -61,6 +61,8 @@ struct Entry {
 struct ScopeState {
     entries: Vec<Entry>,
     running: bool,
+    /// Pages of the scope's last whole listing (0 until one was made).
+    pages: usize,
 }
 
 /// The pollers of one run.
@@ -126,10 +128,13 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
             }
         };
         tokio::time::sleep_until(next).await;
-        let steps: Vec<Arc<Step>> = {
+        let (steps, pages): (Vec<Arc<Step>>, usize) = {
             let scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
             let Some(st) = scopes.get(&scope) else { return };
-            st.entries.iter().map(|e| e.step.clone()).collect()
+            (
+                st.entries.iter().map(|e| e.step.clone()).collect(),
+                st.pages,
+            )
         };
         if steps.is_empty() {
             continue;
@@ -141,11 +146,11 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
         ctx.limiter.acquire_with(&key, priority).await;
         let result = {
             let _permit = ctx.calls.acquire(u64::MAX).await;
-            probe_scope(&ctx, &scope, &steps).await
+            probe_scope(&ctx, &scope, &steps, pages).await
         };
         // A scope that no longer exists (its transit router or gateway is gone) holds nothing.
         let result = match result {
-            Err(e) if e.class() == ErrorClass::Gone => Ok(HashMap::new()),
+            Err(e) if e.class() == ErrorClass::Gone => Ok((HashMap::new(), None)),
             other => other,
         };
         let now = Instant::now();
@@ -154,7 +159,10 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
             return;
         };
         match result {
-            Ok(states) => {
+            Ok((states, walked)) => {
+                if let Some(pages) = walked {
+                    st.pages = pages;
+                }
                 ctx.limiter.succeeded(&key);
                 let polled: std::collections::HashSet<usize> = steps.iter().map(|s| s.id).collect();
                 for e in &mut st.entries {
@@ -251,18 +259,26 @@ async fn probe_scope(
     ctx: &Ctx,
     scope: &Scope,
     steps: &[Arc<Step>],
-) -> Result<HashMap<String, String>, CallError> {
+    pages: usize,
+) -> Result<(HashMap<String, String>, Option<usize>), CallError> {
     if !scope.kind.spec().listable() {
         // Scopes of one resource (a VPN gateway's connections): the step's own probe; every
         // step of the scope shares its answer.
         let p = calls::probe(&ctx.client, &steps[0]).await?;
-        return Ok(steps
-            .iter()
-            .map(|s| (s.resource.clone(), p.state.clone()))
-            .collect());
+        return Ok((
+            steps
+                .iter()
+                .map(|s| (s.resource.clone(), p.state.clone()))
+                .collect(),
+            None,
+        ));
     }
     let ids: Vec<String> = steps.iter().map(|s| s.resource.clone()).collect();
-    let filtered = ids.len() <= FILTER_IDS;
+    // By ids when few, or when filtered calls (5 ids each, where the kind's poll filters by
+    // several) take fewer calls than the scope's last walk had pages.
+    let per_call = scope.kind.spec().poll_ids_per_call();
+    let filtered = ids.len() <= FILTER_IDS
+        || (per_call > 0 && pages > 0 && ids.len().div_ceil(per_call) < pages);
     let (mut out, listed) = query(
         &ctx.client,
         scope,
@@ -270,6 +286,7 @@ async fn probe_scope(
         false,
     )
     .await?;
+    let walked = (!filtered).then(|| listed.div_ceil(crate::api::ops::PAGE_SIZE));
     if !filtered && listed >= crate::api::ops::PAGE_SIZE {
         let absent: Vec<String> = ids
             .iter()
@@ -298,7 +315,7 @@ async fn probe_scope(
             out.extend(found);
         }
     }
-    Ok(out)
+    Ok((out, walked))
 }
 
 /// The states of `steps` in `scope`: by `ids` (batched by 5 where the API filters; for

@@ -456,3 +456,40 @@ async fn many_ids_missing_from_a_long_listing_are_confirmed_by_a_second_walk_not
         assert!(left.is_empty(), "{left:?}");
     });
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_few_waits_in_a_long_scope_are_polled_by_ids_once_its_length_is_known() {
+    // 10 VBRs go among 250 that stay: a walk of the region is 6 pages, the 10 ids are 2
+    // filtered calls. After the first walk tells the length, polls ask by ids.
+    let mut world = String::from(
+        "physical_connections:\n  - { id: pc-go, region: cn-shanghai, status: Terminated }\n  - { id: pc-keep, region: cn-shanghai }\nvirtual_border_routers:\n",
+    );
+    for i in 0..10 {
+        world.push_str(&format!("  - {{ id: vbr-go-{i:02}, region: cn-shanghai, physical_connection: pc-go, status: terminated }}\n"));
+    }
+    for i in 0..250 {
+        world.push_str(&format!(
+            "  - {{ id: vbr-keep-{i:03}, region: cn-shanghai, physical_connection: pc-keep }}\n"
+        ));
+    }
+    world.push_str("timings: { delete_vbr: 10s }\n");
+    let (_emu, client, graph) = setup(&world, "  - physical_connection: pc-go\n").await;
+    let counts = client.reader();
+    let action = "DescribeVirtualBorderRouters";
+    let before = counts.call_counts().get(action).copied().unwrap_or(0);
+    let report = go(client, &graph, opts()).await;
+    assert!(report.complete());
+    let wait = report
+        .steps
+        .iter()
+        .find(|s| s.step.action == Action::Wait && s.step.kind == Kind::VirtualBorderRouter)
+        .unwrap();
+    let polls = u64::from(wait.attempts);
+    let calls = counts.call_counts()[action] - before;
+    // One walk (6 pages), then 2 calls per poll (walking every time: 6 per poll).
+    assert!(polls >= 5, "{polls} polls");
+    assert!(
+        calls <= 6 + 2 * polls,
+        "{calls} {action} calls over {polls} polls"
+    );
+}

@@ -509,6 +509,12 @@ pub trait KindSpec: Send + Sync {
     fn listable(&self) -> bool {
         false
     }
+    /// How many ids one filtered [`KindSpec::poll_list`] call takes (the API's filter
+    /// values, 5), for kinds whose poll filters by several ids; 0 otherwise. The poller
+    /// then asks by ids instead of walking the scope when that takes fewer calls.
+    fn poll_ids_per_call(&self) -> usize {
+        0
+    }
     /// The states of resources in `scope`: by `ids` (batched where the API filters; one
     /// query per id when `one_by_one`) or the whole scope. Listable kinds only.
     fn poll_list<'a>(

@@ -412,6 +412,11 @@ impl KindSpec for Spec {
     fn listable(&self) -> bool {
         true
     }
+    /// Filter values: 5 ids per call (`Filter.N.Value`).
+    fn poll_ids_per_call(&self) -> usize {
+        5
+    }
+
     fn poll_list<'a>(
         &'a self,
         c: &'a ReadClient,

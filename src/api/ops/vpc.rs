@@ -35,11 +35,15 @@ async fn filtered_pages<T: serde::de::DeserializeOwned>(
     keys: &[(&str, &[String])],
     items: &[&str],
 ) -> Result<Vec<T>, CallError> {
-    let mut all = Vec::new();
-    for batch in filter_batches(keys) {
+    // Every batch at once (the client bounds the requests in flight); results in batch order.
+    let calls = filter_batches(keys).into_iter().map(|batch| {
         let mut r = req.clone();
         r.params.extend(batch);
-        all.extend(all_pages(c, &r, items).await?);
+        async move { all_pages(c, &r, items).await }
+    });
+    let mut all = Vec::new();
+    for got in futures_util::future::join_all(calls).await {
+        all.extend(got?);
     }
     Ok(all)
 }
