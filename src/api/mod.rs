@@ -452,9 +452,16 @@ impl ReadClient {
         let pace = deadline.map(|_| &self.inner.pace);
         let mut attempt = 1;
         let mut refreshed = false;
+        let mut last: Option<CallError> = None;
         loop {
-            if let Some(pace) = pace {
-                pace.acquire_if_slowed(&key).await;
+            if let (Some(pace), Some(deadline)) = (pace, deadline) {
+                // The pacer's turn counts against the read's deadline too.
+                let turn = tokio::time::timeout_at(deadline, pace.acquire_if_slowed(&key)).await;
+                if turn.is_err()
+                    && let Some(e) = last.take()
+                {
+                    return Err(e);
+                }
             }
             let result = {
                 let _slot = self.inner.in_flight.acquire().await.expect("never closed");
@@ -487,7 +494,13 @@ impl ReadClient {
                 ErrorClass::Transient => !mutating || has_token,
                 _ => false,
             };
-            let delay = policy.delay(attempt);
+            // A throttled read that the pacer now spaces waits its turn there: no growing
+            // backoff on top (it would leave the key's quota unused while everyone sleeps).
+            let delay = if err.class() == ErrorClass::Throttled && pace.is_some() {
+                policy.base_delay
+            } else {
+                policy.delay(attempt)
+            };
             let within = match deadline {
                 Some(d) => tokio::time::Instant::now() + delay < d,
                 None => attempt < policy.max_attempts,
@@ -497,6 +510,7 @@ impl ReadClient {
             }
             tracing::debug!(action = %req.action, attempt, error = %err, "retrying");
             tokio::time::sleep(delay).await;
+            last = Some(err);
             attempt += 1;
         }
     }
