@@ -2113,9 +2113,10 @@ fn print_summary(args: &Args, rows: &[serde_json::Value]) {
     for r in rows {
         let n = r["resources"].as_u64().unwrap_or(0);
         let wall = f(r, "discovery_wall_secs");
+        // The goals name 2,000 and 20,000 resources (none for the sizes between).
         let limit = if n >= 20_000 {
             Some(10.0)
-        } else if n >= 2_000 {
+        } else if (2_000..5_000).contains(&n) {
             Some(2.0)
         } else {
             None

@@ -828,6 +828,7 @@ pub async fn preview(
     // The client (with `--emulator`, the whole emulated world) is not needed to build the
     // graph: freed before, so the two never take memory together.
     drop(client);
+    release_free_memory();
     let graph = crate::graph::build(&plan, &inventory)?;
     tracing::info!(
         steps = graph.steps.len(),
@@ -1311,6 +1312,7 @@ async fn apply_run(
     }
     // 4. Discover and build the graph from the live state.
     let inventory = crate::discover::discover(&reader, &plan).await?;
+    release_free_memory();
     let mut graph = crate::graph::build(&plan, &inventory)?;
     graph.settle_empty_selectors(&history.matched, |k, id| history.deleted(k, id));
     // 5. Saved-plan staleness: the live graph must be the saved one, whatever any journal
@@ -1628,6 +1630,17 @@ async fn apply_run(
         }
     }
     Ok(code)
+}
+
+/// Hand the memory discovery freed (its answers, decoded on every runtime thread) back to the
+/// system before the graph is built, so the two phases' peaks do not add up (glibc keeps freed
+/// pages in per-thread arenas otherwise).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's arenas to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 #[cfg(test)]
