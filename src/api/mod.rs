@@ -455,12 +455,18 @@ impl ReadClient {
         let mut last: Option<CallError> = None;
         loop {
             if let (Some(pace), Some(deadline)) = (pace, deadline) {
-                // The pacer's turn counts against the read's deadline too.
-                let turn = tokio::time::timeout_at(deadline, pace.acquire_if_slowed(&key)).await;
-                if turn.is_err()
-                    && let Some(e) = last.take()
-                {
-                    return Err(e);
+                // A retry's turn at the pacer counts against the read's deadline (past it,
+                // the last answer is the error); a first attempt always waits its turn.
+                match last.take() {
+                    Some(e) => {
+                        if tokio::time::timeout_at(deadline, pace.acquire_if_slowed(&key))
+                            .await
+                            .is_err()
+                        {
+                            return Err(e);
+                        }
+                    }
+                    None => pace.acquire_if_slowed(&key).await,
                 }
             }
             let result = {

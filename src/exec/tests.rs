@@ -421,43 +421,6 @@ async fn a_retry_never_goes_out_after_the_window_closes() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn many_ids_missing_from_a_long_listing_are_confirmed_by_a_second_walk_not_one_by_one() {
-    // 60 VBRs of a retired circuit are attached to one transit router and associated with
-    // its route table; 60 attachments of a kept circuit's VBRs stay associated there. Each
-    // poll of the table's associations lists two pages, and the dissociated ones are
-    // missing from it. ListTransitRouterRouteTableAssociations filters by one attachment,
-    // so confirming them one by one would take a call per association.
-    let mut world = String::from(
-        "physical_connections:\n  - { id: pc-go, region: cn-shanghai }\n  - { id: pc-keep, region: cn-shanghai }\ncens:\n  - id: cen-1\n    transit_routers:\n      - { id: tr-1, region: cn-shanghai, route_tables: [vtb-1] }\nvirtual_border_routers:\n",
-    );
-    let mut attachments = String::from("transit_router_attachments:\n");
-    for side in ["go", "keep"] {
-        for i in 0..60 {
-            world.push_str(&format!(
-                "  - {{ id: vbr-{side}-{i:02}, region: cn-shanghai, physical_connection: pc-{side} }}\n"
-            ));
-            attachments.push_str(&format!(
-                "  - {{ id: tr-attach-{side}-{i:02}, transit_router: tr-1, vbr: vbr-{side}-{i:02}, associations: [vtb-1] }}\n"
-            ));
-        }
-    }
-    world.push_str(&attachments);
-    let (emu, client, graph) = setup(&world, "  - physical_connection: pc-go\n").await;
-    let counts = client.reader();
-    let action = "ListTransitRouterRouteTableAssociations";
-    let before = counts.call_counts().get(action).copied().unwrap_or(0);
-    let report = go(client, &graph, opts()).await;
-    assert!(report.complete());
-    let polls = counts.call_counts()[action] - before;
-    // Each poll round: 2 pages, and 2 more for the second walk; not one call per association.
-    assert!(polls < 40, "{polls} {action} calls for 60 dissociations");
-    emu.with_state(|st| {
-        let left: Vec<&String> = st.vbrs.keys().filter(|k| k.starts_with("vbr-go")).collect();
-        assert!(left.is_empty(), "{left:?}");
-    });
-}
-
-#[tokio::test(start_paused = true)]
 async fn a_few_waits_in_a_long_scope_are_polled_by_ids_once_its_length_is_known() {
     // 10 VBRs go among 250 that stay: a walk of the region is 6 pages, the 10 ids are 2
     // filtered calls. After the first walk tells the length, polls ask by ids.
