@@ -359,7 +359,23 @@ pub async fn blockers(
     inv: &mut Inventory,
     waves: &[Vec<Kind>],
 ) -> Result<(), CallError> {
+    use futures_util::StreamExt as _;
+    // Lookups started ahead of their kind's wave (KindSpec::prefetch), driven alongside the
+    // waves.
+    let mut prefetches = futures_util::stream::FuturesUnordered::new();
+    let mut known: std::collections::BTreeSet<Kind> = std::collections::BTreeSet::new();
+    let mut prefetched: std::collections::BTreeSet<Kind> = std::collections::BTreeSet::new();
     for wave in waves {
+        for &k in Kind::ALL {
+            let from = k.spec().prefetched_from();
+            if !from.is_empty()
+                && !prefetched.contains(&k)
+                && from.iter().all(|f| known.contains(f))
+            {
+                prefetched.insert(k);
+                prefetches.push(k.spec().prefetch(cx, inv));
+            }
+        }
         let started = std::time::Instant::now();
         let base: &Inventory = inv;
         let runs = wave.iter().map(|kind| async move {
@@ -367,11 +383,23 @@ pub async fn blockers(
             kind.spec().discover(cx, &mut found).await?;
             Ok::<Changes, CallError>(found.into_changes())
         });
-        let changes = futures_util::future::join_all(runs).await;
+        let changes = {
+            let mut runs = std::pin::pin!(futures_util::future::join_all(runs));
+            loop {
+                tokio::select! {
+                    changes = &mut runs => break changes,
+                    Some(done) = prefetches.next() => done?,
+                }
+            }
+        };
         for c in changes {
             inv.apply(c?);
         }
+        known.extend(wave.iter().copied());
         tracing::debug!(kinds = ?wave, elapsed_ms = started.elapsed().as_millis() as u64, "discovery wave");
+    }
+    while let Some(done) = prefetches.next().await {
+        done?;
     }
     Ok(())
 }

@@ -247,6 +247,9 @@ pub struct Discovery {
     /// Every IPsec connection of a region (DescribeVpnConnections without a filter), read
     /// by both IPsec kinds' listings: one listing per region serves both.
     pub vpn_connections: PerRegion<Vec<crate::api::ops::vpc::VpnConnection>>,
+    /// The failover group of each VBR asked (DescribeVbrHa, one call per VBR), fetched by
+    /// [`vbr_ha`]'s prefetch as soon as the VBRs are known.
+    pub vbr_ha: vbr_ha::Prefetched,
 }
 
 impl Discovery {
@@ -256,6 +259,7 @@ impl Discovery {
             client,
             transit_routers: transit_router::Memo::default(),
             vpn_connections: PerRegion::default(),
+            vbr_ha: vbr_ha::Prefetched::default(),
         }
     }
 }
@@ -416,6 +420,22 @@ pub trait KindSpec: Send + Sync {
     /// removes (a VBR's association with a further circuit changes the VBR).
     fn completes(&self) -> &'static [Kind] {
         &[]
+    }
+    /// The kinds [`KindSpec::prefetch`] reads, when a kind's lookups need fewer kinds than
+    /// its discovery as a whole (empty: no prefetch).
+    fn prefetched_from(&self) -> &'static [Kind] {
+        &[]
+    }
+    /// Start this kind's lookups as soon as the kinds of [`KindSpec::prefetched_from`] are
+    /// known, concurrently with the waves before its own: what they find is kept in the
+    /// [`Discovery`], and [`KindSpec::discover`] uses it (asking itself for anything it
+    /// lacks). The future cannot borrow the inventory. Errors: API failures.
+    fn prefetch<'a>(
+        &'a self,
+        _cx: &'a Discovery,
+        _inv: &Inventory,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async { Ok(()) })
     }
     /// False for kinds found by target resolution only (no [`KindSpec::discover`]): they
     /// take no place in the discovery waves.
@@ -824,6 +844,19 @@ mod tests {
                 }
             }
         }
+        // A prefetch reads only what its kind reads, and starts a wave or more earlier.
+        for &k in Kind::ALL {
+            let from = k.spec().prefetched_from();
+            for f in from {
+                let reads = k.spec().discovered_from().unwrap_or(Kind::ALL);
+                assert!(
+                    reads.contains(f) || f.spec().completes().iter().any(|c| reads.contains(c)),
+                    "{k} prefetches from {f}, which it does not read"
+                );
+                assert!(wave(*f) < wave(k), "{k}'s prefetch waits for {f}");
+            }
+        }
+        assert!(!Kind::VbrHa.spec().prefetched_from().is_empty());
         // The failover-group and health-check kinds read every kind that takes a VBR out of
         // a CEN or ECR (`vbr_ha::holders`).
         for k in [Kind::VbrHa, Kind::VbrHealthCheck] {

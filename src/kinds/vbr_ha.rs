@@ -43,6 +43,64 @@ pub fn holders(inv: &Inventory, vbr: &str, kind: Kind) -> Vec<String> {
     out
 }
 
+/// What DescribeVbrHa answered per VBR asked (region, failover group if any), shared by the
+/// prefetch and [`KindSpec::discover`]: one fetch at a time, later askers wait for it.
+#[derive(Debug, Default)]
+pub struct Prefetched {
+    asked: tokio::sync::Mutex<BTreeMap<String, (String, Option<vpc_circuit::VbrHa>)>>,
+}
+
+impl Prefetched {
+    /// The answers for `asks` ((region, VBR)): those already fetched, the others fetched now
+    /// (concurrently) and kept. Errors: the first failed call.
+    async fn answers(
+        &self,
+        c: &crate::api::ReadClient,
+        asks: Vec<(String, String)>,
+    ) -> Result<Vec<(String, Option<vpc_circuit::VbrHa>)>, CallError> {
+        let mut asked = self.asked.lock().await;
+        let missing: Vec<(String, String)> = asks
+            .iter()
+            .filter(|(_, v)| !asked.contains_key(v))
+            .cloned()
+            .collect();
+        let c = c.clone();
+        let fetched = concurrently(missing, move |(region, vbr)| {
+            let c = c.clone();
+            async move {
+                let ha = absent_ok(
+                    vpc_circuit::describe_vbr_ha(&c, &region, Some(&vbr), None).await,
+                )?
+                .flatten();
+                Ok((vbr, (region, ha)))
+            }
+        })
+        .await?;
+        asked.extend(fetched);
+        Ok(asks
+            .iter()
+            .filter_map(|(_, v)| asked.get(v).cloned())
+            .collect())
+    }
+}
+
+/// The own VBRs attached to a CEN or ECR, as (region, VBR): the ones DescribeVbrHa is asked
+/// about.
+fn asks(inv: &Inventory) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (region, vbrs) in own_by_region(inv) {
+        for v in vbrs {
+            if inv
+                .get(Kind::VirtualBorderRouter, &v)
+                .is_some_and(attached)
+            {
+                out.push((region.clone(), v));
+            }
+        }
+    }
+    out
+}
+
 /// True when the VBR is attached to a CEN or an ECR (facts `cens`, `ecr`): only then can it
 /// be in a failover group or have a CEN health check.
 pub fn attached(r: &Resource) -> bool {
@@ -74,29 +132,8 @@ impl KindSpec for Spec {
         inv: &'a mut Found<'_>,
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
-            let mut asks: Vec<(String, String)> = Vec::new();
-            for (region, vbrs) in own_by_region(inv) {
-                for v in vbrs {
-                    if inv
-                        .get(Kind::VirtualBorderRouter, &v)
-                        .is_some_and(attached)
-                    {
-                        asks.push((region.clone(), v));
-                    }
-                }
-            }
-            let c = cx.client.clone();
-            let found = concurrently(asks, move |(region, vbr)| {
-                let c = c.clone();
-                async move {
-                    let ha = absent_ok(
-                        vpc_circuit::describe_vbr_ha(&c, &region, Some(&vbr), None).await,
-                    )?
-                    .flatten();
-                    Ok((region, ha))
-                }
-            })
-            .await?;
+            // Fetched by the prefetch while the kinds between ran (what it lacks, now).
+            let found = cx.vbr_ha.answers(&cx.client, asks(inv)).await?;
             let mut groups: BTreeMap<String, (String, vpc_circuit::VbrHa)> = BTreeMap::new();
             for (region, ha) in found {
                 if let Some(ha) = ha {
@@ -124,6 +161,21 @@ impl KindSpec for Spec {
             }
             Ok(())
         })
+    }
+
+    /// DescribeVbrHa needs only the VBRs (their CENs and ECRs): asked as soon as they are
+    /// known, while the other VBR blockers are discovered.
+    fn prefetched_from(&self) -> &'static [Kind] {
+        &[Kind::VirtualBorderRouter, Kind::VbrCircuitAssociation]
+    }
+
+    fn prefetch<'a>(
+        &'a self,
+        cx: &'a Discovery,
+        inv: &Inventory,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        let asks = asks(inv);
+        Box::pin(async move { cx.vbr_ha.answers(&cx.client, asks).await.map(|_| ()) })
     }
 
     fn discovered_from(&self) -> Option<&'static [Kind]> {
