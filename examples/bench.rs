@@ -244,6 +244,17 @@ fn tr_regions(w: &World) -> HashMap<String, String> {
 // ---------------------------------------------------------------------------------------
 // The plan
 
+/// One plan target line for an IPsec connection: `vpn_connection` when it is bound to a
+/// VPN gateway, else `vpn_attachment`.
+fn ipsec_target(t: &mut String, c: &decom::emulator::kinds::vpn::VpnConnection) {
+    let kind = if c.vpn_gateway.is_some() {
+        "vpn_connection"
+    } else {
+        "vpn_attachment"
+    };
+    let _ = writeln!(t, "  - {kind}: {}\n    region: {}", c.id, c.region);
+}
+
 fn plan_text(w: &World, selectors: bool) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "version: 1");
@@ -282,16 +293,7 @@ fn plan_text(w: &World, selectors: bool) -> String {
         );
     }
     for c in &w.vpn_connections {
-        let kind = if c.value.vpn_gateway.is_some() {
-            "vpn_connection"
-        } else {
-            "vpn_attachment"
-        };
-        let _ = writeln!(
-            t,
-            "  - {kind}: {}\n    region: {}",
-            c.value.id, c.value.region
-        );
+        ipsec_target(&mut t, &c.value);
     }
     t
 }
@@ -643,16 +645,7 @@ fn targets_plan_text(w: &World, targets: &Targets) -> String {
         .iter()
         .filter(|c| targets.ipsec.contains(&c.value.id))
     {
-        let kind = if c.value.vpn_gateway.is_some() {
-            "vpn_connection"
-        } else {
-            "vpn_attachment"
-        };
-        let _ = writeln!(
-            t,
-            "  - {kind}: {}\n    region: {}",
-            c.value.id, c.value.region
-        );
+        ipsec_target(&mut t, &c.value);
     }
     t
 }

@@ -280,20 +280,24 @@ impl<V> Default for PerRegion<V> {
 }
 
 impl<V> PerRegion<V> {
+    /// The region's cell (created empty on first use).
+    fn cell(&self, region: &str) -> Arc<tokio::sync::OnceCell<Arc<V>>> {
+        self.cells
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(region.to_string())
+            .or_default()
+            .clone()
+    }
+
     /// The region's listing: the one fetched before, else `fetch()`'s. Errors: `fetch`'s.
     pub async fn get<F, Fut>(&self, region: &str, fetch: F) -> Result<Arc<V>, CallError>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<V, CallError>>,
     {
-        let cell = self
-            .cells
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(region.to_string())
-            .or_default()
-            .clone();
-        cell.get_or_try_init(|| async { fetch().await.map(Arc::new) })
+        self.cell(region)
+            .get_or_try_init(|| async { fetch().await.map(Arc::new) })
             .await
             .cloned()
     }
@@ -314,13 +318,7 @@ impl<V> PerRegion<V> {
             Over,
             Failed(CallError),
         }
-        let cell = self
-            .cells
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(region.to_string())
-            .or_default()
-            .clone();
+        let cell = self.cell(region);
         let got = cell
             .get_or_try_init(|| async {
                 match fetch().await {
