@@ -2132,7 +2132,10 @@ fn print_summary(args: &Args, rows: &[serde_json::Value]) {
         }
         let w = f(r, "apply_wall_ratio");
         let c = f(r, "apply_calls_ratio");
-        if !w.is_nan() {
+        if r["apply_aborted"].as_bool() == Some(true) {
+            // Its ratios count only the steps it finished: not a verdict.
+            parts.push("apply ABORTED (no verdict)".to_string());
+        } else if !w.is_nan() {
             parts.push(format!(
                 "apply wall/LB {w:.2} ≤ 1.10 {}",
                 verdict(w <= 1.10)
