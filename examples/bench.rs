@@ -429,13 +429,6 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             .unwrap_or_default();
         add(&region, "prefix_lists", 1);
     }
-    for p in &w.transit_router_prefix_list_associations {
-        let region = trs
-            .get(&p.value.transit_router)
-            .cloned()
-            .unwrap_or_default();
-        add(&region, "prefix_lists", 1);
-    }
     for c in &w.vpn_connections {
         let kind = if c.value.vpn_gateway.is_some() {
             "vpn_connections"
