@@ -290,18 +290,6 @@ impl<V> PerRegion<V> {
             .clone()
     }
 
-    /// The region's listing: the one fetched before, else `fetch()`'s. Errors: `fetch`'s.
-    pub async fn get<F, Fut>(&self, region: &str, fetch: F) -> Result<Arc<V>, CallError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<V, CallError>>,
-    {
-        self.cell(region)
-            .get_or_try_init(|| async { fetch().await.map(Arc::new) })
-            .await
-            .cloned()
-    }
-
     /// The region's listing when it was fetched before or `fetch()` gives it (`Some`), else
     /// `None` (`fetch` found it over its budget: nothing is kept, a later reader tries
     /// again). Errors: `fetch`'s.

@@ -84,9 +84,9 @@ impl Prefetched {
     }
 }
 
-/// The own VBRs attached to a CEN or ECR, as (region, VBR): the ones DescribeVbrHa is asked
-/// about.
-fn asks(inv: &Inventory) -> Vec<(String, String)> {
+/// The own VBRs attached to a CEN or ECR, as (region, VBR), in region order: the ones
+/// DescribeVbrHa is asked about, and whose CEN health checks are looked for.
+pub fn attached_own_vbrs(inv: &Inventory) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (region, vbrs) in own_by_region(inv) {
         for v in vbrs {
@@ -133,7 +133,7 @@ impl KindSpec for Spec {
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             // Fetched by the prefetch while the kinds between ran (what it lacks, now).
-            let found = cx.vbr_ha.answers(&cx.client, asks(inv)).await?;
+            let found = cx.vbr_ha.answers(&cx.client, attached_own_vbrs(inv)).await?;
             let mut groups: BTreeMap<String, (String, vpc_circuit::VbrHa)> = BTreeMap::new();
             for (region, ha) in found {
                 if let Some(ha) = ha {
@@ -174,7 +174,7 @@ impl KindSpec for Spec {
         cx: &'a Discovery,
         inv: &Inventory,
     ) -> BoxFuture<'a, Result<(), CallError>> {
-        let asks = asks(inv);
+        let asks = attached_own_vbrs(inv);
         Box::pin(async move { cx.vbr_ha.answers(&cx.client, asks).await.map(|_| ()) })
     }
 

@@ -8,8 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::vbr_ha::{attached, holders};
-use super::virtual_border_router::own_by_region;
+use super::vbr_ha::{attached_own_vbrs, holders};
 use super::{Discovery, Kind, KindSpec, Listing, PollScope, StepSpec, concurrently, link, no_call};
 use crate::api::ops::cbn_health;
 use crate::api::{BoxFuture, CallError, Product, ReadClient, WriteClient};
@@ -48,15 +47,8 @@ impl KindSpec for Spec {
     ) -> BoxFuture<'a, Result<(), CallError>> {
         Box::pin(async move {
             let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            for (region, vbrs) in own_by_region(inv) {
-                for v in vbrs {
-                    if inv
-                        .get(Kind::VirtualBorderRouter, &v)
-                        .is_some_and(attached)
-                    {
-                        wanted.entry(region.clone()).or_default().insert(v);
-                    }
-                }
+            for (region, v) in attached_own_vbrs(inv) {
+                wanted.entry(region).or_default().insert(v);
             }
             let c = cx.client.clone();
             let regions: Vec<String> = wanted.keys().cloned().collect();

@@ -107,12 +107,10 @@ pub async fn region_connections(
     cx: &Discovery,
     region: &str,
 ) -> Result<std::sync::Arc<Vec<vpc::VpnConnection>>, CallError> {
-    let all = vpc::VpnConnectionFilter::default();
-    cx.vpn_connections
-        .get(region, || {
-            vpc::describe_vpn_connections(&cx.client, region, &all)
-        })
-        .await
+    // Without a budget the listing is always read whole.
+    Ok(region_connections_within(cx, region, usize::MAX)
+        .await?
+        .unwrap_or_default())
 }
 
 /// [`region_connections`], unless the listing takes more than `budget` calls (`None`, after
