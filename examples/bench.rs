@@ -1244,8 +1244,9 @@ fn call_action(s: &Step) -> &str {
 struct LowerBound {
     /// Longest path through the graph, each step costing [`step_cost`].
     critical_path: f64,
-    /// Slowest (product, region, action) key of the executor's limiter: (n − burst) / rate,
-    /// with the limiter's burst (5 s of quota) and rate (quota × scale / 60 s). A diagnostic:
+    /// Slowest (product, region, action) key of the executor's limiter: when its n-th call
+    /// can go at the earliest, ⌊(n − 1) / quota⌋ × 60 s (the limiter grants at most a
+    /// window's quota, quota × scale, in any 60 s; [`limiter_window_bound`]). A diagnostic:
     /// decom's own limiter cannot beat it, a client using the API's whole bucket can.
     rate_bound: f64,
     /// That key.
@@ -1258,8 +1259,9 @@ struct LowerBound {
     rate_tail_bound: f64,
     /// The group of `rate_tail_bound`, its minimal calls and its shortest tail.
     rate_tail_key: String,
-    /// The same with decom's limiter's burst (5 s of quota) instead of the API's bucket:
-    /// what a client with that limiter cannot beat (not a bound for every client).
+    /// The same with decom's limiter's window (a window's quota per 60 s) instead of the
+    /// API's bucket: what a client with that limiter cannot beat (not a bound for every
+    /// client).
     rate_tail_bound_limiter: f64,
     /// Sum of step costs: with waits holding a parallelism slot (as in decom's executor and
     /// in Terraform), wall ≥ work / parallelism.
@@ -1274,6 +1276,14 @@ struct LowerBound {
     min_calls: u64,
     mutations: u64,
     waits: u64,
+}
+
+/// When the last of `n` calls of one key can go under decom's limiter at the earliest, in
+/// seconds: it grants at most `per_minute` (the window's scaled quota) in any 60 s, so the
+/// n-th call waits ⌊(n − 1) / quota⌋ whole windows (`exec::limiter::WINDOW`).
+fn limiter_window_bound(n: u64, per_minute: f64) -> f64 {
+    let quota = per_minute.floor().max(1.0) as u64;
+    (n.saturating_sub(1) / quota) as f64 * decom::exec::limiter::WINDOW.as_secs_f64()
 }
 
 /// The lower bound of an apply of graph `g`: LB = max(critical path, post-rate tail bound).
@@ -1297,8 +1307,9 @@ struct LowerBound {
 ///   the step's region, so their group is (region, action); calls of other products are
 ///   counted per action over all buckets they could fall in (every region and `global`:
 ///   burst and rate multiplied by that number), which can only lower LB_g.
-/// - `bound_limiter` does the same with the executor limiter's burst (5 s of quota, keys
-///   of [`calls::limit_key`]): what decom, with its limiter, cannot beat.
+/// - `bound_limiter` does the same with the executor limiter's window (a window's quota in
+///   any 60 s, [`limiter_window_bound`]; keys of [`calls::limit_key`]): what decom, with its
+///   limiter, cannot beat.
 fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
     // Steps are numbered in execution order (by level), so every dependency comes first.
     assert!(
@@ -1349,12 +1360,10 @@ fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
     for (key, n) in per_key {
         let per_minute = f64::from(actions::quota_per_minute(&key.2)) * scale;
         let rate = per_minute / 60.0;
-        let client_burst = (rate * 5.0).clamp(1.0, per_minute.max(1.0));
         let api_burst = per_minute.max(1.0);
-        let b = ((n as f64 - client_burst).max(0.0)) / rate;
+        let b = limiter_window_bound(n, per_minute);
         let a = ((n as f64 - api_burst).max(0.0)) / rate;
-        // The busiest key: the most time its calls need at the quota (the burst is the
-        // same 5 s of quota for every key, so it also has the largest bound).
+        // The busiest key: the most time its calls need at the quota.
         let load = n as f64 / rate;
         if load > busiest {
             busiest = load;
@@ -1415,16 +1424,16 @@ fn lower_bound(g: &Graph, t: &Timings, scale: f64) -> LowerBound {
             let n = muts + listed.div_ceil(100) + other;
             let per_minute = f64::from(actions::quota_per_minute(action)) * scale;
             let rate = per_minute / 60.0;
-            let burst = if limiter {
-                (rate * 5.0).clamp(1.0, per_minute.max(1.0))
-            } else {
-                per_minute.max(1.0)
-            };
+            let burst = per_minute.max(1.0);
             if (n as f64) <= burst * buckets {
                 // LB_g is then at most its tail, never above the critical path.
                 continue;
             }
-            let v = (n as f64 - burst * buckets) / (rate * buckets) + tail;
+            let v = if limiter {
+                limiter_window_bound(n, per_minute)
+            } else {
+                (n as f64 - burst * buckets) / (rate * buckets)
+            } + tail;
             if v > best.0 {
                 best = (
                     v,
@@ -1974,6 +1983,9 @@ fn parse_parallelism(s: &str) -> anyhow::Result<Vec<(String, usize)>> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // DECOM_LOG as for the binary (e.g. `decom::api::call=debug`: one line per call); warn
+    // otherwise.
+    decom::logging::init();
     if args.scale.is_nan() || args.scale <= 0.0 {
         bail!("--scale must be positive");
     }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -22,6 +23,10 @@ use crate::model::Kind;
 
 /// Ids per filtered call (the API's filter limit).
 const FILTER_IDS: usize = 5;
+
+/// Confirmations of ids missing from one walk sent at once (they share the run's call
+/// slots and the client's cap on requests in flight).
+const CONFIRM_CONCURRENCY: usize = 16;
 
 /// What a poll scope lists.
 pub type Scope = PollScope;
@@ -294,9 +299,22 @@ async fn probe_scope(
             .filter(|id| !out.contains_key(*id))
             .cloned()
             .collect();
-        if !absent.is_empty() {
-            let (found, _) = query(&ctx.client, scope, Some(&absent), true).await?;
-            out.extend(found);
+        // Concurrently, one call per id (or per filtered batch where the kind's poll takes
+        // several): a table whose links are being removed can miss dozens in one walk.
+        let mut batches = absent.chunks(per_call.max(1));
+        let mut confirms = futures_util::stream::FuturesUnordered::new();
+        loop {
+            while confirms.len() < CONFIRM_CONCURRENCY {
+                let Some(ids) = batches.next() else { break };
+                let ids = ids.to_vec();
+                confirms.push(Box::pin(async move {
+                    query(&ctx.client, scope, Some(&ids), true).await
+                }));
+            }
+            match confirms.next().await {
+                Some(found) => out.extend(found?.0),
+                None => break,
+            }
         }
     }
     Ok((out, walked))

@@ -456,3 +456,40 @@ async fn a_few_waits_in_a_long_scope_are_polled_by_ids_once_its_length_is_known(
         "{calls} {action} calls over {polls} polls"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn ids_missing_from_a_long_walk_are_confirmed_together() {
+    // 30 associations go from a route table of 90: 30 > 5 waits walk the table (2 pages),
+    // and every one missing from the walk is confirmed by its own call. At 100 ms a call,
+    // one after another they would take 3 s; together, two rounds of 16.
+    let mut world = String::from(
+        "timings: { latency: 100ms, dissociate: 1s }\nphysical_connections:\n  - { id: pc-go, region: cn-shanghai, status: Terminated }\n  - { id: pc-keep, region: cn-shanghai }\nvirtual_border_routers:\n",
+    );
+    let mut attachments = String::from("transit_router_attachments:\n");
+    for (pc, n) in [("go", 30), ("keep", 60)] {
+        for i in 0..n {
+            world.push_str(&format!(
+                "  - {{ id: vbr-{pc}-{i:02}, region: cn-shanghai, physical_connection: pc-{pc} }}\n"
+            ));
+            attachments.push_str(&format!("  - {{ id: tr-attach-{pc}-{i:02}, transit_router: tr-1, vbr: vbr-{pc}-{i:02}, associations: [vtb-1] }}\n"));
+        }
+    }
+    world.push_str("cens:\n  - id: cen-1\n    transit_routers:\n      - { id: tr-1, region: cn-shanghai, route_tables: [vtb-1] }\n");
+    world.push_str(&attachments);
+    let (_emu, client, graph) = setup(&world, "  - physical_connection: pc-go\n").await;
+    let report = go(client, &graph, opts()).await;
+    assert!(report.complete());
+    let waits: Vec<f64> = report
+        .steps
+        .iter()
+        .filter(|s| s.step.action == Action::Wait && s.step.kind == Kind::RouteTableAssociation)
+        .map(|s| s.elapsed_secs)
+        .collect();
+    assert_eq!(waits.len(), 30);
+    // First poll at 2 s (poll_initial): a walk of 2 pages, then 30 confirmations.
+    let longest = waits.iter().copied().fold(0.0, f64::max);
+    assert!(
+        longest < 3.0,
+        "the slowest association wait took {longest:.2} s"
+    );
+}
