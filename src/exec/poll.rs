@@ -3,7 +3,10 @@
 //! Describe call answers every pending wait of that scope — filtered by up to 5 ids, or the
 //! whole scope paged by 50 when more are pending. While a wait is young (under twice
 //! `poll_initial`, or than 1.25 × the longest transition of its kind already seen in this run)
-//! its scope is re-polled every tick; after that the interval grows ×1.5 up to `poll_max`. A resource missing from a complete answer is gone.
+//! its scope is re-polled every tick; after that the interval grows ×1.5 up to `poll_max`.
+//! A wait's first poll is due after `poll_initial`, or, when later, at the time every wait of
+//! its kind already seen in this run was still under way. A resource missing from a complete
+//! answer is gone.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -58,6 +61,8 @@ struct Entry {
     registered: Instant,
     due: Instant,
     interval: Duration,
+    /// Time since `registered` of the last poll that did not find it done.
+    under_way: Option<Duration>,
     tx: Option<oneshot::Sender<Polled>>,
     watch: Watch,
 }
@@ -77,24 +82,41 @@ pub struct Poller {
     /// The longest transition seen so far per (kind, awaited state): waits keep ticking
     /// until a little past it before they back off.
     learned: Mutex<HashMap<(Kind, String), Duration>>,
+    /// Per (kind, awaited state), how long every wait of it seen so far was still under
+    /// way: the least of each wait's last poll that did not find it done (a tick before
+    /// its end when its first poll found it done). Later waits are first polled then, not
+    /// at `poll_initial`: by this run's evidence an earlier poll finds nothing.
+    fastest: Mutex<HashMap<(Kind, String), Duration>>,
 }
 
 impl Poller {
-    /// Register a wait; its first poll is due after `poll_initial`.
+    /// Register a wait; its first poll is due after `poll_initial`, or when every wait of
+    /// its kind and state seen in this run was still under way (`fastest`) if that is later.
     pub(super) fn register(ctx: &Arc<Ctx>, step: &Step) -> (oneshot::Receiver<Polled>, Watch) {
         let (tx, rx) = oneshot::channel();
         let watch = Watch::default();
         *watch.last.lock().unwrap_or_else(|p| p.into_inner()) = "unknown".into();
         let now = Instant::now();
         let scope = Scope::of(step);
+        let fastest = ctx
+            .poller
+            .fastest
+            .lock()
+            .map(|f| {
+                f.get(&(step.kind, step.until.clone().unwrap_or_default()))
+                    .copied()
+            })
+            .unwrap_or_default();
+        let first = fastest.map_or(ctx.opts.poll_initial, |f| f.max(ctx.opts.poll_initial));
         let spawn = {
             let mut scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
             let st = scopes.entry(scope.clone()).or_default();
             st.entries.push(Entry {
                 step: Arc::new(step.clone()),
                 registered: now,
-                due: now + ctx.opts.poll_initial,
+                due: now + first,
                 interval: tick(&ctx.opts),
+                under_way: None,
                 tx: Some(tx),
                 watch: watch.clone(),
             });
@@ -195,13 +217,22 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         let took = now.duration_since(e.registered);
                         let mut learned =
                             ctx.poller.learned.lock().unwrap_or_else(|p| p.into_inner());
-                        let slot = learned.entry(learn_key).or_default();
+                        let slot = learned.entry(learn_key.clone()).or_default();
                         *slot = (*slot).max(took);
+                        drop(learned);
+                        let mut fastest =
+                            ctx.poller.fastest.lock().unwrap_or_else(|p| p.into_inner());
+                        let seen = e
+                            .under_way
+                            .unwrap_or_else(|| took.saturating_sub(tick(&ctx.opts)));
+                        let slot = fastest.entry(learn_key).or_insert(seen);
+                        *slot = (*slot).min(seen);
                         if let Some(tx) = e.tx.take() {
                             let _ = tx.send(Polled::Reached);
                         }
                         continue;
                     }
+                    e.under_way = Some(now.duration_since(e.registered));
                     // Every poll is reported (the reporters print changes, and count polls for
                     // their heartbeats).
                     let _ = ctx.events.send(Event::Progress {

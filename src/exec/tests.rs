@@ -493,3 +493,41 @@ async fn ids_missing_from_a_long_walk_are_confirmed_together() {
         "the slowest association wait took {longest:.2} s"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn later_waits_of_a_kind_start_polling_when_the_earlier_ones_were_still_under_way() {
+    // Three IPsec connections on one gateway go one at a time, each followed by a wait for
+    // the gateway's 10 s update. The first wait ticks from poll_initial (2 s), then backs
+    // off (last seen under way at 8.9 s, done at 11.9 s); the later ones are first polled
+    // at 8.9 s, then tick (0.4 s) to the end: 4 polls each instead of 21, done at 10.1 s.
+    let mut world = String::from(
+        "timings: { vpn_gateway_update: 10s }\nvpn_gateways: [{ id: vpn-1, region: cn-shanghai }]\nvpn_connections:\n",
+    );
+    let mut plan = String::new();
+    for i in 0..3 {
+        world.push_str(&format!(
+            "  - {{ id: vco-{i}, region: cn-shanghai, vpn_gateway: vpn-1 }}\n"
+        ));
+        plan.push_str(&format!("  - vpn_connection: vco-{i}\n"));
+    }
+    let (_emu, client, graph) = setup(&world, &plan).await;
+    let report = go(client, &graph, opts()).await;
+    assert!(report.complete());
+    let waits: Vec<&StepResult> = report
+        .steps
+        .iter()
+        .filter(|s| s.step.action == Action::Wait && s.step.kind == Kind::VpnConnection)
+        .collect();
+    assert!(waits.len() >= 3, "{} waits", waits.len());
+    // In graph order, which is the order they ran in (one gateway: one at a time).
+    let attempts: Vec<(f64, u32)> = waits.iter().map(|s| (s.elapsed_secs, s.attempts)).collect();
+    let (_, first_polls) = attempts[0];
+    assert!(first_polls >= 5, "the first wait ticks: {attempts:?}");
+    for (took, polls) in &attempts[1..] {
+        assert!(
+            *polls <= 4,
+            "a later wait polled {polls} times: {attempts:?}"
+        );
+        assert!(*took < 10.5, "a later wait took {took:.2} s: {attempts:?}");
+    }
+}
