@@ -842,6 +842,36 @@ fn minimum_action(kind: &str) -> &'static str {
     }
 }
 
+/// Per API action, decom's calls against the minimum's (its (region, kind) calls summed by
+/// [`minimum_action`]): `Action d/m` for every action where they differ, the largest excess
+/// first, then the total of the actions that match — one line that says where a discovery
+/// spends more (or less) than the minimum.
+fn action_excess(
+    decom: &BTreeMap<String, u64>,
+    minimum: &BTreeMap<(String, &'static str), u64>,
+) -> String {
+    let mut rows: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (a, n) in decom {
+        rows.entry(a.as_str()).or_default().0 += n;
+    }
+    for ((_, k), n) in minimum {
+        rows.entry(minimum_action(k)).or_default().1 += n;
+    }
+    let mut differ: Vec<(&str, u64, u64)> = rows
+        .iter()
+        .filter(|(_, (d, m))| d != m)
+        .map(|(a, (d, m))| (*a, *d, *m))
+        .collect();
+    differ.sort_by_key(|(a, d, m)| (std::cmp::Reverse(*d as i64 - *m as i64), *a));
+    let same: u64 = rows.values().filter(|(d, m)| d == m).map(|(d, _)| d).sum();
+    let mut parts: Vec<String> = differ
+        .iter()
+        .map(|(a, d, m)| format!("{a} {d}/{m} ({:+})", *d as i64 - *m as i64))
+        .collect();
+    parts.push(format!("{same} calls in actions at the minimum"));
+    parts.join(", ")
+}
+
 /// The rate bound of a discovery that makes exactly `calls` ((region, kind) → calls) at
 /// quota × `scale`: max over the emulator's buckets of (n − burst) / rate, burst = a minute
 /// of quota. Vpc calls carry their region; calls of other products are pooled over every
@@ -2535,17 +2565,10 @@ async fn discovery_at_rtt(
         s.calls,
         s.calls as f64 / small_min as f64
     );
-    let by: Vec<String> = s
-        .by_action
-        .iter()
-        .map(|(a, n)| format!("{a} {n}"))
-        .collect();
-    println!("    calls by action: {}", by.join(", "));
-    let mins: Vec<String> = small_by
-        .iter()
-        .map(|((r, k), n)| format!("{r}/{k} {n}"))
-        .collect();
-    println!("    minimum: {}", mins.join(", "));
+    println!(
+        "    by action, decom/minimum (excess first): {}",
+        action_excess(&s.by_action, &small_by)
+    );
     let json = json!({
         "latency_ms": latency_ms,
         "quota_scale": 1.0,
