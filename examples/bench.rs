@@ -343,7 +343,6 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             "prefix_lists",
             "vpn_attachments",
             "vpn_connections",
-            "vpn_gateways",
             "bgp_networks",
             "nqas",
         ] {
@@ -437,9 +436,8 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
         };
         add(&c.value.region, kind, 1);
     }
-    for g in &w.vpn_gateways {
-        add(&g.value.region, "vpn_gateways", 1);
-    }
+    // VPN gateways are not counted: discovery does not read them (the plan does not depend
+    // on a gateway's state; the wait after DeleteVpnConnection polls it during apply).
     let vbr_region: HashMap<&str, (&str, bool)> = w
         .virtual_border_routers
         .iter()
@@ -842,6 +840,36 @@ fn minimum_action(kind: &str) -> &'static str {
     }
 }
 
+/// Per API action, decom's calls against the minimum's (its (region, kind) calls summed by
+/// [`minimum_action`]): `Action d/m` for every action where they differ, the largest excess
+/// first, then the total of the actions that match — one line that says where a discovery
+/// spends more (or less) than the minimum.
+fn action_excess(
+    decom: &BTreeMap<String, u64>,
+    minimum: &BTreeMap<(String, &'static str), u64>,
+) -> String {
+    let mut rows: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (a, n) in decom {
+        rows.entry(a.as_str()).or_default().0 += n;
+    }
+    for ((_, k), n) in minimum {
+        rows.entry(minimum_action(k)).or_default().1 += n;
+    }
+    let mut differ: Vec<(&str, u64, u64)> = rows
+        .iter()
+        .filter(|(_, (d, m))| d != m)
+        .map(|(a, (d, m))| (*a, *d, *m))
+        .collect();
+    differ.sort_by_key(|(a, d, m)| (std::cmp::Reverse(*d as i64 - *m as i64), *a));
+    let same: u64 = rows.values().filter(|(d, m)| d == m).map(|(d, _)| d).sum();
+    let mut parts: Vec<String> = differ
+        .iter()
+        .map(|(a, d, m)| format!("{a} {d}/{m} ({:+})", *d as i64 - *m as i64))
+        .collect();
+    parts.push(format!("{same} calls in actions at the minimum"));
+    parts.join(", ")
+}
+
 /// The rate bound of a discovery that makes exactly `calls` ((region, kind) → calls) at
 /// quota × `scale`: max over the emulator's buckets of (n − burst) / rate, burst = a minute
 /// of quota. Vpc calls carry their region; calls of other products are pooled over every
@@ -900,22 +928,101 @@ fn full_minimum_calls(
         .collect()
 }
 
+/// Pages of `n` items at 50 a page (at least 1): the page size decom sends to listings
+/// whose documented `MaxResults`/`PageSize` range does not reach 100 (Vpc `PageSize` ≤ 50;
+/// Cbn attachment, association and propagation listings document only a default).
+fn pages50(n: usize) -> u64 {
+    n.div_ceil(50).max(1) as u64
+}
+
+/// The fewest calls that find the VBRs on the target circuits of `region`, every account's,
+/// with their owners and details: the cheaper of
+/// - per circuit: DescribeVirtualBorderRoutersForPhysicalConnection each (the only answer
+///   per circuit that names a VBR's owner and the VBRs that ride it as a further circuit),
+///   then the details (DescribeVirtualBorderRouters) by VBR id (5 a call) or by circuit (5 a
+///   call; the `PhysicalConnectionId` filter matches a VBR's primary circuit only, so a VBR
+///   on a further circuit is asked by id as well);
+/// - region-wide: DescribeVirtualBorderRouters without and with IncludeCrossAccountVbr
+///   (`region_pages` each: VirtualBorderRouterType has no owner field, the difference of the
+///   two tells other accounts' VBRs), and the per-circuit call for circuits that carry
+///   another account's VBR that is not `unconfirmed` (its owner's id).
+///
+/// (The previous minimum, ⌈circuits/5⌉ filtered listings, neither tells owners apart nor
+/// finds VBRs on further circuits.)
+fn vbr_calls(w: &World, targets: &Targets, region: &str, region_pages: u64) -> u64 {
+    let circuits: Vec<&str> = w
+        .physical_connections
+        .iter()
+        .map(|p| &p.value)
+        .filter(|p| p.region == region && targets.circuits.contains(&p.id))
+        .map(|p| p.id.as_str())
+        .collect();
+    if circuits.is_empty() {
+        return 0;
+    }
+    let on = |v: &decom::emulator::kinds::virtual_border_router::VirtualBorderRouter| {
+        circuits.contains(&v.physical_connection.as_str())
+            || v.associated_physical_connections
+                .iter()
+                .any(|c| circuits.contains(&c.as_str()))
+    };
+    let vbrs: Vec<_> = w
+        .virtual_border_routers
+        .iter()
+        .map(|v| &v.value)
+        .filter(|v| v.region == region && on(v))
+        .collect();
+    let primaries: std::collections::BTreeSet<&str> = vbrs
+        .iter()
+        .map(|v| v.physical_connection.as_str())
+        .filter(|c| circuits.contains(c))
+        .collect();
+    let further = vbrs
+        .iter()
+        .filter(|v| !circuits.contains(&v.physical_connection.as_str()))
+        .count();
+    let details = if vbrs.is_empty() {
+        0
+    } else {
+        let by_circuit = primaries.len().div_ceil(5) + further.div_ceil(5);
+        vbrs.len().div_ceil(5).min(by_circuit.max(1))
+    };
+    let per_circuit = (circuits.len() + details) as u64;
+    let foreign_circuits: std::collections::BTreeSet<&str> = vbrs
+        .iter()
+        .filter(|v| v.owner.is_some() && !v.status.eq_ignore_ascii_case("unconfirmed"))
+        .flat_map(|v| {
+            std::iter::once(v.physical_connection.as_str())
+                .chain(v.associated_physical_connections.iter().map(String::as_str))
+        })
+        .filter(|c| circuits.contains(c))
+        .collect();
+    let wide = 2 * region_pages + foreign_circuits.len() as u64;
+    per_circuit.min(wide)
+}
+
 /// The fewest calls a discovery of a small plan (`targets`, by id) needs, per (region,
 /// kind), each the cheaper of asking about the targets' own resources and listing the
 /// whole region (max(1, ⌈n/50⌉) pages):
-/// GetCallerIdentity 1; circuits by id (Filter of 5 ids: ⌈k/5⌉); VBRs by circuit
-/// (⌈circuits/5⌉); router interfaces by VBR (Filter RouterId, ⌈VBRs/5⌉); BGP groups, BGP
-/// networks and NQA probes by VBR (RouterId takes one value: one call per VBR); BGP peers by
-/// VBR, only for VBRs with groups; DescribeVbrHa per attached VBR and a route-table listing
-/// per VBR with router interfaces (no listing exists); one CEN health-check listing per
-/// region with attached VBRs; TR VBR attachments per (CEN, TR region) pair, ⌈n/100⌉ token
-/// pages of all of that pair's attachments; one route-table listing per transit router
-/// reached; per route table of those, propagations and TR routes (the table id is required:
-/// max(1, ⌈n/100⌉) each); associations, the cheaper of one call per attachment and one per
-/// route table; TR-bound IPsec by id (one call each) and their TR attachments by id;
-/// gateway-bound IPsec by id and one DescribeVpnGateway per gateway. Not counted (so the
-/// minimum can only be lower than the API's true one): hosted connections, ECR and Basic
-/// CEN children, prefix lists, MACsec keys.
+/// GetCallerIdentity 1; circuits by id (Filter of 5 ids: ⌈k/5⌉); VBRs as [`vbr_calls`]
+/// counts them (per circuit with their owners, or the two region-wide listings); router
+/// interfaces by VBR (Filter RouterId, ⌈VBRs/5⌉); BGP groups, BGP networks and NQA probes by
+/// VBR (RouterId takes one value: one call per VBR); BGP peers by VBR, only for VBRs with
+/// groups; DescribeVbrHa per attached VBR and a route-table listing per VBR with router
+/// interfaces (no listing exists); one CEN health-check listing per region with attached
+/// VBRs; TR VBR attachments per (CEN, TR region) pair, ⌈n/50⌉ token pages of all of that
+/// pair's attachments; one route-table listing per transit router reached; per route table
+/// of those, propagations (⌈n/50⌉; the table id is required) and every route the table lists
+/// (⌈n/100⌉, the documented MaxResults range of ListTransitRouterRouteEntries); associations,
+/// per transit router the cheaper of one call per reached attachment and its tables' pages;
+/// one prefix-list listing per transit router reached (TransitRouterId is required); the
+/// children of each own ECR and Basic CEN a reached VBR is attached to (EcrId / CenId are
+/// required); TR-bound IPsec by id (one call each) and the VPN attachments of their transit
+/// routers (every page: no listing by connection exists); gateway-bound IPsec by id (not their
+/// gateways: the plan does not depend on a gateway's state). Token pages are counted at 50 where the API documents no
+/// range up to 100 (the attachment, association and propagation listings document only a
+/// default), which is what decom sends. Not counted (so the minimum can only be lower than
+/// the API's true one): hosted connections, MACsec keys.
 fn small_minimum(w: &World, targets: &Targets) -> (u64, BTreeMap<(String, &'static str), u64>) {
     let r = reach(w, targets);
     let mut out: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
@@ -982,10 +1089,18 @@ fn small_minimum(w: &World, targets: &Targets) -> (u64, BTreeMap<(String, &'stat
     {
         per_region.entry(p.value.region.as_str()).or_default().0 += 1;
     }
+    // Attached to a CEN (through a transit router or as a Basic-CEN child) or to an ECR: as
+    // in [`discovery_minimum`], such a VBR can be in a failover group (DescribeVbrHa each).
     let attached: std::collections::HashSet<&str> = w
         .transit_router_attachments
         .iter()
         .filter_map(|a| a.value.vbr.as_deref())
+        .chain(
+            w.express_connect_routers
+                .iter()
+                .flat_map(|e| e.value.vbrs.iter().map(|c| c.vbr.as_str())),
+        )
+        .chain(w.cen_child_instances.iter().map(|c| c.value.vbr.as_str()))
         .collect();
     let with_ri: std::collections::HashSet<&str> = w
         .router_interfaces
@@ -1008,7 +1123,11 @@ fn small_minimum(w: &World, targets: &Targets) -> (u64, BTreeMap<(String, &'stat
             "circuits",
             cheaper("circuits", circuits.div_ceil(5) as u64),
         );
-        put(region, "vbrs", cheaper("vbrs", circuits.div_ceil(5) as u64));
+        put(
+            region,
+            "vbrs",
+            vbr_calls(w, targets, region, region_pages(region, "vbrs")),
+        );
         if *vbrs > 0 {
             put(
                 region,
@@ -1029,41 +1148,123 @@ fn small_minimum(w: &World, targets: &Targets) -> (u64, BTreeMap<(String, &'stat
         put(region, "vbr_route_tables", *ri as u64);
     }
     for ((_, region), n) in &r.vbr_pairs {
-        put(region, "tr_vbr_attachments", n.div_ceil(100).max(1) as u64);
+        put(region, "tr_vbr_attachments", pages50(*n));
     }
-    let tables: u64 = r.trs.values().map(|t| t.len() as u64).sum();
+    // Per route table: associations, propagations, and every route the table lists (custom
+    // and system routes, one learned route per propagation into it, one route per CIDR of
+    // each prefix-list association of it): ListTransitRouterRouteEntries cannot leave the
+    // learned and generated routes out and keep the custom ones in one call.
+    let mut per_table: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for a in w.transit_router_attachments.iter().map(|a| &a.value) {
+        for l in &a.associations {
+            per_table.entry(l.route_table.as_str()).or_default().0 += 1;
+        }
+        for l in &a.propagations {
+            let e = per_table.entry(l.route_table.as_str()).or_default();
+            e.1 += 1;
+            e.2 += 1;
+        }
+    }
+    for e in &w.transit_router_route_entries {
+        per_table.entry(e.value.route_table.as_str()).or_default().2 += 1;
+    }
+    for p in &w.transit_router_prefix_list_associations {
+        if !p.value.next_hop.is_empty() {
+            per_table.entry(p.value.route_table.as_str()).or_default().2 += p.value.cidrs.len();
+        }
+    }
+    let mut prefix_per_tr: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &w.transit_router_prefix_list_associations {
+        *prefix_per_tr
+            .entry(p.value.transit_router.as_str())
+            .or_default() += 1;
+    }
     put("global", "route_tables", r.trs.len() as u64);
-    put(
-        "global",
-        "associations",
-        (r.attachments.len() as u64).min(tables),
-    );
-    for t in r.trs.values().flatten() {
-        let (p, e) = r.tables.get(t).copied().unwrap_or((0, 0));
-        put("global", "propagations", p.div_ceil(100).max(1) as u64);
-        put("global", "route_entries", e.div_ceil(100).max(1) as u64);
+    for (tr, tables) in &r.trs {
+        let table = |t: &String| per_table.get(t.as_str()).copied().unwrap_or_default();
+        // Associations: per reached attachment (one call each) or per route table (its
+        // pages), the cheaper for each transit router.
+        let mine = r
+            .attachments
+            .iter()
+            .filter(|a| &a.transit_router == tr)
+            .count() as u64;
+        let by_table: u64 = tables.iter().map(|t| pages50(table(t).0)).sum();
+        put("global", "associations", mine.min(by_table));
+        for t in tables {
+            let (_, props, routes) = table(t);
+            put("global", "propagations", pages50(props));
+            put(
+                "global",
+                "route_entries",
+                routes.div_ceil(100).max(1) as u64,
+            );
+        }
+        // Prefix-list associations: TransitRouterId is required (one listing per router).
+        let region = w
+            .cens
+            .iter()
+            .flat_map(|c| c.value.transit_routers.iter())
+            .find(|t| &t.id == tr)
+            .map_or("global", |t| t.region.as_str());
+        put(
+            region,
+            "prefix_lists",
+            pages50(prefix_per_tr.get(tr.as_str()).copied().unwrap_or(0)),
+        );
     }
-    let mut gateways = std::collections::BTreeSet::new();
+    // ECR and Basic-CEN children of the reached own VBRs: one listing per ECR (EcrId is
+    // required) and per Basic CEN (CenId is required), own ones only.
+    let reached: std::collections::HashSet<&str> = r.vbrs.iter().map(|v| v.id.as_str()).collect();
+    for e in w.express_connect_routers.iter().map(|e| &e.value) {
+        if e.owner.is_none() && e.vbrs.iter().any(|c| reached.contains(c.vbr.as_str())) {
+            put("global", "ecrs", pages50(e.vbrs.len()));
+        }
+    }
+    let mut basic: BTreeMap<&str, (bool, usize)> = BTreeMap::new();
+    for c in w.cen_child_instances.iter().map(|c| &c.value) {
+        if c.cen_owner.is_none() {
+            let e = basic.entry(c.cen.as_str()).or_default();
+            e.0 |= reached.contains(c.vbr.as_str());
+            e.1 += 1;
+        }
+    }
+    for (hit, n) in basic.values() {
+        if *hit {
+            put("global", "basic_cens", pages50(*n));
+        }
+    }
     for c in w
         .vpn_connections
         .iter()
         .filter(|c| targets.ipsec.contains(&c.value.id))
     {
-        if let Some(g) = &c.value.vpn_gateway {
+        if c.value.vpn_gateway.is_some() {
+            // The gateway is not read in discovery: decom's plan does not depend on its
+            // state (the wait after DeleteVpnConnection polls it during apply).
             put(&c.value.region, "vpn_connections", 1);
-            if gateways.insert(g.clone()) {
-                put(&c.value.region, "vpn_gateways", 1);
-            }
         } else {
             put(&c.value.region, "vpn_attachments", 1);
         }
     }
-    let tr_vpn = r
-        .attachments
-        .iter()
-        .filter(|a| a.vpn_connection.is_some())
-        .count();
-    put("global", "tr_vpn_attachments", tr_vpn as u64);
+    // TR VPN attachments: listed per transit router (every page of its VPN attachments).
+    // There is no listing by IPsec connection, and the attachment id cannot be asked by:
+    // DescribeVpnConnection names the transit router (`TransitRouterId`) and the CEN
+    // (`AttachInstanceId`), not the attachment (api-contract.json).
+    let mut vpn_trs: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in r.attachments.iter().filter(|a| a.vpn_connection.is_some()) {
+        vpn_trs.insert(a.transit_router.as_str(), 0);
+    }
+    for a in w.transit_router_attachments.iter().map(|a| &a.value) {
+        if a.vpn_connection.is_some()
+            && let Some(n) = vpn_trs.get_mut(a.transit_router.as_str())
+        {
+            *n += 1;
+        }
+    }
+    for n in vpn_trs.values() {
+        put("global", "tr_vpn_attachments", pages50(*n));
+    }
     // Per region, asking by id is never dearer than the whole region's pages.
     for ((region, kind), n) in out.iter_mut() {
         if matches!(*kind, "vpn_connections" | "vpn_attachments") {
@@ -2547,17 +2748,10 @@ async fn discovery_at_rtt(
         s.calls,
         s.calls as f64 / small_min as f64
     );
-    let by: Vec<String> = s
-        .by_action
-        .iter()
-        .map(|(a, n)| format!("{a} {n}"))
-        .collect();
-    println!("    calls by action: {}", by.join(", "));
-    let mins: Vec<String> = small_by
-        .iter()
-        .map(|((r, k), n)| format!("{r}/{k} {n}"))
-        .collect();
-    println!("    minimum: {}", mins.join(", "));
+    println!(
+        "    by action, decom/minimum (excess first): {}",
+        action_excess(&s.by_action, &small_by)
+    );
     let json = json!({
         "latency_ms": latency_ms,
         "quota_scale": 1.0,

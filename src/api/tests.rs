@@ -516,15 +516,20 @@ async fn a_permanently_refused_read_fails_at_once() {
 #[tokio::test(start_paused = true)]
 async fn discovery_survives_a_quota_of_two_calls_a_minute() {
     // An account whose DescribeVirtualBorderRouters quota is 2/min (shared with another
-    // tool): discovery of a circuit with many VBRs still completes.
-    let mut vbrs = String::new();
-    for i in 0..12 {
-        vbrs.push_str(&format!(
-            "  - {{ id: vbr-{i:02}, region: cn-shanghai, physical_connection: pc-1 }}\n"
-        ));
+    // tool): discovery of many circuits with many VBRs (region-wide listings of 3 pages
+    // each) still completes.
+    let (mut pcs, mut vbrs, mut targets) = (String::new(), String::new(), String::new());
+    for p in 0..12 {
+        pcs.push_str(&format!("  - {{ id: pc-{p:02}, region: cn-shanghai }}\n"));
+        targets.push_str(&format!("  - physical_connection: pc-{p:02}\n"));
+        for i in 0..10 {
+            vbrs.push_str(&format!(
+                "  - {{ id: vbr-{p:02}-{i}, region: cn-shanghai, physical_connection: pc-{p:02} }}\n"
+            ));
+        }
     }
     let world = format!(
-        "account_id: \"1234567890123456\"\naccess_keys: [{{ id: K, secret: S }}]\nregions: [cn-shanghai]\nrate_limits: {{ per_minute: {{ DescribeVirtualBorderRouters: 2 }} }}\nphysical_connections: [{{ id: pc-1, region: cn-shanghai }}]\nvirtual_border_routers:\n{vbrs}"
+        "account_id: \"1234567890123456\"\naccess_keys: [{{ id: K, secret: S }}]\nregions: [cn-shanghai]\nrate_limits: {{ per_minute: {{ DescribeVirtualBorderRouters: 2 }} }}\nphysical_connections:\n{pcs}virtual_border_routers:\n{vbrs}"
     );
     let emu = crate::emulator::Emulator::new(
         crate::emulator::world::World::parse("w.yaml", &world).unwrap(),
@@ -537,7 +542,7 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
     };
     let plan = crate::plan::parse(
         "p.yaml",
-        "version: 1\nname: t\nregion: cn-shanghai\npolicy: { cascade: true }\ntargets:\n  - physical_connection: pc-1\n",
+        &format!("version: 1\nname: t\nregion: cn-shanghai\npolicy: {{ cascade: true }}\ntargets:\n{targets}"),
     )
     .unwrap();
     let reader = ReadClient::new(c, emu.transport());
@@ -547,7 +552,7 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
             .keys()
             .filter(|k| k.0 == crate::model::Kind::VirtualBorderRouter)
             .count(),
-        12
+        120
     );
     assert!(reader.call_counts()["DescribeVirtualBorderRouters"] > 3);
 }

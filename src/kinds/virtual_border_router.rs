@@ -58,6 +58,63 @@ pub fn resource(region: &str, v: &vpc::VirtualBorderRouter) -> Resource {
     r
 }
 
+/// The details (DescribeVirtualBorderRouters, every account's) of the VBRs `missing`, found
+/// on the circuits `pcs` of `region` by the per-circuit calls, in the fewer calls: by VBR id
+/// (5 per call), or, when the circuits take fewer calls, filtered by the circuits (5 per
+/// call) and then by id for what that left out. The `PhysicalConnectionId` filter matches a
+/// VBR's primary circuit (the docs do not say it also matches
+/// `AssociatedPhysicalConnections`; the emulator does not): a VBR that rides one of `pcs` as
+/// a further circuit is asked by id.
+async fn details_of(
+    c: &ReadClient,
+    region: &str,
+    missing: Vec<String>,
+    pcs: Vec<String>,
+) -> Result<Vec<vpc::VirtualBorderRouter>, CallError> {
+    let by_id = |vbr_ids: Vec<String>| vpc::VbrFilter {
+        vbr_ids,
+        include_cross_account: true,
+        ..Default::default()
+    };
+    if pcs.is_empty() || pcs.len().div_ceil(5) >= missing.len().div_ceil(5) {
+        return vpc::describe_virtual_border_routers(c, region, &by_id(missing)).await;
+    }
+    let f = vpc::VbrFilter {
+        physical_connection_ids: pcs,
+        include_cross_account: true,
+        ..Default::default()
+    };
+    let wanted: BTreeSet<String> = missing.into_iter().collect();
+    let mut got: Vec<vpc::VirtualBorderRouter> = vpc::describe_virtual_border_routers(c, region, &f)
+        .await?
+        .into_iter()
+        .filter(|v| wanted.contains(&v.vbr_id))
+        .collect();
+    let seen: BTreeSet<&str> = got.iter().map(|v| v.vbr_id.as_str()).collect();
+    let rest: Vec<String> = wanted
+        .iter()
+        .filter(|id| !seen.contains(id.as_str()))
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        got.extend(vpc::describe_virtual_border_routers(c, region, &by_id(rest)).await?);
+    }
+    Ok(got)
+}
+
+/// Record the details of a VBR the per-circuit calls named: its owner and the circuit it
+/// was found on stay as those calls gave them.
+fn with_details(inv: &mut Found<'_>, region: &str, v: &vpc::VirtualBorderRouter) {
+    let mut r = resource(region, v);
+    if let Some(old) = inv.get(Kind::VirtualBorderRouter, &v.vbr_id) {
+        r.owner = old.owner.clone();
+        if old.parent.is_some() {
+            r.parent = old.parent.clone();
+        }
+    }
+    inv.insert(r);
+}
+
 /// The owners of the CENs a VBR reports (`cen_owners` fact: `AssociatedCens[].CenOwnerId`).
 pub fn cen_owners(r: &Resource) -> BTreeMap<String, String> {
     r.fact("cen_owners")
@@ -131,10 +188,12 @@ impl KindSpec for Spec {
 
     /// The VBRs on circuits, other accounts' included, and the owners of VBR targets.
     /// Few circuits in a region: DescribeVirtualBorderRoutersForPhysicalConnection per
-    /// circuit (it names each VBR's owner). Many: two region-wide listings of VBRs, without
-    /// and with IncludeCrossAccountVbr (the difference is other accounts' VBRs), and the
-    /// per-circuit call only for circuits that carry another account's VBR (for the owner's
-    /// id). Then names, tags and CENs of every VBR found without them.
+    /// circuit (it names each VBR's owner, and every VBR on the circuit, further circuits'
+    /// included). Many: two
+    /// region-wide listings of VBRs, without and with IncludeCrossAccountVbr (the
+    /// difference is other accounts' VBRs), and the per-circuit call only for circuits that
+    /// carry another account's VBR (for the owner's id). Then names, tags and CENs of every
+    /// VBR found without them ([`details_of`]: by id, or by circuit when that is fewer calls).
     fn discover<'a>(
         &'a self,
         cx: &'a Discovery,
@@ -252,7 +311,22 @@ impl KindSpec for Spec {
                         .push(v.vbr_id.clone());
                 }
             }
-            let mut details: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            // Circuits of regions not listed whole whose per-circuit call named VBRs: their
+            // details may come by circuit instead of by VBR id.
+            let mut circuits_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for (region, pcs) in &pcs_by_region {
+                if pcs.len() <= REGION_WIDE_CIRCUITS {
+                    for pc in pcs {
+                        if inv.children(Kind::VirtualBorderRouter, pc).next().is_some() {
+                            circuits_of
+                                .entry(region.clone())
+                                .or_default()
+                                .insert(pc.clone());
+                        }
+                    }
+                }
+            }
+            let mut details: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
             for (region, ids) in vbrs_needing_details {
                 let missing: Vec<String> = ids
                     .into_iter()
@@ -260,30 +334,21 @@ impl KindSpec for Spec {
                         inv.get(Kind::VirtualBorderRouter, id)
                             .is_none_or(|r| !r.facts.contains_key("route_table"))
                     })
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
                     .collect();
                 if !missing.is_empty() {
-                    details.insert(region, missing);
+                    let pcs = circuits_of.remove(&region).unwrap_or_default();
+                    details.insert(region, (missing, pcs.into_iter().collect()));
                 }
             }
-            let listed = per_region(cx, details, |c, region, missing| async move {
-                let f = vpc::VbrFilter {
-                    vbr_ids: missing,
-                    include_cross_account: true,
-                    ..Default::default()
-                };
-                vpc::describe_virtual_border_routers(&c, &region, &f).await
+            let listed = per_region(cx, details, |c, region, (missing, pcs)| async move {
+                details_of(&c, &region, missing, pcs).await
             })
             .await?;
             for (region, _, vbrs) in listed {
                 for v in vbrs {
-                    let mut r = resource(&region, &v);
-                    if let Some(old) = inv.get(Kind::VirtualBorderRouter, &v.vbr_id) {
-                        r.owner = old.owner.clone();
-                        if old.parent.is_some() {
-                            r.parent = old.parent.clone();
-                        }
-                    }
-                    inv.insert(r);
+                    with_details(inv, &region, &v);
                 }
             }
             Ok(())

@@ -394,6 +394,75 @@ async fn a_circuit_a_kept_vbr_also_rides_is_unassociated_and_the_vbr_stays() {
     });
 }
 
+#[tokio::test(start_paused = true)]
+async fn vbr_details_come_by_circuit_and_a_vbr_on_a_further_circuit_by_id() {
+    // pc-a carries eleven own VBRs and another account's active one; vbr-cb rides pc-b as a
+    // further circuit (its own circuit pc-c stays). The details of the twelve VBRs of pc-a
+    // come from one listing filtered by the two circuits (not three by id); vbr-cb, which
+    // that filter (primary circuit only) does not return, is asked by id — nothing is lost.
+    let mut world = String::from(
+        "physical_connections:
+  - { id: pc-a, region: cn-shanghai, status: Enabled }
+  - { id: pc-b, region: cn-shanghai, status: Enabled }
+  - { id: pc-c, region: cn-shanghai, status: Enabled }
+virtual_border_routers:
+  - { id: vbr-x, region: cn-shanghai, physical_connection: pc-a, owner: \"9999999999999999\", status: active }
+  - { id: vbr-cb, region: cn-shanghai, physical_connection: pc-c, associated_physical_connections: [pc-b] }
+",
+    );
+    for i in 0..11 {
+        world.push_str(&format!(
+            "  - {{ id: vbr-a{i:02}, region: cn-shanghai, physical_connection: pc-a, name: a{i} }}\n"
+        ));
+    }
+    let run = plan(
+        &world,
+        "  - physical_connection: pc-a\n  - physical_connection: pc-b\n",
+        CASCADE,
+    )
+    .await;
+    let calls = run.reader.call_counts();
+    assert_eq!(
+        calls["DescribeVirtualBorderRoutersForPhysicalConnection"], 2,
+        "{calls:?}"
+    );
+    assert_eq!(calls["DescribeVirtualBorderRouters"], 2, "{calls:?}");
+    let inv = decom::discover::discover(&run.reader, &run.plan)
+        .await
+        .unwrap();
+    let vbrs: Vec<&decom::discover::Resource> = inv
+        .of_kind(decom::model::Kind::VirtualBorderRouter)
+        .collect();
+    // vbr-cb is not a VBR to delete: its association with pc-b is the blocker.
+    assert_eq!(vbrs.len(), 12, "{vbrs:?}");
+    assert!(
+        inv.get(decom::model::Kind::VbrCircuitAssociation, "vbr-cb/pc-b")
+            .is_some()
+    );
+    for v in &vbrs {
+        // Details (route table, name) for every VBR, other accounts' included.
+        assert!(!v.fact("route_table").is_empty(), "{v:?}");
+    }
+    let x = inv
+        .get(decom::model::Kind::VirtualBorderRouter, "vbr-x")
+        .unwrap();
+    assert_eq!(x.owner.as_deref(), Some("9999999999999999"));
+    assert_eq!(
+        inv.get(decom::model::Kind::VirtualBorderRouter, "vbr-a03")
+            .unwrap()
+            .name,
+        "a3"
+    );
+    // vbr-cb stays on pc-c: only its association with pc-b goes.
+    assert!(
+        run.preview.contains("vbr-cb stays on pc-c"),
+        "{}",
+        run.preview
+    );
+    run.at(Action::Unassociate, "vbr-cb/pc-b");
+    assert!(run.blocked("pc-a").contains("vbr-x"), "{}", run.preview);
+}
+
 // ---------------------------------------------------------------------------------------
 // Item 3: Basic-Edition CEN.
 

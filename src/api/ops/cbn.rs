@@ -18,8 +18,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{all_token_pages, mutate, string_or_number};
+use super::{all_token_pages, mutate, string_or_number, token_pages_of};
 use crate::api::{ApiRequest, CallError, Product, ReadClient, WriteClient};
+
+/// `MaxResults` of the Cbn listings whose documented range is 1–100:
+/// ListTransitRouterRouteEntries and ListTransitRouterRouteTables ("Valid values: 1 to 100",
+/// SDK model alibabacloud-go/cbn-20170912 `ListTransitRouterRouteEntriesRequest`,
+/// `ListTransitRouterRouteTablesRequest`). The attachment, association and propagation
+/// listings document only a default (20, 50), no range: they keep
+/// [`super::PAGE_SIZE`].
+pub const LARGE_PAGE: usize = 100;
 
 /// A Cbn request.
 fn cbn(action: &str) -> ApiRequest {
@@ -372,7 +380,7 @@ pub async fn list_transit_router_route_entries(
     let req = cbn("ListTransitRouterRouteEntries")
         .param("TransitRouterRouteTableId", transit_router_route_table_id)
         .opt_param("TransitRouterRouteEntryStatus", status);
-    all_token_pages(c, &req, &["TransitRouterRouteEntries"]).await
+    token_pages_of(c, &req, &["TransitRouterRouteEntries"], LARGE_PAGE).await
 }
 
 /// A transit router's route table (`TransitRouterRouteTables[]`).
@@ -396,7 +404,7 @@ pub async fn list_transit_router_route_tables(
     transit_router_id: &str,
 ) -> Result<Vec<RouteTable>, CallError> {
     let req = cbn("ListTransitRouterRouteTables").param("TransitRouterId", transit_router_id);
-    all_token_pages(c, &req, &["TransitRouterRouteTables"]).await
+    token_pages_of(c, &req, &["TransitRouterRouteTables"], LARGE_PAGE).await
 }
 
 /// How DeleteTransitRouterRouteEntry names the route: by id, or by table, destination and
@@ -601,7 +609,9 @@ mod tests {
             (
                 "ListTransitRouterRouteEntries",
                 pairs(&[
-                    ("MaxResults", "50"),
+                    // The documented range is 1–100 (LARGE_PAGE); the link listings, whose
+                    // range is not documented, keep 50.
+                    ("MaxResults", "100"),
                     ("TransitRouterRouteEntryStatus", "All"),
                     ("TransitRouterRouteTableId", "vtb-1")
                 ])

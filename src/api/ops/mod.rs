@@ -278,13 +278,24 @@ pub async fn all_token_pages<T: DeserializeOwned>(
     req: &ApiRequest,
     items: &[&str],
 ) -> Result<Vec<T>, CallError> {
+    token_pages_of(client, req, items, PAGE_SIZE).await
+}
+
+/// [`all_token_pages`] with `MaxResults` = `page_size`, for listings whose documented range
+/// allows more than [`PAGE_SIZE`].
+pub async fn token_pages_of<T: DeserializeOwned>(
+    client: &ReadClient,
+    req: &ApiRequest,
+    items: &[&str],
+    page_size: usize,
+) -> Result<Vec<T>, CallError> {
     let mut all = Vec::new();
     let mut seen = HashSet::new();
     let mut token: Option<String> = None;
     loop {
         let paged = req
             .clone()
-            .param("MaxResults", PAGE_SIZE.to_string())
+            .param("MaxResults", page_size.to_string())
             .opt_param("NextToken", token.take());
         let body = client.call(&paged).await?;
         all.extend(items_at::<T>(&req.action, &body, items)?);
