@@ -454,25 +454,35 @@ impl ReadClient {
         let mut refreshed = false;
         let mut last: Option<CallError> = None;
         loop {
+            // Whether this attempt waited its turn at the pacer.
+            let mut paced = false;
             if let (Some(pace), Some(deadline)) = (pace, deadline) {
                 // A retry's turn at the pacer counts against the read's deadline (past it,
                 // the last answer is the error); a first attempt always waits its turn.
-                match last.take() {
-                    Some(e) => {
-                        if tokio::time::timeout_at(deadline, pace.acquire_if_slowed(&key))
-                            .await
-                            .is_err()
+                paced = match &last {
+                    Some(_) => {
+                        match tokio::time::timeout_at(deadline, pace.acquire_if_slowed(&key)).await
                         {
-                            return Err(e);
+                            Ok(p) => p,
+                            Err(_) => return Err(last.take().expect("checked")),
                         }
                     }
                     None => pace.acquire_if_slowed(&key).await,
-                }
+                };
             }
             let result = {
                 let _slot = self.inner.in_flight.acquire().await.expect("never closed");
+                // An unpaced read that queued for a slot while the API began throttling its
+                // action goes back to the pacer: sent now, it would only be throttled too.
+                if let Some(pace) = pace
+                    && !paced
+                    && pace.is_slowed(&key)
+                {
+                    continue;
+                }
                 self.attempt(req, signing, attempt).await
             };
+            last = None;
             let err = match result {
                 Ok(v) => {
                     if let Some(pace) = pace {
@@ -493,7 +503,7 @@ impl ReadClient {
             let retryable = match err.class() {
                 ErrorClass::Throttled => {
                     if let Some(pace) = pace {
-                        pace.throttled_or_start(&key);
+                        pace.throttled_or_start(&key, paced);
                     }
                     true
                 }

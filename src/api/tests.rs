@@ -556,6 +556,39 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
     );
     assert!(reader.call_counts()["DescribeVirtualBorderRouters"] > 3);
 }
+#[tokio::test(start_paused = true)]
+async fn reads_queued_for_a_slot_when_throttling_begins_wait_for_the_pacer() {
+    // 400 reads of one action at once against a quota of 120/min, 100 ms a call: 128 go on
+    // the wire, 120 of them pass. The 272 still queued for a slot when the first throttling
+    // answer comes back are paced instead of being sent only to be throttled too; the
+    // throttled ones retry paced. Every read succeeds, within the read deadline.
+    let world = "account_id: \"1234567890123456\"\naccess_keys: [{ id: K, secret: S }]\nregions: [cn-shanghai]\nrate_limits: { per_minute: { DescribeVirtualBorderRouters: 120 } }\ntimings: { latency: 100ms }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\nvirtual_border_routers: [{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }]\n";
+    let emu = crate::emulator::Emulator::new(
+        crate::emulator::world::World::parse("w.yaml", world).unwrap(),
+    );
+    let c = ClientConfig {
+        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
+        credentials: emu.credentials().into(),
+        signature: SignatureVersion::V3,
+        retry: RetryPolicy::default(),
+    };
+    let reader = ReadClient::new(c, emu.transport());
+    let filter = crate::api::ops::vpc::VbrFilter::default();
+    let calls = (0..400).map(|_| {
+        crate::api::ops::vpc::describe_virtual_border_routers(&reader, "cn-shanghai", &filter)
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_ref().is_ok_and(|v| v.len() == 1))
+    );
+    let sent = reader.call_counts()["DescribeVirtualBorderRouters"];
+    // 400 + those throttled of the first 128 on the wire and of the slots handed on as
+    // their answers came back (one round at most); 723 when every queued read was sent.
+    assert!(sent <= 400 + 128, "{sent} attempts for 400 reads");
+}
+
 #[tokio::test]
 async fn form_body_requests_verify_in_both_versions_and_a_changed_body_does_not() {
     // ExpressConnectRouter parameters travel in a form body: V3 covers it through the signed

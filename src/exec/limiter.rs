@@ -135,6 +135,12 @@ pub struct Limiter {
     overrides: HashMap<String, u32>,
 }
 
+/// The share of its documented rate a key is paced at once the API has throttled it
+/// unpaced: the API's bucket refills at the documented rate and is empty then, so a client
+/// at exactly that rate is throttled again whenever two calls arrive a little closer than
+/// they were sent (0.95: 5 calls/s become 4.75).
+pub const RESUMED_SHARE: f64 = 0.95;
+
 /// Lowest rate after repeated throttling: one call per 10 s.
 const MIN_RATE: f64 = 0.1;
 
@@ -174,30 +180,41 @@ impl Limiter {
         }
     }
 
-    /// Wait only when `key` was slowed down by a throttling answer before (see
-    /// [`Limiter::throttled_or_start`]): reads are not paced until the API asks for it.
-    pub async fn acquire_if_slowed(&self, key: &LimitKey) {
-        let slowed = self
-            .buckets
+    /// True once a throttling answer made `key` paced (see [`Limiter::throttled_or_start`]).
+    pub fn is_slowed(&self, key: &LimitKey) -> bool {
+        self.buckets
             .lock()
             .map(|b| b.contains_key(key))
-            .unwrap_or(false);
+            .unwrap_or(false)
+    }
+
+    /// Wait only when `key` was slowed down by a throttling answer before (see
+    /// [`Limiter::throttled_or_start`]): reads are not paced until the API asks for it.
+    /// Returns whether the call waited its turn (was paced).
+    pub async fn acquire_if_slowed(&self, key: &LimitKey) -> bool {
+        let slowed = self.is_slowed(key);
         if slowed {
             self.acquire(key).await;
         }
+        slowed
     }
 
-    /// A throttling answer to a call that was not paced: start pacing `key` at its
-    /// documented rate with no token in hand (the API's own burst is spent: that is all the
-    /// answer says, the rate is not halved); when `key` was already paced, slow it down as
-    /// [`Limiter::throttled`] does. The answers of the other unpaced calls in flight come
-    /// within [`HALVING_WINDOW`] and do not halve it either.
-    pub fn throttled_or_start(&self, key: &LimitKey) {
+    /// A throttling answer to a read: the first for `key` starts pacing it just under its
+    /// documented rate ([`RESUMED_SHARE`]) with no token in hand (the API's own burst is
+    /// spent: that is all the answer says, the rate is not halved). Later answers to calls
+    /// that were sent unpaced (before pacing began) say nothing new and change nothing; an
+    /// answer to a `paced` call slows the key down as [`Limiter::throttled`] does.
+    pub fn throttled_or_start(&self, key: &LimitKey, paced: bool) {
         {
             let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+            if buckets.contains_key(key) && !paced {
+                return;
+            }
             if !buckets.contains_key(key) {
                 let now = Instant::now();
                 let mut b = self.bucket(key, now);
+                b.base *= RESUMED_SHARE;
+                b.rate = b.base;
                 b.tokens = 0.0;
                 b.halved_at = Some(now);
                 buckets.insert(key.clone(), b);
@@ -340,22 +357,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_first_throttling_answer_paces_at_the_documented_rate() {
+    async fn a_first_throttling_answer_paces_just_under_the_documented_rate() {
         // DescribeVbrHa is read unpaced until the API throttles it: its burst is then spent,
-        // so the key starts at its documented rate (5/s) with no token, not at half of it;
-        // the other answers of that round change nothing.
+        // so the key starts just under its documented rate (4.75/s of 5) with no token, not
+        // at half of it; the other answers of that round change nothing, and successes do
+        // not raise it past that.
         let l = Limiter::new(1.0, HashMap::new());
         let k = key("DescribeVbrHa");
-        l.throttled_or_start(&k);
-        l.throttled_or_start(&k);
-        assert_eq!(l.rate(&k), Some(5.0));
-        let t = grants(&l, &k, 10).await;
-        assert_eq!(t[0], Duration::from_millis(200));
-        assert_eq!(t[9], Duration::from_secs(2));
+        l.throttled_or_start(&k, false);
+        l.throttled_or_start(&k, false);
+        assert_eq!(l.rate(&k), Some(5.0 * RESUMED_SHARE));
+        let t = grants(&l, &k, 19).await;
+        assert_eq!(t[0], Duration::from_millis(211));
+        // 19 calls at 4.75/s: 4 s (waits are rounded up to whole milliseconds).
+        let last = t[18].as_secs_f64();
+        assert!((4.0..4.01).contains(&last), "{last}");
+        l.succeeded(&k);
+        assert_eq!(l.rate(&k), Some(5.0 * RESUMED_SHARE));
+        // Answers to calls sent before pacing began, even seconds later, change nothing.
+        tokio::time::advance(HALVING_WINDOW * 3).await;
+        l.throttled_or_start(&k, false);
+        assert_eq!(l.rate(&k), Some(5.0 * RESUMED_SHARE));
         // Throttled again while paced, a round later: the quota is shared or lower.
         tokio::time::advance(HALVING_WINDOW).await;
-        l.throttled_or_start(&k);
-        assert_eq!(l.rate(&k), Some(2.5));
+        l.throttled_or_start(&k, true);
+        assert_eq!(l.rate(&k), Some(2.5 * RESUMED_SHARE));
     }
 
     #[tokio::test(start_paused = true)]
