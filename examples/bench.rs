@@ -1012,8 +1012,9 @@ fn vbr_calls(w: &World, targets: &Targets, region: &str, region_pages: u64) -> u
 /// interfaces (no listing exists); one CEN health-check listing per region with attached
 /// VBRs; TR VBR attachments per (CEN, TR region) pair, ⌈n/50⌉ token pages of all of that
 /// pair's attachments; one route-table listing per transit router reached; per route table
-/// of those, propagations (⌈n/50⌉; the table id is required) and every route the table lists
-/// (⌈n/100⌉, the documented MaxResults range of ListTransitRouterRouteEntries); associations,
+/// of those, propagations (⌈n/50⌉; the table id is required) and the static routes of the
+/// table (⌈n/100⌉, the documented MaxResults range of ListTransitRouterRouteEntries;
+/// `TransitRouterRouteEntryType=Static` leaves learned routes out); associations,
 /// per transit router the cheaper of one call per reached attachment and its tables' pages;
 /// one prefix-list listing per transit router reached (TransitRouterId is required); the
 /// children of each own ECR and Basic CEN a reached VBR is attached to (EcrId / CenId are
@@ -1150,19 +1151,18 @@ fn small_minimum(w: &World, targets: &Targets) -> (u64, BTreeMap<(String, &'stat
     for ((_, region), n) in &r.vbr_pairs {
         put(region, "tr_vbr_attachments", pages50(*n));
     }
-    // Per route table: associations, propagations, and every route the table lists (custom
-    // and system routes, one learned route per propagation into it, one route per CIDR of
-    // each prefix-list association of it): ListTransitRouterRouteEntries cannot leave the
-    // learned and generated routes out and keep the custom ones in one call.
+    // Per route table: associations, propagations, and its static routes (custom routes and
+    // one per CIDR of each prefix-list association of it). Learned routes are not counted:
+    // ListTransitRouterRouteEntries takes TransitRouterRouteEntryType (api-contract.json),
+    // so `Static` leaves them out. decom reads them anyway, to show which routes each
+    // propagation withdraws: pages above the minimum on purpose.
     let mut per_table: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     for a in w.transit_router_attachments.iter().map(|a| &a.value) {
         for l in &a.associations {
             per_table.entry(l.route_table.as_str()).or_default().0 += 1;
         }
         for l in &a.propagations {
-            let e = per_table.entry(l.route_table.as_str()).or_default();
-            e.1 += 1;
-            e.2 += 1;
+            per_table.entry(l.route_table.as_str()).or_default().1 += 1;
         }
     }
     for e in &w.transit_router_route_entries {

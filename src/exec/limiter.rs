@@ -30,8 +30,11 @@ struct Bucket {
     rate: f64,
     /// The configured rate.
     base: f64,
-    /// Burst size of the bucket: the window's quota.
+    /// Burst size of the bucket: the window's quota, halved with the rate on throttling
+    /// (a key slowed down does not spend a whole window at once after an idle spell).
     capacity: f64,
+    /// The window's quota (the capacity before any throttling).
+    quota: f64,
     tokens: f64,
     last: Instant,
     /// When each call of the last [`WINDOW`] was granted, oldest first.
@@ -170,6 +173,7 @@ impl Limiter {
             rate: base,
             base,
             capacity: per_minute,
+            quota: per_minute,
             tokens: per_minute,
             last: now,
             granted: VecDeque::new(),
@@ -287,8 +291,8 @@ impl Limiter {
         }
     }
 
-    /// The API answered with throttling: halve this key's rate (at most once per
-    /// [`HALVING_WINDOW`]) and drop its burst.
+    /// The API answered with throttling: halve this key's rate and burst size (at most once
+    /// per [`HALVING_WINDOW`]) and drop the tokens in hand.
     pub fn throttled(&self, key: &LimitKey) {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = buckets.get_mut(key) {
@@ -297,17 +301,19 @@ impl Limiter {
                 .is_none_or(|t| now.duration_since(t) >= HALVING_WINDOW)
             {
                 b.rate = (b.rate / 2.0).max(MIN_RATE);
+                b.capacity = (b.capacity / 2.0).max(1.0);
                 b.halved_at = Some(now);
             }
             b.tokens = b.tokens.min(0.0);
         }
     }
 
-    /// A call under `key` succeeded: recover 5% of the configured rate.
+    /// A call under `key` succeeded: recover 5% of the configured rate and burst size.
     pub fn succeeded(&self, key: &LimitKey) {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(b) = buckets.get_mut(key) {
             b.rate = (b.rate + b.base * 0.05).min(b.base);
+            b.capacity = (b.capacity + b.quota * 0.05).min(b.quota);
         }
     }
 
@@ -382,6 +388,12 @@ mod tests {
         tokio::time::advance(HALVING_WINDOW).await;
         l.throttled_or_start(&k, true);
         assert_eq!(l.rate(&k), Some(2.5 * RESUMED_SHARE));
+        // An idle spell refills the bucket only to half a window: a key slowed down does
+        // not spend a whole window at once.
+        tokio::time::advance(WINDOW * 5).await;
+        let t = grants(&l, &k, 151).await;
+        assert!(t[149].is_zero(), "{:?}", t[149]);
+        assert!(!t[150].is_zero(), "151 at once");
     }
 
     #[tokio::test(start_paused = true)]
@@ -503,6 +515,73 @@ mod props {
         /// Whatever the arrivals and priorities, never more than the quota in any window,
         /// and no call waits while the window has room and its rate a token: a call that
         /// arrives when both allow it goes at once.
+        /// With cancellations, throttling answers and successes mixed in: never more than
+        /// the quota in any window, and every call that is not cancelled is granted (no
+        /// starvation, no deadlock) within a bounded time.
+        #[test]
+        fn the_window_holds_and_every_call_goes_whatever_the_answers(
+            per_minute in 1u32..8,
+            arrivals in proptest::collection::vec((0u64..120_000, 0u64..3, 0u8..6), 1..40),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let out = rt.block_on(async move {
+                let l = Arc::new(Limiter::new(
+                    1.0,
+                    HashMap::from([("DeleteBgpPeer".to_string(), per_minute)]),
+                ));
+                let start = Instant::now();
+                let mut tasks = Vec::new();
+                for (at, prio, what) in arrivals {
+                    let l = l.clone();
+                    tasks.push(tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(at)).await;
+                        let k = (Product::Vpc, "cn-shanghai".to_string(), "DeleteBgpPeer".to_string());
+                        match what {
+                            // Gives up after 500 ms in the queue.
+                            0 => tokio::time::timeout(Duration::from_millis(500), l.acquire_with(&k, prio))
+                                .await
+                                .ok()
+                                .map(|()| start.elapsed()),
+                            1 => {
+                                l.acquire_with(&k, prio).await;
+                                l.throttled(&k);
+                                Some(start.elapsed())
+                            }
+                            2 => {
+                                l.throttled_or_start(&k, prio == 0);
+                                l.acquire_with(&k, prio).await;
+                                Some(start.elapsed())
+                            }
+                            _ => {
+                                l.acquire_with(&k, prio).await;
+                                l.succeeded(&k);
+                                Some(start.elapsed())
+                            }
+                        }
+                    }));
+                }
+                let all = async {
+                    let mut out = Vec::new();
+                    for t in tasks {
+                        out.push(t.await.unwrap());
+                    }
+                    out
+                };
+                tokio::time::timeout(Duration::from_secs(24 * 3600), all).await
+            });
+            prop_assert!(out.is_ok(), "a call was never granted (starved or deadlocked)");
+            let mut times: Vec<Duration> = out.unwrap().into_iter().flatten().collect();
+            times.sort();
+            let q = per_minute as usize;
+            for (a, b) in times.iter().zip(&times[q.min(times.len())..]) {
+                prop_assert!(*b - *a >= WINDOW, "{} grants within {:?}", q + 1, *b - *a);
+            }
+        }
+
         #[test]
         fn never_more_than_the_quota_in_any_window(
             per_minute in 1u32..12,

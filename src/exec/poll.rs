@@ -4,9 +4,9 @@
 //! whole scope paged by 50 when more are pending. While a wait is young (under twice
 //! `poll_initial`, or than 1.25 × the longest transition of its kind already seen in this run)
 //! its scope is re-polled every tick; after that the interval grows ×1.5 up to `poll_max`.
-//! A wait's first poll is due after `poll_initial`, or, when later, at the time every wait of
-//! its kind already seen in this run was still under way. A resource missing from a complete
-//! answer is gone.
+//! Once waits of a kind have finished in this run, a later wait backs off ×1.5 of its age
+//! until the time every one of them was still under way, and ticks only from then
+//! ([`next_poll`]). A resource missing from a complete answer is gone.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -27,8 +27,9 @@ use crate::model::Kind;
 /// Ids per filtered call (the API's filter limit).
 const FILTER_IDS: usize = 5;
 
-/// Confirmations of ids missing from one walk sent at once (they share the run's call
-/// slots and the client's cap on requests in flight).
+/// Confirmations of ids missing from one walk sent at once (each takes its turn at the
+/// action's quota; together they hold the poll's one call slot, and the client's cap on
+/// requests in flight bounds them).
 const CONFIRM_CONCURRENCY: usize = 16;
 
 /// What a poll scope lists.
@@ -84,37 +85,26 @@ pub struct Poller {
     learned: Mutex<HashMap<(Kind, String), Duration>>,
     /// Per (kind, awaited state), how long every wait of it seen so far was still under
     /// way: the least of each wait's last poll that did not find it done (a tick before
-    /// its end when its first poll found it done). Later waits are first polled then, not
-    /// at `poll_initial`: by this run's evidence an earlier poll finds nothing.
+    /// its end when its first poll found it done). Later waits of the kind back off ×1.5
+    /// until then instead of ticking ([`next_poll`]).
     fastest: Mutex<HashMap<(Kind, String), Duration>>,
 }
 
 impl Poller {
-    /// Register a wait; its first poll is due after `poll_initial`, or when every wait of
-    /// its kind and state seen in this run was still under way (`fastest`) if that is later.
+    /// Register a wait; its first poll is due after `poll_initial`.
     pub(super) fn register(ctx: &Arc<Ctx>, step: &Step) -> (oneshot::Receiver<Polled>, Watch) {
         let (tx, rx) = oneshot::channel();
         let watch = Watch::default();
         *watch.last.lock().unwrap_or_else(|p| p.into_inner()) = "unknown".into();
         let now = Instant::now();
         let scope = Scope::of(step);
-        let fastest = ctx
-            .poller
-            .fastest
-            .lock()
-            .map(|f| {
-                f.get(&(step.kind, step.until.clone().unwrap_or_default()))
-                    .copied()
-            })
-            .unwrap_or_default();
-        let first = fastest.map_or(ctx.opts.poll_initial, |f| f.max(ctx.opts.poll_initial));
         let spawn = {
             let mut scopes = ctx.poller.scopes.lock().unwrap_or_else(|p| p.into_inner());
             let st = scopes.entry(scope.clone()).or_default();
             st.entries.push(Entry {
                 step: Arc::new(step.clone()),
                 registered: now,
-                due: now + first,
+                due: now + ctx.opts.poll_initial,
                 interval: tick(&ctx.opts),
                 under_way: None,
                 tx: Some(tx),
@@ -130,8 +120,42 @@ impl Poller {
     }
 }
 
+/// When a wait not yet done is polled again: `(interval, after)`, the wait's new backoff
+/// interval and the time from now to its next poll. `age`: time since it registered;
+/// `interval`: its backoff interval so far (a tick at first); `longest` / `fastest`: the
+/// longest wait of its kind and state seen in this run, and how long every such wait was
+/// still under way ([`Poller`]).
+///
+/// - Younger than `fastest`: ×1.5 of its age, but not past `fastest` (never later than
+///   half again as long as it has waited, so a wait quicker than the ones before it is
+///   still found within half its time; no tick is spent before any wait ever finished).
+/// - Then, while young (under twice `poll_initial` or 1.25 × `longest`): every tick.
+/// - After that: the interval grows ×1.5 up to `poll_max`.
+pub(super) fn next_poll(
+    opts: &super::Options,
+    age: Duration,
+    interval: Duration,
+    longest: Option<Duration>,
+    fastest: Option<Duration>,
+) -> (Duration, Duration) {
+    let tick = tick(opts);
+    if let Some(f) = fastest
+        && age + tick < f
+    {
+        let next = age.mul_f64(1.5).min(f);
+        return (interval, next.saturating_sub(age).max(tick));
+    }
+    let young = (opts.poll_initial * 2).max(longest.map_or(Duration::ZERO, |d| d.mul_f64(1.25)));
+    if age >= young {
+        let grown = interval.mul_f64(1.5).min(opts.poll_max);
+        (grown, grown)
+    } else {
+        (interval, interval)
+    }
+}
+
 /// The re-poll interval of young waits.
-fn tick(opts: &super::Options) -> Duration {
+pub(super) fn tick(opts: &super::Options) -> Duration {
     (opts.poll_initial / 5)
         .max(Duration::from_millis(100))
         .min(opts.poll_initial)
@@ -171,9 +195,12 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
         // A poll's quota priority is that of the most critical wait it answers.
         let priority = steps.iter().map(|s| ctx.tail[s.id]).max().unwrap_or(0);
         ctx.limiter.acquire_with(&key, priority).await;
+        // What a poll that does not find a wait done says is how long it was still under
+        // way when the poll was sent.
+        let sent = Instant::now();
         let result = {
             let _permit = ctx.calls.acquire(u64::MAX).await;
-            probe_scope(&ctx, &scope, &steps, pages).await
+            probe_scope(&ctx, &scope, &steps, pages, (&key, priority)).await
         };
         // A scope that no longer exists (its transit router or gateway is gone) holds nothing.
         let result = match result {
@@ -232,7 +259,7 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         }
                         continue;
                     }
-                    e.under_way = Some(now.duration_since(e.registered));
+                    e.under_way = Some(sent.saturating_duration_since(e.registered));
                     // Every poll is reported (the reporters print changes, and count polls for
                     // their heartbeats).
                     let _ = ctx.events.send(Event::Progress {
@@ -240,21 +267,27 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         state,
                         attempt: e.watch.attempts.load(Ordering::Relaxed),
                     });
-                    // Young waits (younger than twice poll_initial, or than 1.25 × the longest
-                    // transition of their kind seen in this run) are re-checked every tick;
-                    // older ones back off.
-                    let learned = ctx
+                    let longest = ctx
                         .poller
                         .learned
                         .lock()
                         .map(|l| l.get(&learn_key).copied())
                         .unwrap_or_default();
-                    let young = (ctx.opts.poll_initial * 2)
-                        .max(learned.map_or(Duration::ZERO, |d| d.mul_f64(1.25)));
-                    if now.duration_since(e.registered) >= young {
-                        e.interval = e.interval.mul_f64(1.5).min(ctx.opts.poll_max);
-                    }
-                    e.due = now + e.interval;
+                    let fastest = ctx
+                        .poller
+                        .fastest
+                        .lock()
+                        .map(|f| f.get(&learn_key).copied())
+                        .unwrap_or_default();
+                    let (interval, after) = next_poll(
+                        &ctx.opts,
+                        now.duration_since(e.registered),
+                        e.interval,
+                        longest,
+                        fastest,
+                    );
+                    e.interval = interval;
+                    e.due = now + after;
                 }
             }
             Err(err) => {
@@ -297,6 +330,7 @@ async fn probe_scope(
     scope: &Scope,
     steps: &[Arc<Step>],
     pages: usize,
+    (key, priority): (&super::limiter::LimitKey, u64),
 ) -> Result<(HashMap<String, String>, Option<usize>), CallError> {
     if !scope.kind.spec().listable() {
         // Scopes of one resource (a VPN gateway's connections): the step's own probe; every
@@ -339,11 +373,19 @@ async fn probe_scope(
                 let Some(ids) = batches.next() else { break };
                 let ids = ids.to_vec();
                 confirms.push(Box::pin(async move {
-                    query(&ctx.client, scope, Some(&ids), true).await
+                    // Each confirmation is a call of the scope's action: it takes its own
+                    // turn at the quota.
+                    ctx.limiter.acquire_with(key, priority).await;
+                    match query(&ctx.client, scope, Some(&ids), true).await {
+                        // Asked by id, "not found" says those ids are gone (not the scope:
+                        // the walk just listed it).
+                        Err(e) if e.class() == ErrorClass::Gone => Ok(HashMap::new()),
+                        other => other.map(|(found, _)| found),
+                    }
                 }));
             }
             match confirms.next().await {
-                Some(found) => out.extend(found?.0),
+                Some(found) => out.extend(found?),
                 None => break,
             }
         }

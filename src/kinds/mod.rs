@@ -605,11 +605,12 @@ pub fn link(id: &str) -> (&str, &str) {
 /// How many resources of a kind in a region make listing the whole region cheaper than
 /// asking per id or per parent (5 filter values per call vs 50 items per page).
 pub const LIST_ALL_THRESHOLD: usize = 25;
-/// Concurrent discovery calls.
-pub const CONCURRENCY: usize = 256;
-
-/// Run `f` over `items` with at most [`CONCURRENCY`] at once; results in input order.
-/// Errors: the first failure.
+/// Run `f` over `items` all at once; results in input order. Errors: the first failure.
+///
+/// No cap of its own: the client bounds the requests on the wire ([`crate::api::MAX_IN_FLIGHT`])
+/// and paces the actions the API throttles, and a cap here would let calls waiting for one
+/// action's pace hold back every other action (at 20,000 resources one region's 900
+/// `DescribeVbrHa` calls, paced at 4.75/s, kept the other region's waiting 80 s).
 pub async fn concurrently<T, R, F, Fut>(items: Vec<T>, f: F) -> Result<Vec<R>, CallError>
 where
     T: Send + 'static,
@@ -618,14 +619,10 @@ where
     Fut: std::future::Future<Output = Result<R, CallError>> + Send + 'static,
 {
     let f = Arc::new(f);
-    let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let mut set = tokio::task::JoinSet::new();
     for (i, item) in items.into_iter().enumerate() {
-        let (f, sem) = (f.clone(), sem.clone());
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await.expect("semaphore open");
-            (i, f(item).await)
-        });
+        let f = f.clone();
+        set.spawn(async move { (i, f(item).await) });
     }
     let mut out: Vec<Option<R>> = Vec::new();
     while let Some(joined) = set.join_next().await {
@@ -794,6 +791,39 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrently_lets_no_call_wait_behind_others_it_does_not_need() {
+        // 1,000 calls of one action wait for a pace that comes only after the 50 calls of
+        // another action have answered (as one region's paced DescribeVbrHa calls and the
+        // other region's): with any cap below 1,050 the 50 would never start.
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let go = Arc::new(tokio::sync::Notify::new());
+        let items: Vec<bool> = (0..1050).map(|i| i >= 1000).collect();
+        let (d, g) = (done.clone(), go.clone());
+        let run = concurrently(items, move |fast| {
+            let (done, go) = (d.clone(), g.clone());
+            async move {
+                if fast {
+                    if done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == 50 {
+                        go.notify_waiters();
+                    }
+                } else {
+                    let wait = go.notified();
+                    if done.load(std::sync::atomic::Ordering::SeqCst) < 50 {
+                        wait.await;
+                    }
+                }
+                Ok(fast)
+            }
+        });
+        let out = tokio::time::timeout(std::time::Duration::from_secs(5), run)
+            .await
+            .expect("the 50 calls ran beside the 1,000 waiting ones")
+            .unwrap();
+        assert_eq!(out.len(), 1050);
+        assert!(out[1000..].iter().all(|f| *f), "results in input order");
+    }
 
     #[test]
     fn plan_names_match_the_serde_names_and_prefixes_are_set() {
