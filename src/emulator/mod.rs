@@ -114,6 +114,10 @@ struct Inner {
     books: Mutex<Books>,
     requests: AtomicU64,
     audit_file: Mutex<Option<std::fs::File>>,
+    /// Held from the ClientToken lookup of a mutating call to the recording of its token:
+    /// two calls with one token at the same moment are one change and one replay, as the
+    /// API promises, never two changes.
+    token_gate: Mutex<()>,
     /// Issued STS sessions and the ECS metadata front ([`sts`]).
     sts: sts::StsState,
 }
@@ -151,6 +155,7 @@ impl Emulator {
                 world,
                 requests: AtomicU64::new(0),
                 audit_file: Mutex::new(None),
+                token_gate: Mutex::new(()),
                 sts: sts::StsState::default(),
             }),
         }
@@ -334,6 +339,12 @@ impl Emulator {
             .collect::<Vec<_>>()
             .join("&");
 
+        let _gate = (mutating && token.is_some()).then(|| {
+            self.inner
+                .token_gate
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        });
         if mutating && let Some(t) = &token {
             let replay = {
                 let books = self.inner.books.lock().unwrap_or_else(|p| p.into_inner());

@@ -892,6 +892,34 @@ async fn client_token_replay_and_mismatch() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_token_sent_at_once_is_one_change() {
+    // Copies of one request (one ClientToken) at the same moment, as two runs of one plan
+    // send them: one change, the others replays of its answer — never a second change
+    // (CancelPhysicalConnection leaves the circuit Confirmed until it is Canceled, so a copy
+    // that missed the first's token would be applied again). Rounds on fresh emulators make
+    // the race likely enough to be seen.
+    for round in 0..20 {
+        let emu = Emu::start(&world()).await;
+        let p = [
+            ("PhysicalConnectionId", "pc-confirmed"),
+            ("ClientToken", "tok-race"),
+        ];
+        let calls = (0..32).map(|_| emu.call("CancelPhysicalConnection", &p));
+        let answers = futures_util::future::join_all(calls).await;
+        let ids: std::collections::BTreeSet<String> = answers
+            .iter()
+            .map(|a| a.as_ref().expect("a replay, not an error")["RequestId"].to_string())
+            .collect();
+        assert_eq!(
+            ids.len(),
+            1,
+            "round {round}: every copy gets the first answer"
+        );
+        assert_eq!(emu.applied(), 1, "round {round}");
+    }
+}
+
 /// Send a hand-built signed request.
 async fn send_raw(
     endpoint: &str,
