@@ -309,11 +309,22 @@ struct Inner {
     pace: crate::exec::limiter::Limiter,
     /// Requests in flight at once, whatever fans them out ([`MAX_IN_FLIGHT`]).
     in_flight: tokio::sync::Semaphore,
+    /// Requests of one (product, region, action) in flight at once, for the reads paced
+    /// here ([`MAX_IN_FLIGHT_PER_ACTION`]).
+    per_action: Mutex<
+        std::collections::HashMap<crate::exec::limiter::LimitKey, Arc<tokio::sync::Semaphore>>,
+    >,
 }
 
 /// The most requests one client has in flight at once (discovery's waves, regions, parents
 /// and pages all fan out; this bounds the sockets and the burst the API sees).
 pub const MAX_IN_FLIGHT: usize = 128;
+
+/// The most reads of one (product, region, action) one client has in flight at once: no
+/// action takes every slot of [`MAX_IN_FLIGHT`], and when the API starts throttling an
+/// action it has not paced yet, at most this many calls were already on their way to be
+/// refused (32 at a 100 ms round trip is 320 calls/s, past every documented quota).
+pub const MAX_IN_FLIGHT_PER_ACTION: usize = 32;
 
 /// A client that can only read: every mutating action is refused before anything is sent.
 /// This is what `plan`, `graph` and discovery hold.
@@ -380,6 +391,7 @@ impl ReadClient {
                 counts: Mutex::new(BTreeMap::new()),
                 pace: crate::exec::limiter::Limiter::new(1.0, Default::default()),
                 in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+                per_action: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -417,6 +429,22 @@ impl ReadClient {
             .lock()
             .map(|c| c.clone())
             .unwrap_or_default()
+    }
+
+    /// A slot among the [`MAX_IN_FLIGHT_PER_ACTION`] of `key`.
+    async fn action_slot(
+        &self,
+        key: &crate::exec::limiter::LimitKey,
+    ) -> tokio::sync::OwnedSemaphorePermit {
+        let sem = self
+            .inner
+            .per_action
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT_PER_ACTION)))
+            .clone();
+        sem.acquire_owned().await.expect("never closed")
     }
 
     /// Send with the client's retry policy: throttling is always retried (the call was not
@@ -471,6 +499,10 @@ impl ReadClient {
                 };
             }
             let result = {
+                let _action_slot = match pace {
+                    Some(_) => Some(self.action_slot(&key).await),
+                    None => None,
+                };
                 let _slot = self.inner.in_flight.acquire().await.expect("never closed");
                 // An unpaced read that queued for a slot while the API began throttling its
                 // action goes back to the pacer: sent now, it would only be throttled too.

@@ -558,11 +558,11 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
 }
 #[tokio::test(start_paused = true)]
 async fn reads_queued_for_a_slot_when_throttling_begins_wait_for_the_pacer() {
-    // 400 reads of one action at once against a quota of 120/min, 100 ms a call: 128 go on
-    // the wire, 120 of them pass. The 272 still queued for a slot when the first throttling
-    // answer comes back are paced instead of being sent only to be throttled too; the
-    // throttled ones retry paced. Every read succeeds, within the read deadline.
-    let world = "account_id: \"1234567890123456\"\naccess_keys: [{ id: K, secret: S }]\nregions: [cn-shanghai]\nrate_limits: { per_minute: { DescribeVirtualBorderRouters: 120 } }\ntimings: { latency: 100ms }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\nvirtual_border_routers: [{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }]\n";
+    // 800 reads of one action at once against a quota of 300/min, 100 ms a call: 32 at a
+    // time go on the wire, 300 of them pass. Those still queued for a slot when the first
+    // throttling answer comes back are paced instead of being sent only to be throttled
+    // too; the throttled ones retry paced. Every read succeeds, within the read deadline.
+    let world = "account_id: \"1234567890123456\"\naccess_keys: [{ id: K, secret: S }]\nregions: [cn-shanghai]\nrate_limits: { per_minute: { DescribeVirtualBorderRouters: 300 } }\ntimings: { latency: 100ms }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\nvirtual_border_routers: [{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }]\n";
     let emu = crate::emulator::Emulator::new(
         crate::emulator::world::World::parse("w.yaml", world).unwrap(),
     );
@@ -574,7 +574,7 @@ async fn reads_queued_for_a_slot_when_throttling_begins_wait_for_the_pacer() {
     };
     let reader = ReadClient::new(c, emu.transport());
     let filter = crate::api::ops::vpc::VbrFilter::default();
-    let calls = (0..400).map(|_| {
+    let calls = (0..800).map(|_| {
         crate::api::ops::vpc::describe_virtual_border_routers(&reader, "cn-shanghai", &filter)
     });
     let answers = futures_util::future::join_all(calls).await;
@@ -584,9 +584,11 @@ async fn reads_queued_for_a_slot_when_throttling_begins_wait_for_the_pacer() {
             .all(|a| a.as_ref().is_ok_and(|v| v.len() == 1))
     );
     let sent = reader.call_counts()["DescribeVirtualBorderRouters"];
-    // 400 + those throttled of the first 128 on the wire and of the slots handed on as
-    // their answers came back (one round at most); 723 when every queued read was sent.
-    assert!(sent <= 400 + 128, "{sent} attempts for 400 reads");
+    // 800 + those throttled of the reads on the wire when the quota ran out (at most
+    // MAX_IN_FLIGHT_PER_ACTION) and of the slots handed on as their answers came back (one
+    // round at most): 816. With 128 at once (the client's whole cap) it was 883.
+    assert_eq!(crate::api::MAX_IN_FLIGHT_PER_ACTION, 32);
+    assert!(sent <= 800 + 2 * 32, "{sent} attempts for 800 reads");
 }
 
 #[tokio::test]
