@@ -85,28 +85,33 @@ impl Memo {
     }
 }
 
-/// The link queries that cover every TR attachment of the inventory, and the region of
-/// each attachment. Propagations are listed per route table of the transit routers
+/// The listings that cover every TR attachment of the inventory, and the region of each
+/// attachment. Propagations are listed per route table of the transit routers
 /// involved: `ListTransitRouterRouteTablePropagations` requires `TransitRouterRouteTableId`
 /// (SDK model, alibabacloud-cbn20170912 1.4.0; blockers.md §3.1). Associations may be listed
-/// per attachment: per route table when a transit router has more of our attachments than
-/// tables (one call covers them all), else per attachment.
+/// per attachment, or — when a transit router has more of our attachments than tables —
+/// per table unless the tables' pages outnumber the attachments ([`LinkPlan::tables_or`]).
 pub fn link_queries(
     links: LinkKind,
     inv: &Inventory,
     tables_of: &BTreeMap<String, Vec<String>>,
-) -> (Vec<cbn::RouteTableLinkQuery>, BTreeMap<String, String>) {
+) -> LinkPlan {
     let atts = attachments(inv);
     let mut per_attachment: Vec<String> = Vec::new();
     let mut per_table: Vec<String> = Vec::new();
+    let mut tables_or: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     for (tr, tr_tables) in tables_of {
         let mine: Vec<&(String, String, String)> = atts.iter().filter(|a| &a.2 == tr).collect();
         if mine.is_empty() {
             continue;
         }
-        if links == LinkKind::Propagation || (!tr_tables.is_empty() && mine.len() > tr_tables.len())
-        {
+        if links == LinkKind::Propagation {
             per_table.extend(tr_tables.iter().cloned());
+        } else if !tr_tables.is_empty() && mine.len() > tr_tables.len() {
+            tables_or.push((
+                tr_tables.clone(),
+                mine.iter().map(|a| a.0.clone()).collect(),
+            ));
         } else {
             per_attachment.extend(mine.iter().map(|a| a.0.clone()));
         }
@@ -121,16 +126,87 @@ pub fn link_queries(
     let region_of = atts.iter().map(|a| (a.0.clone(), a.1.clone())).collect();
     let queries = per_attachment
         .into_iter()
-        .map(|att| cbn::RouteTableLinkQuery {
-            transit_router_attachment_id: Some(att),
-            ..Default::default()
-        })
-        .chain(per_table.into_iter().map(|vtb| cbn::RouteTableLinkQuery {
-            transit_router_route_table_id: Some(vtb),
-            ..Default::default()
-        }))
+        .map(by_attachment)
+        .chain(per_table.into_iter().map(by_table))
         .collect();
-    (queries, region_of)
+    LinkPlan {
+        queries,
+        tables_or,
+        region_of,
+    }
+}
+
+/// How [`discover_links`] lists the links of the inventory's TR attachments.
+#[derive(Debug, Default)]
+pub struct LinkPlan {
+    /// Listings to make as they are (per attachment, or per route table).
+    pub queries: Vec<cbn::RouteTableLinkQuery>,
+    /// Associations of a transit router with more attachments in the inventory than route
+    /// tables: (its tables, those attachments). Per table, unless page 1 of each table
+    /// (`TotalCount`) shows that their remaining pages outnumber the attachments: then
+    /// per attachment ([`tables_or_attachments`]).
+    pub tables_or: Vec<(Vec<String>, Vec<String>)>,
+    /// Attachment → its region.
+    pub region_of: BTreeMap<String, String>,
+}
+
+fn by_attachment(att: String) -> cbn::RouteTableLinkQuery {
+    cbn::RouteTableLinkQuery {
+        transit_router_attachment_id: Some(att),
+        ..Default::default()
+    }
+}
+
+fn by_table(vtb: String) -> cbn::RouteTableLinkQuery {
+    cbn::RouteTableLinkQuery {
+        transit_router_route_table_id: Some(vtb),
+        ..Default::default()
+    }
+}
+
+/// The associations of `attachments` (one transit router's), from `tables` (its route
+/// tables) in the fewer calls: page 1 of every table at once, then the rest of the tables
+/// when their remaining pages are no more than one call per attachment, else one call per
+/// attachment (page 1 only shows how big the tables are: the links of other attachments
+/// fill them). Every listing answers whole, so nothing is missed either way. Errors: the
+/// first failed call.
+pub async fn tables_or_attachments(
+    c: &ReadClient,
+    tables: Vec<String>,
+    attachments: Vec<String>,
+) -> Result<Vec<cbn::RouteTableLink>, CallError> {
+    let firsts = concurrently(tables.clone(), {
+        let c = c.clone();
+        move |vtb: String| {
+            let c = c.clone();
+            async move { cbn::route_table_associations_first_page(&c, &by_table(vtb)).await }
+        }
+    })
+    .await?;
+    let remaining: Option<usize> = firsts
+        .iter()
+        .map(|f| f.calls(crate::api::ops::PAGE_SIZE).map(|n| n - 1))
+        .sum();
+    let c = c.clone();
+    if remaining.is_some_and(|r| r > attachments.len()) {
+        let listed = concurrently(attachments, move |att: String| {
+            let c = c.clone();
+            async move {
+                cbn::list_transit_router_route_table_associations(&c, &by_attachment(att)).await
+            }
+        })
+        .await?;
+        return Ok(listed.into_iter().flatten().collect());
+    }
+    let listed = concurrently(
+        tables.into_iter().zip(firsts).collect(),
+        move |(vtb, first)| {
+            let c = c.clone();
+            async move { cbn::route_table_associations_after(&c, &by_table(vtb), first).await }
+        },
+    )
+    .await?;
+    Ok(listed.into_iter().flatten().collect())
 }
 
 /// Which link listing.
@@ -188,14 +264,23 @@ pub async fn discover_links(
     inv: &mut Found<'_>,
 ) -> Result<(), CallError> {
     let tables_of = memo.tables_of(client, inv).await?;
-    let (queries, region_of) = link_queries(links, inv, &tables_of);
+    let LinkPlan {
+        queries,
+        tables_or,
+        region_of,
+    } = link_queries(links, inv, &tables_of);
     let c = client.clone();
-    let listed = concurrently(queries, move |q| {
+    let direct = concurrently(queries, move |q| {
         let c = c.clone();
         async move { links.list(&c, &q).await }
-    })
-    .await?;
-    for l in listed.into_iter().flatten() {
+    });
+    let c = client.clone();
+    let chosen = concurrently(tables_or, move |(tables, atts)| {
+        let c = c.clone();
+        async move { tables_or_attachments(&c, tables, atts).await }
+    });
+    let (direct, chosen) = futures_util::future::join(direct, chosen).await;
+    for l in direct?.into_iter().chain(chosen?).flatten() {
         let att = l.transit_router_attachment_id.clone();
         let Some(region) = region_of.get(&att) else {
             continue;

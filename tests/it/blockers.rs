@@ -565,3 +565,51 @@ async fn bgp_networks_and_nqa_go_before_their_vbr_or_block_it_without_cascade() 
         assert!(st.vbrs.is_empty() && st.bgp_networks.is_empty() && st.nqas.is_empty());
     });
 }
+
+#[tokio::test]
+async fn associations_of_a_few_attachments_in_big_route_tables_are_asked_per_attachment() {
+    // Three VBRs of pc-a are attached to tr-1, whose two tables hold 301 associations
+    // (vtb-big: two of ours, 299 of other attachments) and one (vtb-small). Page 1 of each
+    // table (2 calls) shows 7 + 1 pages: the 6 pages left are more than the 3 attachments,
+    // so their associations are asked per attachment (3 calls: 5 in all, not 8), and all
+    // three are found.
+    let mut world = String::from(
+        "physical_connections:
+  - { id: pc-a, region: cn-shanghai, status: Terminated }
+  - { id: pc-z, region: cn-shanghai }
+cens:
+  - id: cen-1
+    transit_routers:
+      - { id: tr-1, region: cn-shanghai, route_tables: [vtb-big, vtb-small] }
+virtual_border_routers:
+",
+    );
+    let mut atts = String::from("transit_router_attachments:\n");
+    for i in 0..3 {
+        world.push_str(&format!(
+            "  - {{ id: vbr-a{i}, region: cn-shanghai, physical_connection: pc-a }}\n"
+        ));
+        let table = if i == 2 { "vtb-small" } else { "vtb-big" };
+        atts.push_str(&format!(
+            "  - {{ id: tr-attach-a{i}, transit_router: tr-1, vbr: vbr-a{i}, associations: [{table}] }}\n"
+        ));
+    }
+    for i in 0..299 {
+        world.push_str(&format!(
+            "  - {{ id: vbr-z{i:03}, region: cn-shanghai, physical_connection: pc-z }}\n"
+        ));
+        atts.push_str(&format!(
+            "  - {{ id: tr-attach-z{i:03}, transit_router: tr-1, vbr: vbr-z{i:03}, associations: [vtb-big] }}\n"
+        ));
+    }
+    world.push_str(&atts);
+    let run = plan(&world, "  - physical_connection: pc-a\n", CASCADE).await;
+    let calls = run.reader.call_counts();
+    assert_eq!(
+        calls["ListTransitRouterRouteTableAssociations"], 5,
+        "{calls:?}"
+    );
+    for (i, table) in [(0, "vtb-big"), (1, "vtb-big"), (2, "vtb-small")] {
+        run.at(Action::Dissociate, &format!("tr-attach-a{i}/{table}"));
+    }
+}

@@ -18,7 +18,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{all_token_pages, mutate, string_or_number, token_pages_of};
+use super::{
+    PAGE_SIZE, TokenPage, all_token_pages, mutate, string_or_number, token_first_page,
+    token_pages_after, token_pages_of,
+};
 use crate::api::{ApiRequest, CallError, Product, ReadClient, WriteClient};
 
 /// `MaxResults` of the Cbn listings whose documented range is 1–100:
@@ -245,6 +248,27 @@ pub async fn list_transit_router_route_table_associations(
 ) -> Result<Vec<RouteTableLink>, CallError> {
     let req = query.request("ListTransitRouterRouteTableAssociations");
     all_token_pages(c, &req, &["TransitRouterAssociations"]).await
+}
+
+/// Page 1 of [`list_transit_router_route_table_associations`]: with its `TotalCount`, the
+/// caller knows what the whole listing costs before paying for it (alibaba-cbn20170912
+/// 1.4.0 `ListTransitRouterRouteTableAssociationsResponseBody.TotalCount`).
+pub async fn route_table_associations_first_page(
+    c: &ReadClient,
+    query: &RouteTableLinkQuery,
+) -> Result<TokenPage<RouteTableLink>, CallError> {
+    let req = query.request("ListTransitRouterRouteTableAssociations");
+    token_first_page(c, &req, &["TransitRouterAssociations"], PAGE_SIZE).await
+}
+
+/// The rest of [`list_transit_router_route_table_associations`] after its `first` page.
+pub async fn route_table_associations_after(
+    c: &ReadClient,
+    query: &RouteTableLinkQuery,
+    first: TokenPage<RouteTableLink>,
+) -> Result<Vec<RouteTableLink>, CallError> {
+    let req = query.request("ListTransitRouterRouteTableAssociations");
+    token_pages_after(c, &req, &["TransitRouterAssociations"], PAGE_SIZE, first).await
 }
 
 /// `ListTransitRouterRouteTablePropagations`: every propagation into `route_table`, of

@@ -289,31 +289,88 @@ pub async fn token_pages_of<T: DeserializeOwned>(
     items: &[&str],
     page_size: usize,
 ) -> Result<Vec<T>, CallError> {
-    let mut all = Vec::new();
-    let mut seen = HashSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let paged = req
-            .clone()
-            .param("MaxResults", page_size.to_string())
-            .opt_param("NextToken", token.take());
-        let body = client.call(&paged).await?;
-        all.extend(items_at::<T>(&req.action, &body, items)?);
-        let next = body
+    let first = token_first_page(client, req, items, page_size).await?;
+    token_pages_after(client, req, items, page_size, first).await
+}
+
+/// The first page of a token listing: its items, the `TotalCount` it gives (when it does)
+/// and the `NextToken` to go on with (`None` on the last page).
+#[derive(Debug)]
+pub struct TokenPage<T> {
+    /// The page's items.
+    pub items: Vec<T>,
+    /// `TotalCount`, when the answer has it.
+    pub total: Option<usize>,
+    /// `NextToken`, when non-empty.
+    pub next: Option<String>,
+}
+
+impl<T> TokenPage<T> {
+    /// Calls the whole listing takes at `page_size` items a call, by `TotalCount` (at least
+    /// this one); `None` when the answer gave no `TotalCount` and more pages follow.
+    pub fn calls(&self, page_size: usize) -> Option<usize> {
+        match (self.total, &self.next) {
+            (Some(t), _) => Some(t.div_ceil(page_size.max(1)).max(1)),
+            (None, None) => Some(1),
+            (None, Some(_)) => None,
+        }
+    }
+}
+
+/// Page 1 of a token listing (`MaxResults` = `page_size`). Errors: the call's.
+pub async fn token_first_page<T: DeserializeOwned>(
+    client: &ReadClient,
+    req: &ApiRequest,
+    items: &[&str],
+    page_size: usize,
+) -> Result<TokenPage<T>, CallError> {
+    let body = client
+        .call(&req.clone().param("MaxResults", page_size.to_string()))
+        .await?;
+    Ok(TokenPage {
+        items: items_at::<T>(&req.action, &body, items)?,
+        total: count_field(&body, "TotalCount"),
+        next: body
             .get("NextToken")
             .and_then(Value::as_str)
-            .filter(|t| !t.is_empty());
-        let Some(next) = next else {
-            return Ok(all);
-        };
-        if !seen.insert(next.to_string()) {
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+    })
+}
+
+/// The rest of a token listing after its `first` page: its items followed by those of
+/// every page its `NextToken`s lead to. A token the server already returned once is an
+/// error rather than an endless loop. Errors: the first failed call.
+pub async fn token_pages_after<T: DeserializeOwned>(
+    client: &ReadClient,
+    req: &ApiRequest,
+    items: &[&str],
+    page_size: usize,
+    first: TokenPage<T>,
+) -> Result<Vec<T>, CallError> {
+    let mut all = first.items;
+    let mut seen = HashSet::new();
+    let mut token = first.next;
+    while let Some(next) = token.take() {
+        if !seen.insert(next.clone()) {
             return Err(paging_error(
                 &req.action,
                 format!("NextToken {next:?} was returned twice; stopping instead of looping"),
             ));
         }
-        token = Some(next.to_string());
+        let paged = req
+            .clone()
+            .param("MaxResults", page_size.to_string())
+            .param("NextToken", next);
+        let body = client.call(&paged).await?;
+        all.extend(items_at::<T>(&req.action, &body, items)?);
+        token = body
+            .get("NextToken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
     }
+    Ok(all)
 }
 
 /// A listing that the server pages inconsistently: a 200 answer that breaks the paging
