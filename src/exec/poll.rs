@@ -154,6 +154,11 @@ pub(super) fn next_poll(
     }
 }
 
+/// What the run has learned of a kind and awaited state (one of [`Poller`]'s maps).
+fn seen(map: &Mutex<HashMap<(Kind, String), Duration>>, key: &(Kind, String)) -> Option<Duration> {
+    map.lock().map(|m| m.get(key).copied()).unwrap_or_default()
+}
+
 /// The re-poll interval of young waits.
 pub(super) fn tick(opts: &super::Options) -> Duration {
     (opts.poll_initial / 5)
@@ -267,18 +272,8 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         state,
                         attempt: e.watch.attempts.load(Ordering::Relaxed),
                     });
-                    let longest = ctx
-                        .poller
-                        .learned
-                        .lock()
-                        .map(|l| l.get(&learn_key).copied())
-                        .unwrap_or_default();
-                    let fastest = ctx
-                        .poller
-                        .fastest
-                        .lock()
-                        .map(|f| f.get(&learn_key).copied())
-                        .unwrap_or_default();
+                    let longest = seen(&ctx.poller.learned, &learn_key);
+                    let fastest = seen(&ctx.poller.fastest, &learn_key);
                     let (interval, after) = next_poll(
                         &ctx.opts,
                         now.duration_since(e.registered),
