@@ -330,11 +330,7 @@ pub async fn token_first_page<T: DeserializeOwned>(
     Ok(TokenPage {
         items: items_at::<T>(&req.action, &body, items)?,
         total: count_field(&body, "TotalCount"),
-        next: body
-            .get("NextToken")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string),
+        next: next_token(&body),
     })
 }
 
@@ -364,13 +360,17 @@ pub async fn token_pages_after<T: DeserializeOwned>(
             .param("NextToken", next);
         let body = client.call(&paged).await?;
         all.extend(items_at::<T>(&req.action, &body, items)?);
-        token = body
-            .get("NextToken")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
+        token = next_token(&body);
     }
     Ok(all)
+}
+
+/// A token listing's non-empty `NextToken`.
+fn next_token(body: &Value) -> Option<String> {
+    body.get("NextToken")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
 }
 
 /// A listing that the server pages inconsistently: a 200 answer that breaks the paging
