@@ -96,7 +96,8 @@ pub struct GlobalArgs {
         value_parser = crate::input::parse_size
     )]
     pub max_input_size: u64,
-    /// How long a read keeps retrying throttling and transient errors (e.g. 90s, 5m).
+    /// How long a read keeps retrying throttling and transient errors after its first send
+    /// (e.g. 90s, 5m).
     #[arg(
         long,
         global = true,

@@ -248,7 +248,8 @@ pub struct RetryPolicy {
     /// Upper bound of one delay.
     pub max_delay: Duration,
     /// Reads retry throttling and transient errors until this long after their first
-    /// attempt (whatever `max_attempts` says), paced by the adaptive slow-down the executor
+    /// attempt was sent (whatever `max_attempts` says; a first attempt's wait for its turn
+    /// at a throttled action does not count), paced by the adaptive slow-down the executor
     /// uses once the API throttles them. `None`: reads are capped by `max_attempts` too.
     pub read_timeout: Option<Duration>,
 }
@@ -325,6 +326,10 @@ pub const MAX_IN_FLIGHT: usize = 128;
 /// action it has not paced yet, at most this many calls were already on their way to be
 /// refused (32 at a 100 ms round trip is 320 calls/s, past every documented quota).
 pub const MAX_IN_FLIGHT_PER_ACTION: usize = 32;
+
+/// The priority of a read's retry at the pacer of a throttled action: before the first
+/// attempts queued there.
+const RETRY_PRIORITY: u64 = 1;
 
 /// A client that can only read: every mutating action is refused before anything is sent.
 /// This is what `plan`, `graph` and discovery hold.
@@ -466,10 +471,10 @@ impl ReadClient {
         let policy = self.inner.config.retry;
         let mutating = actions::access_of(&req.action) == actions::Access::Mutate;
         let has_token = req.get("ClientToken").is_some();
-        let deadline = policy
-            .read_timeout
-            .filter(|_| !mutating)
-            .map(|t| tokio::time::Instant::now() + t);
+        let read_timeout = policy.read_timeout.filter(|_| !mutating);
+        // A read retries for `read_timeout` from its first send: the time its first attempt
+        // waits for its turn at a throttled action does not count.
+        let mut deadline: Option<tokio::time::Instant> = None;
         let key = (
             req.product,
             req.effective_region().unwrap_or("global").to_string(),
@@ -477,25 +482,31 @@ impl ReadClient {
         );
         // Only reads that retry until a deadline are paced here; the executor paces its
         // own calls.
-        let pace = deadline.map(|_| &self.inner.pace);
+        let pace = read_timeout.map(|_| &self.inner.pace);
         let mut attempt = 1;
         let mut refreshed = false;
         let mut last: Option<CallError> = None;
         loop {
             // Whether this attempt waited its turn at the pacer.
             let mut paced = false;
-            if let (Some(pace), Some(deadline)) = (pace, deadline) {
+            if let Some(pace) = pace {
                 // A retry's turn at the pacer counts against the read's deadline (past it,
-                // the last answer is the error); a first attempt always waits its turn.
-                paced = match &last {
-                    Some(_) => {
-                        match tokio::time::timeout_at(deadline, pace.acquire_if_slowed(&key)).await
+                // the last answer is the error) and comes before the first attempts queued
+                // there (else a read that failed once waits behind every read of its action
+                // not sent yet); a first attempt always waits its turn.
+                paced = match (&last, deadline) {
+                    (Some(_), Some(deadline)) => {
+                        match tokio::time::timeout_at(
+                            deadline,
+                            pace.acquire_if_slowed(&key, RETRY_PRIORITY),
+                        )
+                        .await
                         {
                             Ok(p) => p,
                             Err(_) => return Err(last.take().expect("checked")),
                         }
                     }
-                    None => pace.acquire_if_slowed(&key).await,
+                    _ => pace.acquire_if_slowed(&key, 0).await,
                 };
             }
             let result = {
@@ -511,6 +522,9 @@ impl ReadClient {
                     && pace.is_slowed(&key)
                 {
                     continue;
+                }
+                if let Some(t) = read_timeout {
+                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + t);
                 }
                 self.attempt(req, signing, attempt).await
             };
@@ -534,8 +548,14 @@ impl ReadClient {
             }
             let retryable = match err.class() {
                 ErrorClass::Throttled => {
-                    if let Some(pace) = pace {
-                        pace.throttled_or_start(&key, paced);
+                    if let Some(pace) = pace
+                        && pace.throttled_or_start(&key, paced)
+                    {
+                        tracing::warn!(
+                            action = %req.action,
+                            region = %key.1,
+                            "the API throttles this action (its quota is per account and region): decom now paces it just under the documented rate, or 300 per 60 s where none is documented; reads of it wait their turn"
+                        );
                     }
                     true
                 }
@@ -551,7 +571,7 @@ impl ReadClient {
             };
             let within = match deadline {
                 Some(d) => tokio::time::Instant::now() + delay < d,
-                None => attempt < policy.max_attempts,
+                None => read_timeout.is_none() && attempt < policy.max_attempts,
             };
             if !retryable || !within {
                 return Err(err);

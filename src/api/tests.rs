@@ -591,6 +591,47 @@ async fn reads_queued_for_a_slot_when_throttling_begins_wait_for_the_pacer() {
     assert!(sent <= 800 + 2 * 32, "{sent} attempts for 800 reads");
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_read_that_failed_once_does_not_wait_behind_every_read_of_its_action() {
+    // 300 reads of one action at once against 60/min (0.95/s once throttled: ~250 s of
+    // backlog), with 5% of answers 503 and a read deadline of 30 s. A read answered 503 early
+    // retries before the first attempts still queued, and a read's 30 s start when it is
+    // first sent, not while it waits for its first turn: every read succeeds.
+    let world = "account_id: \"1234567890123456\"\naccess_keys: [{ id: K, secret: S }]\nregions: [cn-shanghai]\nrate_limits: { per_minute: { DescribeVirtualBorderRouters: 60 } }\nfaults: { seed: 7, rate: 0.05, kinds: [unavailable], actions: [DescribeVirtualBorderRouters] }\ntimings: { latency: 100ms }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\nvirtual_border_routers: [{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }]\n";
+    let emu = crate::emulator::Emulator::new(
+        crate::emulator::world::World::parse("w.yaml", world).unwrap(),
+    );
+    let c = ClientConfig {
+        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
+        credentials: emu.credentials().into(),
+        signature: SignatureVersion::V3,
+        retry: RetryPolicy {
+            read_timeout: Some(Duration::from_secs(30)),
+            ..RetryPolicy::default()
+        },
+    };
+    let reader = ReadClient::new(c, emu.transport());
+    let filter = crate::api::ops::vpc::VbrFilter::default();
+    let calls = (0..300).map(|_| {
+        crate::api::ops::vpc::describe_virtual_border_routers(&reader, "cn-shanghai", &filter)
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let failed: Vec<String> = answers
+        .iter()
+        .filter_map(|a| a.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed, e.g. {:?}",
+        failed.len(),
+        failed.first()
+    );
+    assert!(
+        reader.call_counts()["DescribeVirtualBorderRouters"] > 300,
+        "some answers were 503 and retried"
+    );
+}
+
 #[tokio::test]
 async fn form_body_requests_verify_in_both_versions_and_a_changed_body_does_not() {
     // ExpressConnectRouter parameters travel in a form body: V3 covers it through the signed

@@ -194,11 +194,12 @@ impl Limiter {
 
     /// Wait only when `key` was slowed down by a throttling answer before (see
     /// [`Limiter::throttled_or_start`]): reads are not paced until the API asks for it.
-    /// Returns whether the call waited its turn (was paced).
-    pub async fn acquire_if_slowed(&self, key: &LimitKey) -> bool {
+    /// Queued calls go by `priority` (highest first), then arrival. Returns whether the call
+    /// waited its turn (was paced).
+    pub async fn acquire_if_slowed(&self, key: &LimitKey, priority: u64) -> bool {
         let slowed = self.is_slowed(key);
         if slowed {
-            self.acquire(key).await;
+            self.acquire_with(key, priority).await;
         }
         slowed
     }
@@ -208,11 +209,13 @@ impl Limiter {
     /// spent: that is all the answer says, the rate is not halved). Later answers to calls
     /// that were sent unpaced (before pacing began) say nothing new and change nothing; an
     /// answer to a `paced` call slows the key down as [`Limiter::throttled`] does.
-    pub fn throttled_or_start(&self, key: &LimitKey, paced: bool) {
+    ///
+    /// Returns true when this answer started the pacing of `key`.
+    pub fn throttled_or_start(&self, key: &LimitKey, paced: bool) -> bool {
         {
             let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
             if buckets.contains_key(key) && !paced {
-                return;
+                return false;
             }
             if !buckets.contains_key(key) {
                 let now = Instant::now();
@@ -222,10 +225,11 @@ impl Limiter {
                 b.tokens = 0.0;
                 b.halved_at = Some(now);
                 buckets.insert(key.clone(), b);
-                return;
+                return true;
             }
         }
         self.throttled(key);
+        false
     }
 
     /// Wait until a call under `key` may be sent (priority 0).
@@ -370,8 +374,11 @@ mod tests {
         // not raise it past that.
         let l = Limiter::new(1.0, HashMap::new());
         let k = key("DescribeVbrHa");
-        l.throttled_or_start(&k, false);
-        l.throttled_or_start(&k, false);
+        assert!(
+            l.throttled_or_start(&k, false),
+            "this answer starts the pacing"
+        );
+        assert!(!l.throttled_or_start(&k, false));
         assert_eq!(l.rate(&k), Some(5.0 * RESUMED_SHARE));
         let t = grants(&l, &k, 19).await;
         assert_eq!(t[0], Duration::from_millis(211));

@@ -126,9 +126,10 @@ impl Poller {
 /// longest wait of its kind and state seen in this run, and how long every such wait was
 /// still under way ([`Poller`]).
 ///
-/// - Younger than `fastest`: ×1.5 of its age, but not past `fastest` (never later than
-///   half again as long as it has waited, so a wait quicker than the ones before it is
-///   still found within half its time; no tick is spent before any wait ever finished).
+/// - Younger than `fastest`: ×1.5 of its age, but not past `fastest` nor more than
+///   `poll_max` from now (never later than half again as long as it has waited, so a wait
+///   quicker than the ones before it is still found within half its time; no tick is
+///   spent before any wait ever finished).
 /// - Then, while young (under twice `poll_initial` or 1.25 × `longest`): every tick.
 /// - After that: the interval grows ×1.5 up to `poll_max`.
 pub(super) fn next_poll(
@@ -143,7 +144,10 @@ pub(super) fn next_poll(
         && age + tick < f
     {
         let next = age.mul_f64(1.5).min(f);
-        return (interval, next.saturating_sub(age).max(tick));
+        return (
+            interval,
+            next.saturating_sub(age).max(tick).min(opts.poll_max),
+        );
     }
     let young = (opts.poll_initial * 2).max(longest.map_or(Duration::ZERO, |d| d.mul_f64(1.25)));
     if age >= young {

@@ -569,4 +569,13 @@ fn a_wait_quicker_than_the_ones_before_it_is_found_within_half_its_time_again() 
         Some(Duration::from_secs(108)),
     );
     assert_eq!(after, super::poll::tick(&o));
+    // Never more than poll_max (20 s) between polls, however long the others took.
+    let (_, after) = super::poll::next_poll(
+        &o,
+        Duration::from_secs(200),
+        interval,
+        Some(Duration::from_secs(700)),
+        Some(Duration::from_secs(600)),
+    );
+    assert_eq!(after, o.poll_max);
 }

@@ -279,8 +279,9 @@ pub async fn discover_links(
         let c = c.clone();
         async move { tables_or_attachments(&c, tables, atts).await }
     });
-    let (direct, chosen) = futures_util::future::join(direct, chosen).await;
-    for l in direct?.into_iter().chain(chosen?).flatten() {
+    // The first error ends both (the other half is dropped, not waited for).
+    let (direct, chosen) = futures_util::future::try_join(direct, chosen).await?;
+    for l in direct.into_iter().chain(chosen).flatten() {
         let att = l.transit_router_attachment_id.clone();
         let Some(region) = region_of.get(&att) else {
             continue;
