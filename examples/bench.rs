@@ -326,6 +326,61 @@ fn plan_text(w: &World, selectors: bool) -> String {
 /// pages), VBR failover groups (DescribeVbrHa answers for one VBR and has no listing: one
 /// call per own attached VBR); MACsec keys come with the circuits' answer (no call).
 /// Returns (minimum, per (region, kind) n).
+/// The own VBRs that can be in a failover group (`DescribeVbrHa`, one call per VBR: the
+/// API has no listing): those attached to a CEN (through a transit router or as a
+/// Basic-CEN child) or to an ECR.
+fn attached_vbrs(w: &World) -> std::collections::HashSet<&str> {
+    w.transit_router_attachments
+        .iter()
+        .filter_map(|a| a.value.vbr.as_deref())
+        .chain(
+            w.express_connect_routers
+                .iter()
+                .flat_map(|e| e.value.vbrs.iter().map(|c| c.vbr.as_str())),
+        )
+        .chain(w.cen_child_instances.iter().map(|c| c.value.vbr.as_str()))
+        .collect()
+}
+
+/// The per-region item counts both minimums start from: VBRs, router interfaces, BGP
+/// groups and peers, IPsec connections (gateway-bound `vpn_connections`, TR-bound
+/// `vpn_attachments`), and BGP networks and NQAs in their VBR's region.
+fn count_vbr_side(w: &World, add: &mut impl FnMut(&str, &'static str, usize)) {
+    for v in &w.virtual_border_routers {
+        add(&v.value.region, "vbrs", 1);
+    }
+    for x in &w.router_interfaces {
+        add(&x.value.region, "router_interfaces", 1);
+    }
+    for g in &w.bgp_groups {
+        add(&g.value.region, "bgp_groups", 1);
+        add(&g.value.region, "bgp_peers", g.value.peers.len());
+    }
+    for c in &w.vpn_connections {
+        let kind = if c.value.vpn_gateway.is_some() {
+            "vpn_connections"
+        } else {
+            "vpn_attachments"
+        };
+        add(&c.value.region, kind, 1);
+    }
+    let vbr_region: HashMap<&str, &str> = w
+        .virtual_border_routers
+        .iter()
+        .map(|v| (v.value.id.as_str(), v.value.region.as_str()))
+        .collect();
+    for b in &w.bgp_networks {
+        if let Some(r) = vbr_region.get(b.value.vbr.as_str()) {
+            add(r, "bgp_networks", 1);
+        }
+    }
+    for q in &w.nqas {
+        if let Some(r) = vbr_region.get(q.value.vbr.as_str()) {
+            add(r, "nqas", 1);
+        }
+    }
+}
+
 fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>) {
     let mut n: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
     for r in worldgen::REGIONS {
@@ -359,20 +414,7 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             add(&p.value.region, "circuits", 1);
         }
     }
-    // A VBR can be in a failover group (DescribeVbrHa, one call per VBR: the API has no
-    // listing) when it is attached to a CEN (through a transit router or as a Basic-CEN
-    // child) or to an ECR.
-    let own_attached: std::collections::HashSet<&str> = w
-        .transit_router_attachments
-        .iter()
-        .filter_map(|a| a.value.vbr.as_deref())
-        .chain(
-            w.express_connect_routers
-                .iter()
-                .flat_map(|e| e.value.vbrs.iter().map(|c| c.vbr.as_str())),
-        )
-        .chain(w.cen_child_instances.iter().map(|c| c.value.vbr.as_str()))
-        .collect();
+    let own_attached = attached_vbrs(w);
     for v in &w.virtual_border_routers {
         if v.value.owner.is_none() && own_attached.contains(v.value.id.as_str()) {
             add(&v.value.region, "attached_vbrs", 1);
@@ -387,16 +429,7 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
         let region = vbr_region.get(h.value.vbr.as_str()).copied().unwrap_or("");
         add(region, "vbr_health_checks", 1);
     }
-    for v in &w.virtual_border_routers {
-        add(&v.value.region, "vbrs", 1);
-    }
-    for r in &w.router_interfaces {
-        add(&r.value.region, "router_interfaces", 1);
-    }
-    for g in &w.bgp_groups {
-        add(&g.value.region, "bgp_groups", 1);
-        add(&g.value.region, "bgp_peers", g.value.peers.len());
-    }
+    count_vbr_side(w, &mut add);
     let trs = tr_regions(w);
     let mut att_region: HashMap<String, String> = HashMap::new();
     for a in &w.transit_router_attachments {
@@ -428,14 +461,6 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             .unwrap_or_default();
         add(&region, "prefix_lists", 1);
     }
-    for c in &w.vpn_connections {
-        let kind = if c.value.vpn_gateway.is_some() {
-            "vpn_connections"
-        } else {
-            "vpn_attachments"
-        };
-        add(&c.value.region, kind, 1);
-    }
     // VPN gateways are not counted: discovery does not read them (the plan does not depend
     // on a gateway's state; the wait after DeleteVpnConnection polls it during apply).
     let vbr_region: HashMap<&str, (&str, bool)> = w
@@ -448,16 +473,6 @@ fn discovery_minimum(w: &World) -> (u64, BTreeMap<(String, &'static str), usize>
             )
         })
         .collect();
-    for b in &w.bgp_networks {
-        if let Some((r, _)) = vbr_region.get(b.value.vbr.as_str()) {
-            add(r, "bgp_networks", 1);
-        }
-    }
-    for q in &w.nqas {
-        if let Some((r, _)) = vbr_region.get(q.value.vbr.as_str()) {
-            add(r, "nqas", 1);
-        }
-    }
     // One listing per parent: route tables of own VBRs with interfaces, own ECRs and Basic
     // CENs with own VBR children.
     let mut per_parent: BTreeMap<(String, &'static str), std::collections::BTreeSet<String>> =
@@ -1035,39 +1050,7 @@ fn small_minimum(w: &World, targets: &Targets) -> (u64, BTreeMap<(String, &'stat
     for p in &w.physical_connections {
         add(&p.value.region, "circuits", 1);
     }
-    for v in &w.virtual_border_routers {
-        add(&v.value.region, "vbrs", 1);
-    }
-    for x in &w.router_interfaces {
-        add(&x.value.region, "router_interfaces", 1);
-    }
-    for g in &w.bgp_groups {
-        add(&g.value.region, "bgp_groups", 1);
-        add(&g.value.region, "bgp_peers", g.value.peers.len());
-    }
-    for c in &w.vpn_connections {
-        let kind = if c.value.vpn_gateway.is_some() {
-            "vpn_connections"
-        } else {
-            "vpn_attachments"
-        };
-        add(&c.value.region, kind, 1);
-    }
-    let vbr_region: HashMap<&str, &str> = w
-        .virtual_border_routers
-        .iter()
-        .map(|v| (v.value.id.as_str(), v.value.region.as_str()))
-        .collect();
-    for b in &w.bgp_networks {
-        if let Some(r) = vbr_region.get(b.value.vbr.as_str()) {
-            add(r, "bgp_networks", 1);
-        }
-    }
-    for q in &w.nqas {
-        if let Some(r) = vbr_region.get(q.value.vbr.as_str()) {
-            add(r, "nqas", 1);
-        }
-    }
+    count_vbr_side(w, &mut add);
     let region_pages = |region: &str, kind: &'static str| {
         count
             .get(&(region.to_string(), kind))
@@ -1090,19 +1073,7 @@ fn small_minimum(w: &World, targets: &Targets) -> (u64, BTreeMap<(String, &'stat
     {
         per_region.entry(p.value.region.as_str()).or_default().0 += 1;
     }
-    // Attached to a CEN (through a transit router or as a Basic-CEN child) or to an ECR: as
-    // in [`discovery_minimum`], such a VBR can be in a failover group (DescribeVbrHa each).
-    let attached: std::collections::HashSet<&str> = w
-        .transit_router_attachments
-        .iter()
-        .filter_map(|a| a.value.vbr.as_deref())
-        .chain(
-            w.express_connect_routers
-                .iter()
-                .flat_map(|e| e.value.vbrs.iter().map(|c| c.vbr.as_str())),
-        )
-        .chain(w.cen_child_instances.iter().map(|c| c.value.vbr.as_str()))
-        .collect();
+    let attached = attached_vbrs(w);
     let with_ri: std::collections::HashSet<&str> = w
         .router_interfaces
         .iter()
