@@ -556,28 +556,48 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
     );
     assert!(reader.call_counts()["DescribeVirtualBorderRouters"] > 3);
 }
+/// An emulator of one VBR, 100 ms a call, with `extra` world lines (rate limits, faults),
+/// and a reader against it with `retry`.
+fn one_vbr_reader(extra: &str, retry: RetryPolicy) -> (crate::emulator::Emulator, ReadClient) {
+    let world = format!(
+        "account_id: \"1234567890123456\"\naccess_keys: [{{ id: K, secret: S }}]\nregions: [cn-shanghai]\n{extra}timings: {{ latency: 100ms }}\nphysical_connections: [{{ id: pc-1, region: cn-shanghai }}]\nvirtual_border_routers: [{{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }}]\n"
+    );
+    let emu = crate::emulator::Emulator::new(
+        crate::emulator::world::World::parse("w.yaml", &world).unwrap(),
+    );
+    let c = ClientConfig {
+        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
+        credentials: emu.credentials().into(),
+        signature: SignatureVersion::V3,
+        retry,
+    };
+    let reader = ReadClient::new(c, emu.transport());
+    (emu, reader)
+}
+
+/// `n` DescribeVirtualBorderRouters reads at once, their answers in order.
+async fn vbr_reads_at_once(
+    reader: &ReadClient,
+    n: usize,
+) -> Vec<Result<Vec<crate::api::ops::vpc::VirtualBorderRouter>, CallError>> {
+    let filter = crate::api::ops::vpc::VbrFilter::default();
+    let calls = (0..n).map(|_| {
+        crate::api::ops::vpc::describe_virtual_border_routers(reader, "cn-shanghai", &filter)
+    });
+    futures_util::future::join_all(calls).await
+}
+
 #[tokio::test(start_paused = true)]
 async fn reads_queued_for_a_slot_when_throttling_begins_wait_for_the_pacer() {
     // 800 reads of one action at once against a quota of 300/min, 100 ms a call: 32 at a
     // time go on the wire, 300 of them pass. Those still queued for a slot when the first
     // throttling answer comes back are paced instead of being sent only to be throttled
     // too; the throttled ones retry paced. Every read succeeds, within the read deadline.
-    let world = "account_id: \"1234567890123456\"\naccess_keys: [{ id: K, secret: S }]\nregions: [cn-shanghai]\nrate_limits: { per_minute: { DescribeVirtualBorderRouters: 300 } }\ntimings: { latency: 100ms }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\nvirtual_border_routers: [{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }]\n";
-    let emu = crate::emulator::Emulator::new(
-        crate::emulator::world::World::parse("w.yaml", world).unwrap(),
+    let (_emu, reader) = one_vbr_reader(
+        "rate_limits: { per_minute: { DescribeVirtualBorderRouters: 300 } }\n",
+        RetryPolicy::default(),
     );
-    let c = ClientConfig {
-        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
-        credentials: emu.credentials().into(),
-        signature: SignatureVersion::V3,
-        retry: RetryPolicy::default(),
-    };
-    let reader = ReadClient::new(c, emu.transport());
-    let filter = crate::api::ops::vpc::VbrFilter::default();
-    let calls = (0..800).map(|_| {
-        crate::api::ops::vpc::describe_virtual_border_routers(&reader, "cn-shanghai", &filter)
-    });
-    let answers = futures_util::future::join_all(calls).await;
+    let answers = vbr_reads_at_once(&reader, 800).await;
     assert!(
         answers
             .iter()
@@ -597,25 +617,14 @@ async fn a_read_that_failed_once_does_not_wait_behind_every_read_of_its_action()
     // backlog), with 5% of answers 503 and a read deadline of 30 s. A read answered 503 early
     // retries before the first attempts still queued, and a read's 30 s start when it is
     // first sent, not while it waits for its first turn: every read succeeds.
-    let world = "account_id: \"1234567890123456\"\naccess_keys: [{ id: K, secret: S }]\nregions: [cn-shanghai]\nrate_limits: { per_minute: { DescribeVirtualBorderRouters: 60 } }\nfaults: { seed: 7, rate: 0.05, kinds: [unavailable], actions: [DescribeVirtualBorderRouters] }\ntimings: { latency: 100ms }\nphysical_connections: [{ id: pc-1, region: cn-shanghai }]\nvirtual_border_routers: [{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }]\n";
-    let emu = crate::emulator::Emulator::new(
-        crate::emulator::world::World::parse("w.yaml", world).unwrap(),
-    );
-    let c = ClientConfig {
-        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
-        credentials: emu.credentials().into(),
-        signature: SignatureVersion::V3,
-        retry: RetryPolicy {
+    let (_emu, reader) = one_vbr_reader(
+        "rate_limits: { per_minute: { DescribeVirtualBorderRouters: 60 } }\nfaults: { seed: 7, rate: 0.05, kinds: [unavailable], actions: [DescribeVirtualBorderRouters] }\n",
+        RetryPolicy {
             read_timeout: Some(Duration::from_secs(30)),
             ..RetryPolicy::default()
         },
-    };
-    let reader = ReadClient::new(c, emu.transport());
-    let filter = crate::api::ops::vpc::VbrFilter::default();
-    let calls = (0..300).map(|_| {
-        crate::api::ops::vpc::describe_virtual_border_routers(&reader, "cn-shanghai", &filter)
-    });
-    let answers = futures_util::future::join_all(calls).await;
+    );
+    let answers = vbr_reads_at_once(&reader, 300).await;
     let failed: Vec<String> = answers
         .iter()
         .filter_map(|a| a.as_ref().err().map(|e| e.to_string()))
