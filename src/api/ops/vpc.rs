@@ -552,6 +552,10 @@ pub struct BgpGroupFilter {
     pub bgp_group_id: Option<String>,
 }
 
+/// Where the items of a `DescribeBgpGroups` answer are (the filtered and the whole-region
+/// listing alike).
+const BGP_GROUP_ITEMS: &[&str] = &["BgpGroups", "BgpGroup"];
+
 /// `DescribeBgpGroups`: every BGP group in `region` matching `filter`.
 pub async fn describe_bgp_groups(
     c: &ReadClient,
@@ -561,7 +565,7 @@ pub async fn describe_bgp_groups(
     let req = vpc("DescribeBgpGroups", region)
         .opt_param("RouterId", filter.router_id.as_deref())
         .opt_param("BgpGroupId", filter.bgp_group_id.as_deref());
-    all_pages(c, &req, &["BgpGroups", "BgpGroup"]).await
+    all_pages(c, &req, BGP_GROUP_ITEMS).await
 }
 
 /// Every BGP group of `region` ([`describe_bgp_groups`] without a filter), unless the
@@ -572,7 +576,7 @@ pub async fn describe_region_bgp_groups(
     budget: usize,
 ) -> Result<Option<Vec<BgpGroup>>, CallError> {
     let req = vpc("DescribeBgpGroups", region);
-    super::pages_within(c, &req, &["BgpGroups", "BgpGroup"], budget).await
+    super::pages_within(c, &req, BGP_GROUP_ITEMS, budget).await
 }
 
 /// A BGP peer in a BGP group (`BgpPeers.BgpPeer[]`).
@@ -611,6 +615,10 @@ pub struct BgpPeerFilter {
     pub bgp_peer_id: Option<String>,
 }
 
+/// Where the items of a `DescribeBgpPeers` answer are (the filtered and the whole-region
+/// listing alike).
+const BGP_PEER_ITEMS: &[&str] = &["BgpPeers", "BgpPeer"];
+
 /// `DescribeBgpPeers`: every BGP peer in `region` matching `filter`.
 pub async fn describe_bgp_peers(
     c: &ReadClient,
@@ -621,7 +629,7 @@ pub async fn describe_bgp_peers(
         .opt_param("RouterId", filter.router_id.as_deref())
         .opt_param("BgpGroupId", filter.bgp_group_id.as_deref())
         .opt_param("BgpPeerId", filter.bgp_peer_id.as_deref());
-    all_pages(c, &req, &["BgpPeers", "BgpPeer"]).await
+    all_pages(c, &req, BGP_PEER_ITEMS).await
 }
 
 /// Every BGP peer of `region` ([`describe_bgp_peers`] without a filter), unless the listing
@@ -632,7 +640,7 @@ pub async fn describe_region_bgp_peers(
     budget: usize,
 ) -> Result<Option<Vec<BgpPeer>>, CallError> {
     let req = vpc("DescribeBgpPeers", region);
-    super::pages_within(c, &req, &["BgpPeers", "BgpPeer"], budget).await
+    super::pages_within(c, &req, BGP_PEER_ITEMS, budget).await
 }
 
 /// `DeleteBgpPeer`. Returns the RequestId.

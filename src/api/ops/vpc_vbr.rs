@@ -155,6 +155,10 @@ pub struct BgpNetwork {
     pub vpc_id: String,
 }
 
+/// Where the items of a `DescribeBgpNetworks` answer are (the filtered and the whole-region
+/// listing alike).
+const BGP_NETWORK_ITEMS: &[&str] = &["BgpNetworks", "BgpNetwork"];
+
 /// `DescribeBgpNetworks` in `region`, of one router or all of them.
 pub async fn describe_bgp_networks(
     c: &ReadClient,
@@ -162,7 +166,7 @@ pub async fn describe_bgp_networks(
     router_id: Option<&str>,
 ) -> Result<Vec<BgpNetwork>, CallError> {
     let req = vpc("DescribeBgpNetworks", region).opt_param("RouterId", router_id);
-    all_pages(c, &req, &["BgpNetworks", "BgpNetwork"]).await
+    all_pages(c, &req, BGP_NETWORK_ITEMS).await
 }
 
 /// Every BGP network of `region` ([`describe_bgp_networks`] without a VBR), unless the
@@ -174,7 +178,7 @@ pub async fn describe_region_bgp_networks(
     budget: usize,
 ) -> Result<Option<Vec<BgpNetwork>>, CallError> {
     let req = vpc("DescribeBgpNetworks", region);
-    super::pages_within(c, &req, &["BgpNetworks", "BgpNetwork"], budget).await
+    super::pages_within(c, &req, BGP_NETWORK_ITEMS, budget).await
 }
 
 /// `DeleteBgpNetwork` (asynchronous in practice: Terraform polls until it is gone). Returns
