@@ -33,14 +33,13 @@ struct Bucket {
     /// Burst size of the bucket: the window's quota, halved with the rate on throttling
     /// (a key slowed down does not spend a whole window at once after an idle spell).
     capacity: f64,
-    /// The window's quota (the capacity before any throttling).
+    /// The window's quota (the capacity before any throttling): at most ⌊quota⌋ grants in
+    /// any [`WINDOW`].
     quota: f64,
     tokens: f64,
     last: Instant,
     /// When each call of the last [`WINDOW`] was granted, oldest first.
     granted: VecDeque<Instant>,
-    /// Most grants in any [`WINDOW`]: the documented quota.
-    window_quota: usize,
     /// Calls waiting for a token, best first: (priority, arrival) → their wake-up.
     queue: BTreeMap<(Reverse<u64>, u64), Arc<Notify>>,
     /// Arrival counter (FIFO among equal priorities).
@@ -84,7 +83,7 @@ impl Bucket {
             Duration::from_millis((secs * 1000.0).ceil().max(1.0) as u64)
         };
         let window = match self.granted.front() {
-            Some(oldest) if self.granted.len() >= self.window_quota => {
+            Some(oldest) if self.granted.len() as f64 >= self.quota.floor() => {
                 (*oldest + WINDOW).saturating_duration_since(now)
             }
             _ => Duration::ZERO,
@@ -177,7 +176,6 @@ impl Limiter {
             tokens: per_minute,
             last: now,
             granted: VecDeque::new(),
-            window_quota: per_minute.floor() as usize,
             queue: BTreeMap::new(),
             seq: 0,
             halved_at: None,

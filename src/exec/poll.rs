@@ -80,14 +80,19 @@ struct ScopeState {
 #[derive(Default)]
 pub struct Poller {
     scopes: Mutex<HashMap<Scope, ScopeState>>,
-    /// The longest transition seen so far per (kind, awaited state): waits keep ticking
-    /// until a little past it before they back off.
-    learned: Mutex<HashMap<(Kind, String), Duration>>,
-    /// Per (kind, awaited state), how long every wait of it seen so far was still under
-    /// way: the least of each wait's last poll that did not find it done (a tick before
-    /// its end when its first poll found it done). Later waits of the kind back off ×1.5
-    /// until then instead of ticking ([`next_poll`]).
-    fastest: Mutex<HashMap<(Kind, String), Duration>>,
+    /// What the finished waits of each (kind, awaited state) taught this run.
+    learned: Mutex<HashMap<(Kind, String), Learned>>,
+}
+
+/// What the finished waits of one kind and awaited state taught a run ([`next_poll`]).
+#[derive(Debug, Clone, Copy)]
+struct Learned {
+    /// The longest of them: waits keep ticking until a little past it before they back off.
+    longest: Duration,
+    /// How long every one of them was still under way: the least of each wait's last poll
+    /// that did not find it done (a tick before its end when its first poll found it done).
+    /// Later waits back off ×1.5 until then instead of ticking.
+    fastest: Duration,
 }
 
 impl Poller {
@@ -156,11 +161,6 @@ pub(super) fn next_poll(
     } else {
         (interval, interval)
     }
-}
-
-/// What the run has learned of a kind and awaited state (one of [`Poller`]'s maps).
-fn seen(map: &Mutex<HashMap<(Kind, String), Duration>>, key: &(Kind, String)) -> Option<Duration> {
-    map.lock().map(|m| m.get(key).copied()).unwrap_or_default()
 }
 
 /// The re-poll interval of young waits.
@@ -251,18 +251,17 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         },
                     ) {
                         let took = now.duration_since(e.registered);
-                        let mut learned =
-                            ctx.poller.learned.lock().unwrap_or_else(|p| p.into_inner());
-                        let slot = learned.entry(learn_key.clone()).or_default();
-                        *slot = (*slot).max(took);
-                        drop(learned);
-                        let mut fastest =
-                            ctx.poller.fastest.lock().unwrap_or_else(|p| p.into_inner());
-                        let seen = e
+                        let under_way = e
                             .under_way
                             .unwrap_or_else(|| took.saturating_sub(tick(&ctx.opts)));
-                        let slot = fastest.entry(learn_key).or_insert(seen);
-                        *slot = (*slot).min(seen);
+                        let mut learned =
+                            ctx.poller.learned.lock().unwrap_or_else(|p| p.into_inner());
+                        let l = learned.entry(learn_key).or_insert(Learned {
+                            longest: took,
+                            fastest: under_way,
+                        });
+                        l.longest = l.longest.max(took);
+                        l.fastest = l.fastest.min(under_way);
                         if let Some(tx) = e.tx.take() {
                             let _ = tx.send(Polled::Reached);
                         }
@@ -276,14 +275,18 @@ async fn run_scope(ctx: Arc<Ctx>, scope: Scope) {
                         state,
                         attempt: e.watch.attempts.load(Ordering::Relaxed),
                     });
-                    let longest = seen(&ctx.poller.learned, &learn_key);
-                    let fastest = seen(&ctx.poller.fastest, &learn_key);
+                    let learned = ctx
+                        .poller
+                        .learned
+                        .lock()
+                        .map(|m| m.get(&learn_key).copied())
+                        .unwrap_or_default();
                     let (interval, after) = next_poll(
                         &ctx.opts,
                         now.duration_since(e.registered),
                         e.interval,
-                        longest,
-                        fastest,
+                        learned.map(|l| l.longest),
+                        learned.map(|l| l.fastest),
                     );
                     e.interval = interval;
                     e.due = now + after;
