@@ -528,24 +528,17 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
             ));
         }
     }
-    let world = format!(
-        "account_id: \"1234567890123456\"\naccess_keys: [{{ id: K, secret: S }}]\nregions: [cn-shanghai]\nrate_limits: {{ per_minute: {{ DescribeVirtualBorderRouters: 2 }} }}\nphysical_connections:\n{pcs}virtual_border_routers:\n{vbrs}"
+    let (_emu, reader) = emulator_reader(
+        &format!(
+            "rate_limits: {{ per_minute: {{ DescribeVirtualBorderRouters: 2 }} }}\nphysical_connections:\n{pcs}virtual_border_routers:\n{vbrs}"
+        ),
+        RetryPolicy::default(),
     );
-    let emu = crate::emulator::Emulator::new(
-        crate::emulator::world::World::parse("w.yaml", &world).unwrap(),
-    );
-    let c = ClientConfig {
-        endpoints: Endpoints::parse_override("http://127.0.0.1").unwrap(),
-        credentials: emu.credentials().into(),
-        signature: SignatureVersion::V3,
-        retry: RetryPolicy::default(),
-    };
     let plan = crate::plan::parse(
         "p.yaml",
         &format!("version: 1\nname: t\nregion: cn-shanghai\npolicy: {{ cascade: true }}\ntargets:\n{targets}"),
     )
     .unwrap();
-    let reader = ReadClient::new(c, emu.transport());
     let inv = crate::discover::discover(&reader, &plan).await.unwrap();
     assert_eq!(
         inv.resources
@@ -556,11 +549,11 @@ async fn discovery_survives_a_quota_of_two_calls_a_minute() {
     );
     assert!(reader.call_counts()["DescribeVirtualBorderRouters"] > 3);
 }
-/// An emulator of one VBR, 100 ms a call, with `extra` world lines (rate limits, faults),
-/// and a reader against it with `retry`.
-fn one_vbr_reader(extra: &str, retry: RetryPolicy) -> (crate::emulator::Emulator, ReadClient) {
+/// An emulator of the one-region world `body` (everything after its account, keys and
+/// regions) and a reader against it with `retry`.
+fn emulator_reader(body: &str, retry: RetryPolicy) -> (crate::emulator::Emulator, ReadClient) {
     let world = format!(
-        "account_id: \"1234567890123456\"\naccess_keys: [{{ id: K, secret: S }}]\nregions: [cn-shanghai]\n{extra}timings: {{ latency: 100ms }}\nphysical_connections: [{{ id: pc-1, region: cn-shanghai }}]\nvirtual_border_routers: [{{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }}]\n"
+        "account_id: \"1234567890123456\"\naccess_keys: [{{ id: K, secret: S }}]\nregions: [cn-shanghai]\n{body}"
     );
     let emu = crate::emulator::Emulator::new(
         crate::emulator::world::World::parse("w.yaml", &world).unwrap(),
@@ -573,6 +566,17 @@ fn one_vbr_reader(extra: &str, retry: RetryPolicy) -> (crate::emulator::Emulator
     };
     let reader = ReadClient::new(c, emu.transport());
     (emu, reader)
+}
+
+/// An emulator of one VBR, 100 ms a call, with `extra` world lines (rate limits, faults),
+/// and a reader against it with `retry`.
+fn one_vbr_reader(extra: &str, retry: RetryPolicy) -> (crate::emulator::Emulator, ReadClient) {
+    emulator_reader(
+        &format!(
+            "{extra}timings: {{ latency: 100ms }}\nphysical_connections: [{{ id: pc-1, region: cn-shanghai }}]\nvirtual_border_routers: [{{ id: vbr-1, region: cn-shanghai, physical_connection: pc-1 }}]\n"
+        ),
+        retry,
+    )
 }
 
 /// `n` DescribeVirtualBorderRouters reads at once, their answers in order.
